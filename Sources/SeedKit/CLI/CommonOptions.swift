@@ -1,0 +1,27 @@
+import ArgumentParser
+
+/// Flags every seed tool spells the same way.
+public struct CommonOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Print only errors.")
+    public var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Say more about what is done (repeatable).")
+    public var verbose: Int
+
+    @Flag(inversion: .prefixedNo, help: "Show progress on stderr (default: only when stderr is a terminal).")
+    public var progress: Bool?
+
+    public init() {}
+
+    public var verbosity: Int { quiet ? 0 : 1 + verbose }
+
+    public func apply(to diag: Diagnostics) { diag.verbosity = verbosity }
+
+    /// Progress is shown when asked, or by default when stderr is a terminal
+    /// that is not TERM=dumb, and never with -q.
+    public var showsProgress: Bool {
+        if quiet { return false }
+        if let p = progress { return p }
+        return Terminal.isInteractive(2)
+    }
+}

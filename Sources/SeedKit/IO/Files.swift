@@ -1,0 +1,105 @@
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Opening the streams a filter reads and writes: `-` is stdin/stdout, binary
+/// never goes to or comes from a terminal unless forced, pipes get 1 MiB
+/// buffers, and a file being written is removed again if the run fails.
+public enum StreamFiles {
+    /// The input stream: stdin for nil or "-", else the named file.
+    public static func openInput(_ path: String?) throws -> FileDescriptor {
+        if path == nil || path == "-" {
+            if Terminal.isTerminal(0) {
+                throw SeedError.usage("standard input is a terminal", hint: "redirect a seed stream into it, or name a file")
+            }
+            enlargePipe(0)
+            return .standardInput
+        }
+        let fd = open(path!, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open \(quoted(path!)): \(errnoMessage(e))")
+        }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// stdout, refusing a terminal unless forced.
+    public static func standardOutput(force: Bool = false) throws -> FileDescriptor {
+        if Terminal.isTerminal(1) && !force {
+            throw SeedError.usage("refusing to write binary data to a terminal", hint: "redirect standard output, or pass '-o -' to force")
+        }
+        enlargePipe(1)
+        return .standardOutput
+    }
+
+    /// Linux pipes default to 64 KiB; 1 MiB triples what a pipe moves.
+    public static func enlargePipe(_ fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return }
+        _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+    }
+
+    public static func isRegularFile(_ fd: Int32) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+}
+
+/// An output file that exists under its name only once it is complete:
+/// written as a temporary next to it and renamed at `commit()`, removed if
+/// never committed.
+public final class AtomicOutput {
+    public let path: String
+    let tmp: String
+    public let fd: FileDescriptor
+    private var done = false
+
+    public init(path: String) throws {
+        self.path = path
+        tmp = path + ".seed-partial.\(getpid())"
+        let r = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if r < 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage())") }
+        fd = FileDescriptor(rawValue: r)
+        AtomicOutput.register(tmp)
+    }
+
+    public func commit() throws {
+        try syscall("cannot sync \(quoted(path))") { fsync(fd.rawValue) }
+        try syscall("cannot close \(quoted(path))") { close(fd.rawValue) }
+        try syscall("cannot rename to \(quoted(path))") { rename(tmp, path) }
+        AtomicOutput.unregister(tmp)
+        done = true
+    }
+
+    deinit {
+        if !done {
+            close(fd.rawValue)
+            unlink(tmp)
+            AtomicOutput.unregister(tmp)
+        }
+    }
+
+    // Partial files are removed on SIGINT/SIGTERM too.
+    nonisolated(unsafe) static var pending: [String] = []
+    static func register(_ p: String) {
+        pending.append(p)
+        signal(SIGINT) { sig in AtomicOutput.cleanupAndExit(sig) }
+        signal(SIGTERM) { sig in AtomicOutput.cleanupAndExit(sig) }
+    }
+    static func unregister(_ p: String) { pending.removeAll { $0 == p } }
+    static func cleanupAndExit(_ sig: Int32) {
+        for p in pending { unlink(p) }
+        _exit(128 + sig)
+    }
+}
+
+extension StreamFiles {
+    /// Whether `path` names the file open on `fd` (same device and inode).
+    public static func sameFile(_ fd: Int32, _ path: String) -> Bool {
+        var a = stat(), b = stat()
+        guard fstat(fd, &a) == 0, stat(path, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino && (a.st_mode & S_IFMT) == S_IFREG
+    }
+}

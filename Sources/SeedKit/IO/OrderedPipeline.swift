@@ -1,0 +1,169 @@
+import Foundation
+
+/// One record in flight through an `OrderedPipeline`: the record as read,
+/// and what a worker made of it.
+public final class PipelineSlot {
+    public var header = RecordHeader(kind: .data, payloadLength: 0)
+    public var offset: UInt64 = 0
+    public let input = ByteBuffer(capacity: 1 << 20)
+    public let output = ByteBuffer(capacity: 1 << 20)
+    /// Set by the worker: write `outHeader` with `output` instead of the input.
+    public var useOutput = false
+    public var outHeader = RecordHeader(kind: .data, payloadLength: 0)
+    /// Whether the worker still has to check the input payload's CRC.
+    public var needsVerify = true
+    public var tag = 0
+    var error: Error?
+    var done = false
+
+    public var location: String { RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: offset) }
+
+    func reset() {
+        useOutput = false
+        needsVerify = true
+        tag = 0
+        error = nil
+        done = false
+    }
+}
+
+/// Parallel inside, ordered outside: the reading thread fills slots and
+/// queues them; `threads` workers transform them in any order; one writer
+/// thread emits them strictly in the order they were submitted, waiting for
+/// the next one to be done. The slot count bounds memory: at most `depth`
+/// records are in flight, whatever the input size. The first error, from a
+/// worker or the writer, stops the pipeline; nothing after the failing
+/// record is emitted.
+public final class OrderedPipeline {
+    public typealias Work = (PipelineSlot, Int) throws -> Void
+    public typealias Emit = (PipelineSlot) throws -> Void
+
+    private let cond = NSCondition()
+    private var free: [PipelineSlot]
+    private var work: [PipelineSlot] = []
+    private var ordered: [PipelineSlot] = []
+    private var orderedHead = 0
+    private var closed = false
+    private var failure: Error?
+    private var finishedThreads = 0
+    private let threadCount: Int
+
+    public init(threads: Int, depth: Int? = nil, work: @escaping Work, emit: @escaping Emit) {
+        let d = depth ?? max(2 * threads + 2, 4)
+        free = (0..<d).map { _ in PipelineSlot() }
+        threadCount = threads + 1
+        for i in 0..<threads {
+            let t = Thread { [self] in workerLoop(i, work) }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+        Thread { [self] in writerLoop(emit) }.start()
+    }
+
+    /// Takes a free slot (waiting for one), lets `fill` load it, and queues it.
+    /// Throws the pipeline's first error, if any, so the reader stops too.
+    public func submit(_ fill: (PipelineSlot) throws -> Void) throws {
+        let slot = try acquire()
+        do { try fill(slot) } catch {
+            release(slot)
+            throw error
+        }
+        enqueue(slot)
+    }
+
+    /// A free slot for a producer that fills it over time; give it back
+    /// with `enqueue` (or `release` if unused).
+    public func acquire() throws -> PipelineSlot {
+        cond.lock()
+        while free.isEmpty && failure == nil { cond.wait() }
+        if let f = failure { cond.unlock(); throw f }
+        let slot = free.removeLast()
+        cond.unlock()
+        slot.reset()
+        return slot
+    }
+
+    public func release(_ slot: PipelineSlot) {
+        cond.lock(); free.append(slot); cond.broadcast(); cond.unlock()
+    }
+
+    public func enqueue(_ slot: PipelineSlot) {
+        cond.lock()
+        work.append(slot)
+        ordered.append(slot)
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Waits until every submitted slot is emitted; throws the first error.
+    public func finish() throws {
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        while finishedThreads < threadCount { cond.wait() }
+        let f = failure
+        cond.unlock()
+        if let f { throw f }
+    }
+
+    /// Stops the pipeline with an error from the reading side.
+    public func abort(_ e: Error) {
+        cond.lock()
+        if failure == nil { failure = e }
+        closed = true
+        cond.broadcast()
+        while finishedThreads < threadCount { cond.wait() }
+        cond.unlock()
+    }
+
+    private func workerLoop(_ index: Int, _ fn: Work) {
+        while true {
+            cond.lock()
+            while work.isEmpty && !closed && failure == nil { cond.wait() }
+            if work.isEmpty || failure != nil {
+                finishedThreads += 1
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let slot = work.removeFirst()
+            cond.unlock()
+            var err: Error?
+            do { try fn(slot, index) } catch { err = error }
+            cond.lock()
+            slot.error = err
+            slot.done = true
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+
+    private func writerLoop(_ emit: Emit) {
+        while true {
+            cond.lock()
+            while failure == nil && (orderedHead == ordered.count ? !closed : !ordered[orderedHead].done) { cond.wait() }
+            if failure != nil || orderedHead == ordered.count {
+                finishedThreads += 1
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let slot = ordered[orderedHead]
+            orderedHead += 1
+            if orderedHead > 64 {
+                ordered.removeFirst(orderedHead)
+                orderedHead = 0
+            }
+            cond.unlock()
+            var err = slot.error
+            if err == nil {
+                do { try emit(slot) } catch { err = error }
+            }
+            cond.lock()
+            if let err, failure == nil { failure = err }
+            free.append(slot)
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A progress line on stderr, redrawn at most four times a second.
+public final class Progress: @unchecked Sendable {
+    let enabled: Bool
+    let label: String
+    let start = monotonicSeconds()
+    var last = 0.0
+    var drawn = false
+
+    public init(enabled: Bool, label: String) {
+        self.enabled = enabled
+        self.label = label
+    }
+
+    public func update(bytes: UInt64, extra: String = "") {
+        guard enabled else { return }
+        let now = monotonicSeconds()
+        if now - last < 0.25 { return }
+        last = now
+        draw(bytes: bytes, extra: extra, end: "\r")
+    }
+
+    public func finish(bytes: UInt64, extra: String = "") {
+        guard enabled else { return }
+        draw(bytes: bytes, extra: extra, end: "\n")
+    }
+
+    private func draw(bytes: UInt64, extra: String, end: String) {
+        let secs = max(monotonicSeconds() - start, 0.001)
+        let line = "\(label): \(formatBytes(bytes)) \(formatBytes(UInt64(Double(bytes) / secs)))/s\(extra.isEmpty ? "" : " " + extra)\u{1b}[K\(end)"
+        FileHandleWriter.stderr(line)
+    }
+}
+
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+public func formatBytes(_ n: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var v = Double(n)
+    var i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+}
+
+enum FileHandleWriter {
+    static func stderr(_ s: String) {
+        var s = s
+        s.withUTF8 { b in _ = write(2, b.baseAddress, b.count) }
+    }
+}

@@ -1,0 +1,441 @@
+import CArchive
+import CSeedSys
+import Crypto
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `seed-snapshot DIR` is asked to do.
+public struct SnapshotOptions {
+    public var root: String
+    public var excludes: [String] = []
+    public var oneFileSystem = false
+    public var recordSize = 4 << 20
+    public var retries = 2
+    public var output: String?
+    public var force = false
+    public var progress = false
+
+    public init(root: String) { self.root = root }
+}
+
+/// seed-snapshot DIR: walks a tree in a stable order (bytewise by name,
+/// depth first, a directory before its contents) and writes a seed stream:
+/// a stream header, the tree as a POSIX pax archive cut into data records,
+/// the index (one JSON line per entry) in index records, and an end record
+/// with the totals.
+///
+/// A file that changes while read is written again, up to `retries` times
+/// (a later copy of a name replaces an earlier one when a pax archive is
+/// extracted); if it still changes, the last copy stays and the index flags
+/// it. Files that vanish or cannot be read are skipped with a warning. Any
+/// of these ends the run with status 2, "completed with warnings".
+public final class SnapshotCreator {
+    let o: SnapshotOptions
+    let diag: Diagnostics
+    let sink: ArchiveRecordSink
+    let writer: RecordWriter
+    let archive: OpaquePointer
+    let disk: OpaquePointer
+    let resolver: OpaquePointer
+    let entry: OpaquePointer
+    let index: IndexSpool
+    let readBuffer = ByteBuffer(capacity: 1 << 20)
+    let zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+    let progress: Progress
+    var rootDev: UInt64 = 0
+    var entries: UInt64 = 0
+    var warnings: UInt64 = 0
+    var fileBytes: UInt64 = 0
+
+    init(_ o: SnapshotOptions, writer: RecordWriter, diag: Diagnostics) throws {
+        self.o = o
+        self.diag = diag
+        self.writer = writer
+        sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize)
+        archive = archive_write_new()
+        disk = archive_read_disk_new()
+        resolver = archive_entry_linkresolver_new()
+        entry = archive_entry_new()
+        index = try IndexSpool()
+        zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
+        progress = Progress(enabled: o.progress, label: "seed-snapshot")
+        archive_write_set_format_pax(archive)
+        // No tar blocking: libarchive hands every byte straight to the sink.
+        archive_write_set_bytes_per_block(archive, 0)
+        archive_read_disk_set_standard_lookup(disk)
+        archive_entry_linkresolver_set_strategy(resolver, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
+    }
+
+    deinit {
+        archive_write_free(archive)
+        archive_read_free(disk)
+        archive_entry_linkresolver_free(resolver)
+        archive_entry_free(entry)
+        zeros.deallocate()
+    }
+
+    /// Runs a whole snapshot of `o.root` to standard output or `o.output`.
+    public static func run(_ o: SnapshotOptions, diag: Diagnostics) throws -> ExitStatus {
+        var st = stat()
+        if lstat(o.root, &st) != 0 {
+            let e = errno
+            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot read \(quoted(o.root)): \(errnoMessage(e))")
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR, stat(o.root, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
+            throw SeedError(.noInput, "\(quoted(o.root)) is not a directory")
+        }
+        if o.recordSize < 4096 || o.recordSize > 32 << 20 || o.recordSize % 512 != 0 {
+            throw SeedError.usage("record size \(o.recordSize) must be a multiple of 512 from 4 KiB to 32 MiB")
+        }
+        var atomic: AtomicOutput?
+        let outFD: FileDescriptor
+        let dest: String
+        if let path = o.output, path != "-" {
+            atomic = try AtomicOutput(path: (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path)
+            outFD = atomic!.fd
+            dest = quoted(path)
+        } else {
+            outFD = try StreamFiles.standardOutput(force: o.force || o.output == "-")
+            dest = "standard output"
+        }
+        let writer = RecordWriter(fd: outFD, destination: dest)
+        let c = try SnapshotCreator(o, writer: writer, diag: diag)
+        try c.snapshot()
+        try writer.flush()
+        try atomic?.commit()
+        return c.warnings > 0 ? .warnings : .success
+    }
+
+    func snapshot() throws {
+        let meta = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
+        try meta.encoded().withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
+        guard sink.open(archive) == ARCHIVE_OK else { throw SeedError(.failure, "cannot start the archive: \(archiveError(archive))") }
+        do {
+            let rootFD = open(o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if rootFD < 0 { throw SeedError(.noInput, "cannot open \(quoted(o.root)): \(errnoMessage())") }
+            defer { close(rootFD) }
+            try syscall("cannot enter \(quoted(o.root))", status: .noInput) { fchdir(rootFD) }
+            var st = stat()
+            try syscall("cannot read \(quoted(o.root))", status: .noInput) { fstat(rootFD, &st) }
+            rootDev = UInt64(st.st_dev)
+            try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            try walk(prefix: [], dirFD: rootFD)
+            try check(archive_write_close(archive), "cannot finish the archive")
+            try sink.flushPartial()
+            let dataRecords = sink.dataRecords
+            let indexRecords = try index.emit(into: sink, recordSize: o.recordSize)
+            let totals = StreamTotals(entries: entries, archiveBytes: sink.archiveBytes, dataRecords: dataRecords,
+                                      indexRecords: indexRecords, warnings: warnings)
+            try totals.encoded().withUnsafeBytes { try sink.enqueue(kind: .end, payload: $0) }
+            try sink.finish()
+        } catch {
+            sink.abort(error)
+            throw sink.pendingError ?? error
+        }
+        progress.finish(bytes: fileBytes, extra: "\(entries) entries")
+        if warnings > 0 { diag.info("completed with \(warnings) warning\(warnings == 1 ? "" : "s")") }
+    }
+
+    // MARK: walking
+
+    /// Lists the current directory (we are chdir'ed into it) sorted bytewise.
+    func sortedNames() throws -> [[UInt8]] {
+        guard let d = opendir(".") else { throw SeedError.io("cannot list directory: \(errnoMessage())") }
+        defer { closedir(d) }
+        var names: [[UInt8]] = []
+        errno = 0
+        while let ent = readdir(d) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw -> [UInt8] in
+                let p = raw.bindMemory(to: UInt8.self)
+                let n = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                return Array(p[0..<n])
+            }
+            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
+            names.append(name)
+        }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        return names
+    }
+
+    func walk(prefix: [UInt8], dirFD: Int32) throws {
+        let names: [[UInt8]]
+        do { names = try sortedNames() } catch let e as SeedError {
+            warn("\(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix)): \(e.message); its contents are skipped")
+            return
+        }
+        for name in names {
+            let path = prefix.isEmpty ? name : prefix + [0x2f] + name
+            if excluded(path: path, name: name) { continue }
+            var st = stat()
+            let r = cString(name) { lstat($0, &st) }
+            if r != 0 {
+                let e = errno
+                warn(e == ENOENT ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped")
+                continue
+            }
+            try add(name: name, path: path, st: st)
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                if o.oneFileSystem && UInt64(st.st_dev) != rootDev { continue }
+                let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                if fd < 0 {
+                    warn("\(quoted(bytes: path)): cannot open directory: \(errnoMessage()); its contents are skipped")
+                    continue
+                }
+                defer { close(fd) }
+                try syscall("cannot enter \(quoted(bytes: path))") { fchdir(fd) }
+                try walk(prefix: path, dirFD: fd)
+                try syscall("cannot return to \(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix))") { fchdir(dirFD) }
+            }
+        }
+    }
+
+    func excluded(path: [UInt8], name: [UInt8]) -> Bool {
+        for pattern in o.excludes {
+            let subject = pattern.contains("/") ? path : name
+            let p = pattern.hasPrefix("./") ? String(pattern.dropFirst(2)) : pattern
+            if cString(subject, { fnmatch(p, $0, 0) }) == 0 { return true }
+        }
+        return false
+    }
+
+    func warn(_ m: String) {
+        warnings += 1
+        diag.warning(m)
+    }
+
+    // MARK: one entry
+
+    func add(name: [UInt8], path: [UInt8], st lst: stat) throws {
+        let type = lst.st_mode & S_IFMT
+        if type == S_IFSOCK {
+            diag.verbose("\(quoted(bytes: path)): socket ignored")
+            return
+        }
+        if type != S_IFREG {
+            try addSpecial(name: name, path: path, st: lst)
+            return
+        }
+        var attempt = 0
+        var linked = false
+        while true {
+            var handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | CSeedSys_O_NOATIME) }
+            if handle < 0 && errno == EPERM { handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
+            if handle < 0 {
+                let e = errno
+                warn(e == ENOENT ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot open: \(errnoMessage(e)); skipped")
+                return
+            }
+            defer { close(handle) }
+            var st = stat()
+            guard fstat(handle, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                warn("\(quoted(bytes: path)): was replaced while read; skipped")
+                return
+            }
+            posix_fadvise(handle, 0, 0, POSIX_FADV_SEQUENTIAL)
+            archive_entry_clear(entry)
+            cString(path) { archive_entry_copy_pathname(entry, $0) }
+            cString(name) { archive_entry_copy_sourcepath(entry, $0) }
+            if archive_read_disk_entry_from_file(disk, entry, handle, &st) < ARCHIVE_WARN {
+                warn("\(quoted(bytes: path)): cannot read metadata: \(archiveError(disk)); skipped")
+                return
+            }
+            var e: OpaquePointer? = entry
+            if attempt == 0 && st.st_nlink > 1 {
+                var spare: OpaquePointer?
+                archive_entry_linkify(resolver, &e, &spare)
+                linked = archive_entry_hardlink(e) != nil
+            }
+            guard let ent = e else { return }
+            var ie = makeIndexEntry(ent, path: path, st: st)
+            let pos = sink.archiveBytes
+            try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
+            if linked {
+                ie.type = "hardlink"
+                ie.size = 0
+                try record(&ie, at: pos)
+                return
+            }
+            let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path)
+            try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+            ie.sha256 = outcome.digest
+            var after = stat()
+            let changed = outcome.shortRead || fstat(handle, &after) != 0 || after.st_size != st.st_size
+                || after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec
+                || after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec
+            if let err = outcome.readError {
+                ie.incomplete = true
+                warn("\(quoted(bytes: path)): read error: \(err); kept up to there, the rest is zeros")
+                try record(&ie, at: pos)
+                return
+            }
+            if changed && attempt < o.retries {
+                attempt += 1
+                diag.verbose("\(quoted(bytes: path)): changed while read; trying again (\(attempt) of \(o.retries))")
+                continue
+            }
+            if changed {
+                ie.changed = true
+                warn("\(quoted(bytes: path)): file changed as we read it; kept as read and flagged in the index")
+            }
+            try record(&ie, at: pos)
+            return
+        }
+    }
+
+    func addSpecial(name: [UInt8], path: [UInt8], st lst: stat) throws {
+        var st = lst
+        archive_entry_clear(entry)
+        cString(path) { archive_entry_copy_pathname(entry, $0) }
+        cString(name) { archive_entry_copy_sourcepath(entry, $0) }
+        if archive_read_disk_entry_from_file(disk, entry, -1, &st) < ARCHIVE_WARN {
+            let msg = archiveError(disk)
+            warn(msg.contains("No such file") ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
+            return
+        }
+        var e: OpaquePointer? = entry
+        var linked = false
+        if (st.st_mode & S_IFMT) != S_IFDIR && st.st_nlink > 1 {
+            var spare: OpaquePointer?
+            archive_entry_linkify(resolver, &e, &spare)
+            linked = archive_entry_hardlink(e) != nil
+        }
+        guard let ent = e else { return }
+        var ie = makeIndexEntry(ent, path: path, st: st)
+        if linked { ie.type = "hardlink" }
+        let pos = sink.archiveBytes
+        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
+        try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+        try record(&ie, at: pos)
+    }
+
+    func record(_ ie: inout IndexEntry, at pos: UInt64) throws {
+        ie.archiveOffset = pos
+        ie.record = pos / UInt64(o.recordSize)
+        ie.offset = pos % UInt64(o.recordSize)
+        try index.append(ie)
+        entries += 1
+        progress.update(bytes: fileBytes, extra: "\(entries) entries")
+    }
+
+    func makeIndexEntry(_ e: OpaquePointer, path: [UInt8], st: stat) -> IndexEntry {
+        let t: String
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: t = "file"
+        case S_IFDIR: t = "dir"
+        case S_IFLNK: t = "symlink"
+        case S_IFIFO: t = "fifo"
+        case S_IFCHR: t = "char"
+        case S_IFBLK: t = "block"
+        default: t = "other"
+        }
+        var ie = IndexEntry(pathBytes: path, type: t)
+        ie.size = t == "file" ? UInt64(st.st_size) : 0
+        ie.mode = UInt32(st.st_mode & 0o7777)
+        ie.uid = st.st_uid
+        ie.gid = st.st_gid
+        ie.user = archive_entry_uname(e).map { String(cString: $0) }
+        ie.group = archive_entry_gname(e).map { String(cString: $0) }
+        ie.mtime = Int64(st.st_mtim.tv_sec)
+        ie.mtimeNsec = Int32(st.st_mtim.tv_nsec)
+        if let l = archive_entry_symlink(e) { ie.setLink(cBytes(l)) }
+        if let h = archive_entry_hardlink(e) { ie.setLink(cBytes(h)) }
+        if t == "char" || t == "block" {
+            ie.devMajor = CArchive_major(st.st_rdev)
+            ie.devMinor = CArchive_minor(st.st_rdev)
+        }
+        if archive_entry_xattr_reset(e) > 0 {
+            var xs: [String: String] = [:]
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK {
+                guard let name else { continue }
+                xs[String(cString: name)] = Data(bytes: value ?? UnsafeRawPointer(bitPattern: 1)!, count: value == nil ? 0 : size).base64EncodedString()
+            }
+            if !xs.isEmpty { ie.xattrs = xs }
+        }
+        if archive_entry_sparse_count(e) > 0 { ie.sparse = true }
+        return ie
+    }
+
+    struct ContentOutcome {
+        var digest: String
+        var shortRead = false
+        var readError: String?
+    }
+
+    /// Feeds the file's whole logical content to libarchive (which skips the
+    /// holes of a sparse entry itself) and hashes it. Holes are not read:
+    /// zeros stand in for them. A file that ends early is padded with zeros
+    /// so the archive stays well-formed; the caller flags it.
+    func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8]) throws -> ContentOutcome {
+        var hasher = SHA256()
+        var out = ContentOutcome(digest: "")
+        var regions: [(UInt64, UInt64)] = []
+        if archive_entry_sparse_reset(e) > 0 {
+            var off: Int64 = 0, len: Int64 = 0
+            while archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK { regions.append((UInt64(off), UInt64(len))) }
+        } else {
+            regions = [(0, size)]
+        }
+        var pos: UInt64 = 0
+        func feed(_ b: UnsafeRawBufferPointer) throws {
+            hasher.update(bufferPointer: b)
+            var done = 0
+            while done < b.count {
+                let n = archive_write_data(archive, b.baseAddress! + done, b.count - done)
+                if n < 0 { throw sink.pendingError ?? SeedError.io("\(quoted(bytes: path)): cannot write data: \(archiveError(archive))") }
+                if n == 0 { break }  // libarchive stops at the size in the header
+                done += n
+            }
+            pos += UInt64(b.count)
+            fileBytes += UInt64(b.count)
+        }
+        func zerosTo(_ target: UInt64) throws {
+            while pos < target {
+                try feed(UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20))))
+            }
+        }
+        for (off, len) in regions where off < size {
+            try zerosTo(off)
+            let stop = min(off + len, size)
+            while pos < stop && !out.shortRead {
+                let want = Int(min(stop - pos, UInt64(readBuffer.capacity)))
+                let n = pread(fd, readBuffer.base, want, off_t(pos))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    out.readError = errnoMessage()
+                    out.shortRead = true
+                    break
+                }
+                if n == 0 { out.shortRead = true; break }
+                try feed(UnsafeRawBufferPointer(start: readBuffer.base, count: n))
+            }
+            if out.shortRead { break }
+        }
+        try zerosTo(size)
+        out.digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return out
+    }
+
+    func check(_ r: Int32, _ what: String) throws {
+        if r == ARCHIVE_OK || r == ARCHIVE_WARN { return }
+        if let e = sink.pendingError { throw e }
+        throw SeedError(.failure, "\(what): \(archiveError(archive))")
+    }
+}
+
+/// Calls `body` with `bytes` as a NUL-terminated C string.
+func cString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    var z = bytes
+    z.append(0)
+    return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+}
+
+func cBytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+}

@@ -1,0 +1,259 @@
+import CArchive
+import Crypto
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `seed-snapshot -x DIR` is asked to do.
+public struct ExtractOptions {
+    public var target: String
+    public var input: String?
+    public var numericOwner = false
+    public var progress = false
+    public init(target: String) { self.target = target }
+}
+
+/// seed-snapshot -x DIR: extracts with libarchive, its secure-extraction
+/// flags on (no `..`, no absolute paths, nothing written through a symlink,
+/// hard-link targets checked the same way), restoring modes, times, xattrs,
+/// ACLs, links, sparse files, and owners when run as root. Every regular
+/// file's content is hashed as it is written and checked against the index
+/// once the index arrives; a mismatch or an entry missing from the archive
+/// fails the run.
+public final class SnapshotExtractor {
+    let src: SnapshotSource
+    var pendingError: Error?
+    var lookahead: SnapshotSource.Item?
+    var sawNonData = false
+    let diag: Diagnostics
+    var warnings = 0
+
+    init(src: SnapshotSource, diag: Diagnostics) {
+        self.src = src
+        self.diag = diag
+    }
+
+    /// The libarchive read callback's source: the next data payload, or 0
+    /// at the first record that is not data (kept for later).
+    func nextData() throws -> UnsafeRawBufferPointer? {
+        if sawNonData { return nil }
+        while let item = try src.next() {
+            if item.kind == .data {
+                if item.payload.count == 0 { continue }
+                return item.payload
+            }
+            lookahead = item
+            sawNonData = true
+            return nil
+        }
+        sawNonData = true
+        return nil
+    }
+
+    public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> ExitStatus {
+        let src = try SnapshotSource(input: o.input)
+        let x = SnapshotExtractor(src: src, diag: diag)
+        return try x.extract(o)
+    }
+
+    func extract(_ o: ExtractOptions) throws -> ExitStatus {
+        if mkdirP(o.target) != 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(o.target)): \(errnoMessage())") }
+        try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
+        let digests = try DigestSpool()
+        let progress = Progress(enabled: o.progress, label: "seed-snapshot")
+
+        let ar = archive_read_new()!
+        let aw = archive_write_disk_new()!
+        defer {
+            archive_read_free(ar)
+            archive_write_free(aw)
+        }
+        archive_read_support_format_tar(ar)
+        var flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
+            | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR
+            | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SPARSE
+        if geteuid() == 0 { flags |= ARCHIVE_EXTRACT_OWNER }
+        archive_write_disk_set_options(aw, flags)
+        if !o.numericOwner { archive_write_disk_set_standard_lookup(aw) }
+
+        let ctx = Unmanaged.passUnretained(self).toOpaque()
+        let opened = archive_read_open(
+            ar, ctx, nil,
+            { _, ctx, out in
+                let x = Unmanaged<SnapshotExtractor>.fromOpaque(ctx!).takeUnretainedValue()
+                do {
+                    guard let b = try x.nextData() else { return 0 }
+                    out?.pointee = b.baseAddress
+                    return b.count
+                } catch {
+                    if x.pendingError == nil { x.pendingError = error }
+                    return -1
+                }
+            }, nil)
+        if opened != ARCHIVE_OK { throw pendingError ?? SeedError.data("\(src.source): not a pax archive: \(archiveError(ar))") }
+
+        var entry: OpaquePointer?
+        var bytes: UInt64 = 0
+        while true {
+            let r = archive_read_next_header(ar, &entry)
+            if r == ARCHIVE_EOF { break }
+            if let e = pendingError { throw e }
+            if r < ARCHIVE_WARN { throw SeedError.data("\(src.source): archive damaged: \(archiveError(ar))") }
+            guard let e = entry else { break }
+            let name = archive_entry_pathname(e).map { quoted(bytes: cBytes($0)) } ?? "(unnamed entry)"
+            let headerPos = UInt64(archive_read_header_position(ar))
+            let w = archive_write_header(aw, e)
+            if w < ARCHIVE_WARN {
+                let err = archive_errno(aw)
+                let status: ExitStatus = (err == ENOSPC || err == EIO || err == EROFS || err == EDQUOT) ? .ioError : .dataError
+                throw SeedError(status, "entry \(name): \(archiveError(aw))")
+            }
+            if w == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
+            let isFile = archive_entry_filetype(e) == 0o100000 /* AE_IFREG */ && archive_entry_hardlink(e) == nil
+            var hasher = SHA256()
+            var pos: Int64 = 0
+            var buf: UnsafeRawPointer?
+            var size = 0
+            var off: Int64 = 0
+            while isFile {
+                let d = archive_read_data_block(ar, &buf, &size, &off)
+                if d == ARCHIVE_EOF { break }
+                if let pe = pendingError { throw pe }
+                if d < ARCHIVE_WARN { throw SeedError.data("entry \(name): \(archiveError(ar))") }
+                if off > pos { hashZeros(&hasher, Int64(off - pos)) }
+                if size > 0 {
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: size))
+                    let n = archive_write_data_block(aw, buf, size, off)
+                    if n < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
+                }
+                pos = off + Int64(size)
+                bytes += UInt64(size)
+                progress.update(bytes: bytes)
+            }
+            if isFile {
+                let total = archive_entry_size(e)
+                if total > pos { hashZeros(&hasher, total - pos) }
+                try digests.append(offset: headerPos, digest: Array(hasher.finalize()))
+            }
+            let f = archive_write_finish_entry(aw)
+            if f < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
+            if f == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
+        }
+        if let e = pendingError { throw e }
+        // Directory times and modes are set at close.
+        if archive_write_close(aw) < ARCHIVE_WARN { throw SeedError.io("cannot finish extraction: \(archiveError(aw))") }
+        // The archive's trailing blocks, then the index and the end record.
+        while try nextData() != nil {}
+        var checked = 0
+        try digests.rewind()
+        var item = lookahead
+        lookahead = nil
+        while true {
+            if item == nil { item = try src.next() }
+            guard let it = item else { break }
+            item = nil
+            guard it.kind == .index else {
+                if it.kind == .data { throw SeedError.data("\(it.location): data record after the index") }
+                continue
+            }
+            try IndexLines.decode(it.payload, location: it.location) { ie in
+                if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read") }
+                if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros") }
+                guard ie.type == "file", let want = ie.sha256 else { return }
+                guard let got = try digests.find(offset: ie.archiveOffset) else {
+                    throw SeedError.data("\(ie.displayPath): listed in the index at archive byte \(ie.archiveOffset) but not in the archive")
+                }
+                let hex = got.map { String(format: "%02x", $0) }.joined()
+                if hex != want { throw SeedError.data("\(ie.displayPath): content does not match the index (SHA-256 \(hex), expected \(want))") }
+                checked += 1
+            }
+        }
+        progress.finish(bytes: bytes)
+        diag.verbose("\(checked) files checked against the index")
+        return warnings > 0 ? .warnings : .success
+    }
+
+    func warn(_ m: String) {
+        warnings += 1
+        diag.warning(m)
+    }
+
+    /// seed-snapshot -d: the plain pax archive, every record checked, to stdout.
+    public static func pax(input: String?, force: Bool, diag: Diagnostics) throws -> ExitStatus {
+        let src = try SnapshotSource(input: input)
+        let out = RecordlessOutput(fd: try StreamFiles.standardOutput(force: force), name: "standard output")
+        while let item = try src.next() {
+            if item.kind == .data { try out.write(item.payload) }
+        }
+        try out.flush()
+        return .success
+    }
+}
+
+private let zeroBlock = [UInt8](repeating: 0, count: 1 << 20)
+
+func hashZeros(_ h: inout SHA256, _ n: Int64) {
+    var left = n
+    zeroBlock.withUnsafeBytes { z in
+        while left > 0 {
+            let k = Int(min(left, Int64(z.count)))
+            h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: z[0..<k]))
+            left -= Int64(k)
+        }
+    }
+}
+
+func mkdirP(_ path: String) -> Int32 {
+    var st = stat()
+    if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? 0 : { errno = ENOTDIR; return -1 }() }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty && parent != path && mkdirP(parent) != 0 { return -1 }
+    if mkdir(path, 0o755) != 0 && errno != EEXIST { return -1 }
+    return 0
+}
+
+/// (archive offset, SHA-256) of each extracted file, in archive order, in an
+/// unlinked temporary file: bounded memory however many files there are.
+final class DigestSpool {
+    private let file: UnsafeMutablePointer<FILE>
+    private var next: (UInt64, [UInt8])?
+
+    init() throws {
+        guard let f = tmpfile() else { throw SeedError(.cannotCreate, "cannot create a temporary file: \(errnoMessage())") }
+        file = f
+    }
+
+    deinit { fclose(file) }
+
+    func append(offset: UInt64, digest: [UInt8]) throws {
+        var rec = [UInt8](repeating: 0, count: 40)
+        withUnsafeBytes(of: offset.littleEndian) { rec.replaceSubrange(0..<8, with: $0) }
+        rec.replaceSubrange(8..<40, with: digest)
+        if fwrite(rec, 1, 40, file) != 40 { throw SeedError.io("cannot write a temporary file: \(errnoMessage())") }
+    }
+
+    func rewind() throws {
+        if fflush(file) != 0 || fseek(file, 0, SEEK_SET) != 0 { throw SeedError.io("cannot rewind a temporary file: \(errnoMessage())") }
+        next = nil
+    }
+
+    /// The digest of the entry at `offset`; entries before it (copies a
+    /// later one replaced) are passed over. Offsets must be asked in order.
+    func find(offset: UInt64) throws -> [UInt8]? {
+        while true {
+            if next == nil {
+                var rec = [UInt8](repeating: 0, count: 40)
+                if fread(&rec, 1, 40, file) != 40 { return nil }
+                let off = rec.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                next = (off, Array(rec[8..<40]))
+            }
+            let (off, d) = next!
+            if off == offset { next = nil; return d }
+            if off > offset { return nil }
+            next = nil
+        }
+    }
+}

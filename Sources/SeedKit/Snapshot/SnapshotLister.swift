@@ -1,0 +1,98 @@
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// seed-snapshot -t: lists the entries from the index; data records are
+/// checked but not decoded.
+public enum SnapshotLister {
+    public static func run(input: String?, long: Bool, diag: Diagnostics) throws -> ExitStatus {
+        let src = try SnapshotSource(input: input)
+        let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
+        var flagged = 0
+        while let item = try src.next(decodeData: false) {
+            guard item.kind == .index else { continue }
+            try IndexLines.decode(item.payload, location: item.location) { e in
+                if e.changed == true || e.incomplete == true { flagged += 1 }
+                if long { try out.write(Array(longLine(e).utf8)) }
+                try out.write(e.pathBytes)
+                if long, let l = e.linkBytes {
+                    try out.write(Array((e.type == "hardlink" ? " link to " : " -> ").utf8))
+                    try out.write(l)
+                }
+                try out.write([0x0a])
+            }
+        }
+        try out.flush()
+        return .success
+    }
+
+    static func longLine(_ e: IndexEntry) -> String {
+        let t: Character
+        switch e.type {
+        case "dir": t = "d"
+        case "symlink": t = "l"
+        case "hardlink": t = "h"
+        case "fifo": t = "p"
+        case "char": t = "c"
+        case "block": t = "b"
+        default: t = "-"
+        }
+        var perm = ""
+        let bits: [(UInt32, Character)] = [(0o400, "r"), (0o200, "w"), (0o100, "x"), (0o40, "r"), (0o20, "w"), (0o10, "x"), (0o4, "r"), (0o2, "w"), (0o1, "x")]
+        for (b, c) in bits { perm.append(e.mode & b != 0 ? c : "-") }
+        func setBit(_ at: Int, _ flag: UInt32, _ on: Character, _ off: Character) {
+            guard e.mode & flag != 0 else { return }
+            var a = Array(perm)
+            a[at] = a[at] == "x" ? on : off
+            perm = String(a)
+        }
+        setBit(2, 0o4000, "s", "S")
+        setBit(5, 0o2000, "s", "S")
+        setBit(8, 0o1000, "t", "T")
+        let owner = "\(e.user ?? String(e.uid))/\(e.group ?? String(e.gid))"
+        let size = e.devMajor.map { "\($0),\(e.devMinor ?? 0)" } ?? String(e.size)
+        var tm = tm()
+        var secs = time_t(e.mtime)
+        gmtime_r(&secs, &tm)
+        let date = String(format: "%04d-%02d-%02d %02d:%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min))
+        let flag = e.changed == true ? " [changed]" : e.incomplete == true ? " [incomplete]" : ""
+        return "\(t)\(perm) \(owner) \(String(repeating: " ", count: max(0, 10 - size.count)))\(size) \(date)\(flag) "
+    }
+}
+
+/// Buffered bytes to a descriptor that is not a record stream (a listing,
+/// a plain pax archive).
+final class RecordlessOutput {
+    let fd: FileDescriptor
+    let name: String
+    let buffer = ByteBuffer(capacity: 1 << 20)
+
+    init(fd: FileDescriptor, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+
+    func write(_ b: [UInt8]) throws { try b.withUnsafeBytes { try write($0) } }
+
+    func write(_ b: UnsafeRawBufferPointer) throws {
+        if b.count >= buffer.capacity / 2 {
+            try flush()
+            try put(b)
+            return
+        }
+        if buffer.count + b.count > buffer.capacity { try flush() }
+        if b.count > 0 { (buffer.base + buffer.count).copyMemory(from: b.baseAddress!, byteCount: b.count) }
+        buffer.count += b.count
+    }
+
+    func flush() throws {
+        if buffer.count > 0 { try put(buffer.bytes); buffer.count = 0 }
+    }
+
+    private func put(_ b: UnsafeRawBufferPointer) throws {
+        do { _ = try fd.writeAll(b) } catch let e as Errno { throw SeedError.io("cannot write to \(name): \(e.message)") }
+    }
+}

@@ -1,0 +1,156 @@
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One record as read: its header, its payload (valid until the reader's
+/// next call), and the byte offset of its header in the input.
+public struct Record {
+    public var header: RecordHeader
+    public var payload: UnsafeRawBufferPointer
+    public var offset: UInt64
+
+    /// "record 12 (volume 2) at byte 50331696", for messages.
+    public var location: String { RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: offset) }
+
+    /// Checks the payload against the header's CRC-32. Readers do this for
+    /// every record unless a caller verifies in its worker threads instead.
+    public func verifyPayload(source: String) throws {
+        if CRC32.checksum(payload) != header.payloadCRC {
+            throw SeedError.data("\(source): \(location): payload checksum mismatch (\(header.kind) record damaged)")
+        }
+    }
+}
+
+/// Reads a seed stream record by record through one reusable buffer, and
+/// checks everything a stream promises: every header (magic, version, CRC,
+/// sane length), every payload CRC (unless deferred to the caller), the
+/// sequence (no record missing, repeated or reordered), a final end record
+/// (no truncation) and nothing after it.
+///
+/// Memory is the buffer: 8 MiB, grown only for a record longer than that and
+/// never past `RecordHeader.maxPayload`.
+public final class RecordReader {
+    public let fd: FileDescriptor
+    /// How messages name the input: "standard input" or the quoted file name.
+    public let source: String
+    /// Check payload CRCs here; a caller that sets it false must call
+    /// `Record.verifyPayload` before it uses or passes on a payload.
+    public var verifyPayloads = true
+
+    private var buffer: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    /// Stream offset of buffer[start].
+    private var position: UInt64 = 0
+    private var expectedSequence: UInt64?
+    public private(set) var sawEnd = false
+    public private(set) var recordsRead: UInt64 = 0
+    public private(set) var lastSequence: UInt64?
+    public private(set) var bytesRead: UInt64 = 0
+
+    public init(fd: FileDescriptor, source: String, bufferSize: Int = 8 << 20) {
+        self.fd = fd
+        self.source = source
+        capacity = bufferSize
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+    }
+
+    deinit { buffer.deallocate() }
+
+    static func describe(sequence: UInt64, volume: UInt32, offset: UInt64) -> String {
+        volume == 0 ? "record \(sequence) at byte \(offset)" : "record \(sequence) (volume \(volume)) at byte \(offset)"
+    }
+
+    /// The next record, or nil after the end record when the input ends
+    /// there. Throws a `SeedError` (status 65, or 74 for a read error) naming
+    /// the record and byte offset for anything else.
+    public func next() throws -> Record? {
+        if sawEnd {
+            try fill(1)
+            if end > start {
+                throw SeedError.data("\(source): trailing data after the end record at byte \(position)")
+            }
+            return nil
+        }
+        try fill(RecordHeader.size)
+        let avail = end - start
+        if avail == 0 {
+            if recordsRead == 0 { throw SeedError.data("\(source): empty input, not a seed stream") }
+            throw SeedError.data("\(source): stream truncated after record \(lastSequence ?? 0) at byte \(position): no end record")
+        }
+        if avail < RecordHeader.size {
+            throw SeedError.data("\(source): stream truncated at byte \(position): incomplete record header (\(avail) of \(RecordHeader.size) bytes)")
+        }
+        let header: RecordHeader
+        switch RecordHeader.decode(buffer + start) {
+        case .success(let h): header = h
+        case .failure(let p):
+            let what = recordsRead == 0 ? "not a seed stream" : "damaged record header"
+            let after = lastSequence.map { " after record \($0)" } ?? ""
+            switch p {
+            case .badMagic: throw SeedError.data("\(source): byte \(position)\(after): \(what) (bad magic)")
+            case .badChecksum: throw SeedError.data("\(source): byte \(position)\(after): \(what) (header checksum mismatch)")
+            case .badVersion(let v): throw SeedError.data("\(source): byte \(position): record format version \(v) is not supported (this is version 1)")
+            case .nonzeroReserved: throw SeedError.data("\(source): byte \(position)\(after): \(what) (reserved field not zero)")
+            case .tooLong(let n): throw SeedError.data("\(source): byte \(position)\(after): record length \(n) exceeds the \(RecordHeader.maxPayload >> 20) MiB limit")
+            }
+        }
+        let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
+        if let want = expectedSequence {
+            if header.sequence != want {
+                throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)")
+            }
+        } else if header.kind != .streamHeader && header.kind != .volumeBegin {
+            throw SeedError.data("\(source): \(loc): stream does not start with a stream header")
+        }
+        let total = RecordHeader.size + Int(header.payloadLength)
+        try fill(total)
+        if end - start < total {
+            throw SeedError.data("\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)")
+        }
+        let record = Record(header: header, payload: UnsafeRawBufferPointer(start: buffer + start + RecordHeader.size, count: Int(header.payloadLength)), offset: position)
+        if verifyPayloads { try record.verifyPayload(source: source) }
+        start += total
+        position += UInt64(total)
+        expectedSequence = header.sequence &+ 1
+        lastSequence = header.sequence
+        recordsRead += 1
+        if header.kind == .end { sawEnd = true }
+        return record
+    }
+
+    /// Reads until `n` bytes are buffered or the input ends.
+    private func fill(_ n: Int) throws {
+        if end - start >= n || eof { return }
+        if capacity - start < n {
+            if start > 0 {
+                if end > start { memmove(buffer, buffer + start, end - start) }
+                end -= start
+                start = 0
+            }
+            if capacity < n {
+                let newCap = (n + (1 << 20) - 1) & ~((1 << 20) - 1)
+                let nb = UnsafeMutableRawPointer.allocate(byteCount: newCap, alignment: 4096)
+                if end > 0 { nb.copyMemory(from: buffer, byteCount: end) }
+                buffer.deallocate()
+                buffer = nb
+                capacity = newCap
+            }
+        }
+        while end - start < n {
+            let got: Int
+            do {
+                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
+            } catch let e as Errno {
+                throw SeedError.io("\(source): read error at byte \(position + UInt64(end - start)): \(e.message)")
+            }
+            if got == 0 { eof = true; return }
+            end += got
+            bytesRead += UInt64(got)
+        }
+    }
+}

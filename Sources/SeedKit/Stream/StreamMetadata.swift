@@ -1,0 +1,76 @@
+import Foundation
+
+/// The stream header's JSON payload: what the stream is and which stages
+/// made it. Each encoding stage appends itself to `stages`; its `-d` removes it.
+public struct StreamMetadata: Codable, Equatable, Sendable {
+    public var format: Int
+    public var session: String
+    public var created: String
+    public var stages: [Stage]
+
+    public struct Stage: Codable, Equatable, Sendable {
+        public var tool: String
+        public var version: String
+        public var settings: [String: String]?
+        public init(tool: String, version: String = Tool.version, settings: [String: String]? = nil) {
+            self.tool = tool
+            self.version = version
+            self.settings = settings
+        }
+    }
+
+    public init(session: String = UUID().uuidString.lowercased(), created: Date = Date(), stages: [Stage]) {
+        format = 1
+        self.session = session
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        self.created = f.string(from: created)
+        self.stages = stages
+    }
+
+    public func encoded() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array((try? e.encode(self)) ?? Data())
+    }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> StreamMetadata {
+        do {
+            let m = try JSONDecoder().decode(StreamMetadata.self, from: Data(payload))
+            guard m.format == 1 else { throw SeedError.data("\(record): stream format \(m.format) is not supported (this is format 1)") }
+            return m
+        } catch let e as SeedError { throw e } catch {
+            throw SeedError.data("\(record): stream header is not valid JSON metadata")
+        }
+    }
+}
+
+/// The end record's JSON payload: totals the stream's producer vouches for.
+public struct StreamTotals: Codable, Equatable, Sendable {
+    public var entries: UInt64
+    public var archiveBytes: UInt64
+    public var dataRecords: UInt64
+    public var indexRecords: UInt64
+    public var warnings: UInt64
+
+    public init(entries: UInt64 = 0, archiveBytes: UInt64 = 0, dataRecords: UInt64 = 0, indexRecords: UInt64 = 0, warnings: UInt64 = 0) {
+        self.entries = entries
+        self.archiveBytes = archiveBytes
+        self.dataRecords = dataRecords
+        self.indexRecords = indexRecords
+        self.warnings = warnings
+    }
+
+    public func encoded() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array((try? e.encode(self)) ?? Data())
+    }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> StreamTotals {
+        guard let t = try? JSONDecoder().decode(StreamTotals.self, from: Data(payload)) else {
+            throw SeedError.data("\(record): end record is not valid JSON totals")
+        }
+        return t
+    }
+}

@@ -29,7 +29,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SeedKitTests", dependencies: ["SeedKit", "CZstd", "CZlib"]),
-        .testTarget(name: "PipelineTests", dependencies: ["SeedKit"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["SeedKit", "CSeedSys", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Fixtures"]),
     ] + tools.map {
         .executableTarget(name: $0, dependencies: ["SeedKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
     },

@@ -4,11 +4,11 @@
 /// Messages are lower case, without a trailing period, and name the file,
 /// volume, record or entry concerned. Only the top level prints them.
 public struct SeedError: Error, CustomStringConvertible, Equatable {
-    public var status: ExitStatus
+    public var status: SeedExit
     public var message: String
     public var hint: String?
 
-    public init(_ status: ExitStatus, _ message: String, hint: String? = nil) {
+    public init(_ status: SeedExit, _ message: String, hint: String? = nil) {
         self.status = status
         self.message = message
         self.hint = hint
@@ -23,30 +23,30 @@ public struct SeedError: Error, CustomStringConvertible, Equatable {
 
 /// The exit statuses shared by all seed tools. New statuses may be added;
 /// scripts should treat any status they do not know as a failure.
-public struct ExitStatus: RawRepresentable, Hashable, Sendable {
+public struct SeedExit: RawRepresentable, Hashable, Sendable {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     /// The whole input was processed and verified.
-    public static let success = ExitStatus(rawValue: 0)
+    public static let success = SeedExit(rawValue: 0)
     /// A failure that fits no other class.
-    public static let failure = ExitStatus(rawValue: 1)
+    public static let failure = SeedExit(rawValue: 1)
     /// The run completed, but some files changed while read or were skipped.
-    public static let warnings = ExitStatus(rawValue: 2)
+    public static let warnings = SeedExit(rawValue: 2)
     /// Fewer drives than volumes: the next drive is needed to continue.
-    public static let nextDrive = ExitStatus(rawValue: 3)
+    public static let nextDrive = SeedExit(rawValue: 3)
     /// Bad command-line usage (EX_USAGE).
-    public static let usage = ExitStatus(rawValue: 64)
+    public static let usage = SeedExit(rawValue: 64)
     /// Input data is damaged, unverifiable or of the wrong kind (EX_DATAERR).
-    public static let dataError = ExitStatus(rawValue: 65)
+    public static let dataError = SeedExit(rawValue: 65)
     /// An input file or directory does not exist or cannot be opened (EX_NOINPUT).
-    public static let noInput = ExitStatus(rawValue: 66)
+    public static let noInput = SeedExit(rawValue: 66)
     /// An output file or directory cannot be created (EX_CANTCREAT).
-    public static let cannotCreate = ExitStatus(rawValue: 73)
+    public static let cannotCreate = SeedExit(rawValue: 73)
     /// A read or write failed: full disk, device error (EX_IOERR).
-    public static let ioError = ExitStatus(rawValue: 74)
+    public static let ioError = SeedExit(rawValue: 74)
     /// Stopped before the end; the run can be resumed (EX_TEMPFAIL).
-    public static let resumable = ExitStatus(rawValue: 75)
+    public static let resumable = SeedExit(rawValue: 75)
     /// Interrupted by SIGINT (128 + 2).
-    public static let interrupted = ExitStatus(rawValue: 130)
+    public static let interrupted = SeedExit(rawValue: 130)
 }

@@ -12,10 +12,10 @@ import Foundation
 public enum Tool {
     public static let version = "0.1.0"
 
-    public static func run(_ name: String, _ body: (Diagnostics) throws -> ExitStatus) throws {
+    public static func run(_ name: String, _ body: (Diagnostics) throws -> SeedExit) throws {
         Process.prepare()
         let diag = Diagnostics(tool: name)
-        let status: ExitStatus
+        let status: SeedExit
         do {
             status = try body(diag)
         } catch let e as SeedError {

@@ -25,7 +25,7 @@ public struct CompressOptions {
 /// on a pool of threads with output in input order; `-d` undoes whatever
 /// codec each record names. Everything else passes through.
 public enum Compressor {
-    public static func run(_ o: CompressOptions, diag: Diagnostics) throws -> ExitStatus {
+    public static func run(_ o: CompressOptions, diag: Diagnostics) throws -> SeedExit {
         if !o.decode {
             let range = o.codec == .gzip ? 1...9 : 1...19
             if !range.contains(o.effectiveLevel) {

@@ -8,7 +8,7 @@ import SystemPackage
 /// Calls a system call, retrying EINTR, and turns -1 into a thrown error
 /// naming the operation and the file.
 @discardableResult
-func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, status: ExitStatus = .ioError, _ call: () -> T) throws -> T {
+func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, status: SeedExit = .ioError, _ call: () -> T) throws -> T {
     while true {
         let r = call()
         if r == -1 {

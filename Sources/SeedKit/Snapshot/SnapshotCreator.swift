@@ -79,7 +79,7 @@ public final class SnapshotCreator {
     }
 
     /// Runs a whole snapshot of `o.root` to standard output or `o.output`.
-    public static func run(_ o: SnapshotOptions, diag: Diagnostics) throws -> ExitStatus {
+    public static func run(_ o: SnapshotOptions, diag: Diagnostics) throws -> SeedExit {
         var st = stat()
         if lstat(o.root, &st) != 0 {
             let e = errno
@@ -243,6 +243,7 @@ public final class SnapshotCreator {
                 warn("\(quoted(bytes: path)): cannot read metadata: \(archiveError(disk)); skipped")
                 return
             }
+            dropVolatileTimes(entry)
             var e: OpaquePointer? = entry
             if attempt == 0 && st.st_nlink > 1 {
                 var spare: OpaquePointer?
@@ -296,6 +297,7 @@ public final class SnapshotCreator {
             warn(msg.contains("No such file") ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
             return
         }
+        dropVolatileTimes(entry)
         var e: OpaquePointer? = entry
         var linked = false
         if (st.st_mode & S_IFMT) != S_IFDIR && st.st_nlink > 1 {
@@ -310,6 +312,15 @@ public final class SnapshotCreator {
         try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
         try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
         try record(&ie, at: pos)
+    }
+
+    /// Access and change times cannot be restored, and reading the tree
+    /// changes them; leaving them out makes an unchanged tree give the same
+    /// archive bytes every time.
+    func dropVolatileTimes(_ e: OpaquePointer) {
+        archive_entry_unset_atime(e)
+        archive_entry_unset_ctime(e)
+        archive_entry_unset_birthtime(e)
     }
 
     func record(_ ie: inout IndexEntry, at pos: UInt64) throws {

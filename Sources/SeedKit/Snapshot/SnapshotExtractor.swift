@@ -1,4 +1,5 @@
 import CArchive
+import CSeedSys
 import Crypto
 import Foundation
 import SystemPackage
@@ -53,13 +54,13 @@ public final class SnapshotExtractor {
         return nil
     }
 
-    public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> ExitStatus {
+    public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> SeedExit {
         let src = try SnapshotSource(input: o.input)
         let x = SnapshotExtractor(src: src, diag: diag)
         return try x.extract(o)
     }
 
-    func extract(_ o: ExtractOptions) throws -> ExitStatus {
+    func extract(_ o: ExtractOptions) throws -> SeedExit {
         if mkdirP(o.target) != 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(o.target)): \(errnoMessage())") }
         try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
         let digests = try DigestSpool()
@@ -97,6 +98,7 @@ public final class SnapshotExtractor {
 
         var entry: OpaquePointer?
         var bytes: UInt64 = 0
+        var root: RootMetadata?
         while true {
             let r = archive_read_next_header(ar, &entry)
             if r == ARCHIVE_EOF { break }
@@ -105,10 +107,11 @@ public final class SnapshotExtractor {
             guard let e = entry else { break }
             let name = archive_entry_pathname(e).map { quoted(bytes: cBytes($0)) } ?? "(unnamed entry)"
             let headerPos = UInt64(archive_read_header_position(ar))
+            if let p = archive_entry_pathname(e), RootMetadata.isRoot(cBytes(p)) { root = RootMetadata(e) }
             let w = archive_write_header(aw, e)
             if w < ARCHIVE_WARN {
                 let err = archive_errno(aw)
-                let status: ExitStatus = (err == ENOSPC || err == EIO || err == EROFS || err == EDQUOT) ? .ioError : .dataError
+                let status: SeedExit = (err == ENOSPC || err == EIO || err == EROFS || err == EDQUOT) ? .ioError : .dataError
                 throw SeedError(status, "entry \(name): \(archiveError(aw))")
             }
             if w == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
@@ -145,6 +148,7 @@ public final class SnapshotExtractor {
         if let e = pendingError { throw e }
         // Directory times and modes are set at close.
         if archive_write_close(aw) < ARCHIVE_WARN { throw SeedError.io("cannot finish extraction: \(archiveError(aw))") }
+        if let root { try root.apply(owner: flags & ARCHIVE_EXTRACT_OWNER != 0) }
         // The archive's trailing blocks, then the index and the end record.
         while try nextData() != nil {}
         var checked = 0
@@ -182,7 +186,7 @@ public final class SnapshotExtractor {
     }
 
     /// seed-snapshot -d: the plain pax archive, every record checked, to stdout.
-    public static func pax(input: String?, force: Bool, diag: Diagnostics) throws -> ExitStatus {
+    public static func pax(input: String?, force: Bool, diag: Diagnostics) throws -> SeedExit {
         let src = try SnapshotSource(input: input)
         let out = RecordlessOutput(fd: try StreamFiles.standardOutput(force: force), name: "standard output")
         while let item = try src.next() {
@@ -190,6 +194,32 @@ public final class SnapshotExtractor {
         }
         try out.flush()
         return .success
+    }
+}
+
+/// The metadata of the archive's "." entry. libarchive takes the entry but
+/// leaves an existing directory's mode and times alone; tar restores them
+/// on the target, and so do we, after everything below it is written.
+struct RootMetadata {
+    var mode: mode_t
+    var uid: uid_t
+    var gid: gid_t
+    var mtime: timespec
+
+    static func isRoot(_ p: [UInt8]) -> Bool { p == [0x2e] || p == [0x2e, 0x2f] }
+
+    init(_ e: OpaquePointer) {
+        mode = mode_t(archive_entry_perm(e))
+        uid = uid_t(archive_entry_uid(e))
+        gid = gid_t(archive_entry_gid(e))
+        mtime = timespec(tv_sec: time_t(archive_entry_mtime(e)), tv_nsec: Int(archive_entry_mtime_nsec(e)))
+    }
+
+    func apply(owner: Bool) throws {
+        if owner { try syscall("cannot set the owner of the target") { chown(".", uid, gid) } }
+        try syscall("cannot set the mode of the target") { chmod(".", mode) }
+        var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
+        try syscall("cannot set the times of the target") { utimensat(AT_FDCWD, ".", &times, 0) }
     }
 }
 

@@ -8,7 +8,7 @@ import SystemPackage
 /// seed-snapshot -t: lists the entries from the index; data records are
 /// checked but not decoded.
 public enum SnapshotLister {
-    public static func run(input: String?, long: Bool, diag: Diagnostics) throws -> ExitStatus {
+    public static func run(input: String?, long: Bool, diag: Diagnostics) throws -> SeedExit {
         let src = try SnapshotSource(input: input)
         let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
         var flagged = 0

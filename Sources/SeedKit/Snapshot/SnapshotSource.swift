@@ -35,6 +35,7 @@ final class SnapshotSource {
     /// end of the stream. Stream header and end records are consumed here.
     /// With `decodeData` false, data payloads are checked but not decoded.
     func next(decodeData: Bool = true) throws -> Item? {
+        reader.skipPayload = decodeData ? nil : { $0.kind == .data }
         while true {
             let r: Record
             if pendingIsSet {

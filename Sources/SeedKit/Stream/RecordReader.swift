@@ -38,6 +38,13 @@ public final class RecordReader {
     /// Check payload CRCs here; a caller that sets it false must call
     /// `Record.verifyPayload` before it uses or passes on a payload.
     public var verifyPayloads = true
+    /// Records this says yes to are not read when the input is a regular
+    /// file: the reader seeks past their payloads, unchecked, and hands them
+    /// out with an empty payload.
+    public var skipPayload: ((RecordHeader) -> Bool)?
+    private let seekable: Bool
+    private let fileBase: Int64
+    private let fileSize: Int64
 
     private var buffer: UnsafeMutableRawPointer
     private var capacity: Int
@@ -57,6 +64,17 @@ public final class RecordReader {
         self.source = source
         capacity = bufferSize
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        var st = stat()
+        if fstat(fd.rawValue, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+            let here = lseek(fd.rawValue, 0, SEEK_CUR)
+            seekable = here >= 0
+            fileBase = Int64(max(here, 0))
+            fileSize = Int64(st.st_size)
+        } else {
+            seekable = false
+            fileBase = 0
+            fileSize = 0
+        }
     }
 
     deinit { buffer.deallocate() }
@@ -82,6 +100,11 @@ public final class RecordReader {
             if recordsRead == 0 { throw SeedError.data("\(source): empty input, not a seed stream") }
             throw SeedError.data("\(source): stream truncated after record \(lastSequence ?? 0) at byte \(position): no end record")
         }
+        let expected = lastSequence.map { $0 &+ 1 } ?? 0
+        let here = RecordReader.describe(sequence: expected, volume: 0, offset: position)
+        if recordsRead == 0, !RecordReader.startsWithMagic(buffer + start, avail) {
+            throw SeedError.data("\(source): \(here): not a seed stream (bad magic)")
+        }
         if avail < RecordHeader.size {
             throw SeedError.data("\(source): stream truncated at byte \(position): incomplete record header (\(avail) of \(RecordHeader.size) bytes)")
         }
@@ -89,14 +112,12 @@ public final class RecordReader {
         switch RecordHeader.decode(buffer + start) {
         case .success(let h): header = h
         case .failure(let p):
-            let what = recordsRead == 0 ? "not a seed stream" : "damaged record header"
-            let after = lastSequence.map { " after record \($0)" } ?? ""
             switch p {
-            case .badMagic: throw SeedError.data("\(source): byte \(position)\(after): \(what) (bad magic)")
-            case .badChecksum: throw SeedError.data("\(source): byte \(position)\(after): \(what) (header checksum mismatch)")
-            case .badVersion(let v): throw SeedError.data("\(source): byte \(position): record format version \(v) is not supported (this is version 1)")
-            case .nonzeroReserved: throw SeedError.data("\(source): byte \(position)\(after): \(what) (reserved field not zero)")
-            case .tooLong(let n): throw SeedError.data("\(source): byte \(position)\(after): record length \(n) exceeds the \(RecordHeader.maxPayload >> 20) MiB limit")
+            case .badMagic: throw SeedError.data("\(source): \(here): damaged record header (bad magic)")
+            case .badChecksum: throw SeedError.data("\(source): \(here): damaged record header (header checksum mismatch)")
+            case .badVersion(let v): throw SeedError.data("\(source): \(here): record format version \(v) is not supported (this is version 1)")
+            case .nonzeroReserved: throw SeedError.data("\(source): \(here): damaged record header (reserved field not zero)")
+            case .tooLong(let n): throw SeedError.data("\(source): \(here): record length \(n) exceeds the \(RecordHeader.maxPayload >> 20) MiB limit")
             }
         }
         let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
@@ -108,6 +129,21 @@ public final class RecordReader {
             throw SeedError.data("\(source): \(loc): stream does not start with a stream header")
         }
         let total = RecordHeader.size + Int(header.payloadLength)
+        if seekable, end - start < total, let skip = skipPayload, skip(header) {
+            let stop = fileBase + Int64(position) + Int64(total)
+            if stop > fileSize {
+                throw SeedError.data("\(source): \(loc): truncated \(header.kind) record (the file ends \(stop - fileSize) bytes short)")
+            }
+            if lseek(fd.rawValue, off_t(stop), SEEK_SET) < 0 { throw SeedError.io("\(source): cannot seek: \(errnoMessage())") }
+            start = 0
+            end = 0
+            let record = Record(header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: position)
+            position += UInt64(total)
+            expectedSequence = header.sequence &+ 1
+            lastSequence = header.sequence
+            recordsRead += 1
+            return record
+        }
         try fill(total)
         if end - start < total {
             throw SeedError.data("\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)")
@@ -121,6 +157,12 @@ public final class RecordReader {
         recordsRead += 1
         if header.kind == .end { sawEnd = true }
         return record
+    }
+
+    static func startsWithMagic(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        let m = [RecordHeader.magic.0, RecordHeader.magic.1, RecordHeader.magic.2, RecordHeader.magic.3]
+        for i in 0..<min(n, 4) where p.load(fromByteOffset: i, as: UInt8.self) != m[i] { return false }
+        return true
     }
 
     /// Reads until `n` bytes are buffered or the input ends.

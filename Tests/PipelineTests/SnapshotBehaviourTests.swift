@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct SnapshotBehaviourTests {
+    @Test func listingNamesEveryEntryOnce() throws {
+        let s = try Scratch()
+        try s.sh("mkdir -p src/a/b && echo 1 > src/a/one && echo 2 > src/a/b/two && ln -s one src/a/sym")
+        let r = try s.sh("seed-snapshot src | seed-snapshot -t")
+        #expect(r.status == 0)
+        #expect(r.stdout == ".\na\na/b\na/b/two\na/one\na/sym\n")
+    }
+
+    @Test func longListingShowsTypeModeOwnerSizeAndLinkTarget() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && printf 12345 > src/f && chmod 640 src/f && ln -s f src/l && touch -d '2020-01-02 03:04:00 UTC' src/f")
+        let r = try s.sh("seed-snapshot src | seed-snapshot -t -v")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("-rw-r----- root/root          5 2020-01-02 03:04 f\n"))
+        #expect(r.stdout.contains("lrwxrwxrwx root/root          0 "))
+        #expect(r.stdout.contains(" l -> f\n"))
+    }
+
+    @Test func excludedPatternsAreLeftOut() throws {
+        let s = try Scratch()
+        try s.sh("mkdir -p src/keep src/cache/deep && touch src/a.tmp src/keep/b.tmp src/keep/c.txt src/cache/deep/d")
+        let r = try s.sh("seed-snapshot --exclude '*.tmp' --exclude cache src | seed-snapshot -t")
+        #expect(r.stdout == ".\nkeep\nkeep/c.txt\n")
+        let r2 = try s.sh("seed-snapshot --exclude 'keep/*.tmp' src | seed-snapshot -t")
+        #expect(r2.stdout == ".\na.tmp\ncache\ncache/deep\ncache/deep/d\nkeep\nkeep/c.txt\n")
+    }
+
+    @Test func oneFileSystemKeepsTheMountPointButNotItsContents() throws {
+        let s = try Scratch()
+        let r0 = try s.sh("mkdir -p src/mnt && echo a > src/a && mount -t tmpfs -o size=1M none src/mnt 2>/dev/null && echo inside > src/mnt/x && echo mounted")
+        guard r0.stdout == "mounted\n" else {
+            print("skipped: cannot mount a tmpfs here (needs root)")
+            return
+        }
+        defer { _ = try? s.sh("umount src/mnt") }
+        let r = try s.sh("seed-snapshot --one-file-system src | seed-snapshot -t")
+        #expect(r.stdout == ".\na\nmnt\n")
+        let all = try s.sh("seed-snapshot src | seed-snapshot -t")
+        #expect(all.stdout == ".\na\nmnt\nmnt/x\n")
+    }
+
+    @Test func unreadableFileIsSkippedWithAWarningAndStatusTwo() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && echo ok > src/ok && echo secret > src/secret && chmod 000 src/secret && chmod 755 src && chmod o+rx \(s.dir)")
+        // Root reads everything: drop to nobody where we are root.
+        let asUser = getuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups" : ""
+        let r = try s.sh("\(asUser) \(toolsDir)/seed-snapshot src > out.seed; echo status=$?")
+        #expect(r.stdout == "status=2\n")
+        #expect(r.stderrLines == [
+            "seed-snapshot: warning: 'secret': cannot open: Permission denied; skipped",
+            "seed-snapshot: completed with 1 warning",
+        ])
+        let l = try s.sh("seed-snapshot -t out.seed")
+        #expect(l.stdout == ".\nok\n")
+    }
+
+    @Test func fileThatKeepsChangingIsRetriedThenFlagged() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && head -c 64000000 /dev/zero > src/growing && echo calm > src/calm")
+        let r = try s.sh("""
+            ( while :; do echo more >> src/growing; done ) & w=$!
+            sleep 0.2
+            seed-snapshot -v src > out.seed; st=$?
+            kill -9 $w; wait $w 2>/dev/null
+            echo status=$st
+            """)
+        #expect(r.stdout == "status=2\n")
+        #expect(r.stderr.contains("'growing': changed while read; trying again (1 of 2)"))
+        #expect(r.stderr.contains("'growing': changed while read; trying again (2 of 2)"))
+        #expect(r.stderr.contains("seed-snapshot: warning: 'growing': file changed as we read it; kept as read and flagged in the index"))
+        let l = try s.sh("seed-snapshot -t -v out.seed | grep growing")
+        #expect(l.stdout.contains("[changed]"))
+        let x = try s.sh("seed-snapshot -x out out.seed")
+        #expect(x.status == 2)
+        #expect(x.stderrLines == ["seed-snapshot: warning: 'growing': changed while the snapshot was made; restored as it was read"])
+        #expect(try s.sh("cmp out/calm src/calm").status == 0)
+    }
+
+    @Test func plainArchiveOfDecodeIsByteForByteTheDataPayloads() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && seq 1 100000 > src/n")
+        let r = try s.sh("seed-snapshot src | seed-compress | seed-snapshot -d > a.tar && seed-snapshot src | seed-snapshot -d | cmp - a.tar && tar -tf a.tar")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "./\nn\n")
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+let tools = ["seed-snapshot", "seed-compress"]
+let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("man").path
+
+@Suite struct CommandLineTests {
+    @Test(arguments: tools) func helpDescribesTheToolAndExitsZero(tool: String) throws {
+        let r = try Scratch().sh("\(tool) --help")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("USAGE: \(tool)"))
+        #expect(r.stdout.contains("When FILE is -") || r.stdout.contains("when FILE is -"))
+    }
+
+    @Test(arguments: tools) func versionIsPrinted(tool: String) throws {
+        let r = try Scratch().sh("\(tool) --version")
+        #expect(r.status == 0)
+        #expect(r.stdout == "0.1.0\n")
+    }
+
+    @Test func badUsageExitsWithSixtyFour() throws {
+        let s = try Scratch()
+        #expect(try s.sh("seed-compress -l 99 < /dev/null").status == 64)
+        #expect(try s.sh("seed-compress --gzip -l 12 < /dev/null").status == 64)
+        #expect(try s.sh("seed-snapshot").status == 64)
+        #expect(try s.sh("seed-snapshot -t -d x").status == 64)
+        #expect(try s.sh("seed-compress --no-such-option").status == 64)
+        let r = try s.sh("seed-compress -l 99 < /dev/null")
+        #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd\n")
+    }
+
+    @Test func missingInputExitsWithSixtySix() throws {
+        let s = try Scratch()
+        let r = try s.sh("seed-snapshot no-such-dir > /dev/null")
+        #expect(r.status == 66)
+        #expect(r.stderr == "seed-snapshot: error: cannot read 'no-such-dir': No such file or directory\n")
+        #expect(try s.sh("seed-compress no-such-file > /dev/null").status == 66)
+    }
+
+    @Test func terminalOnStandardInputIsRefused() throws {
+        let s = try Scratch()
+        let r = try s.sh("script -qec '\(toolsDir)/seed-compress -d > /dev/null' /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stdout.contains("seed-compress: error: standard input is a terminal"))
+    }
+
+    @Test func terminalOnStandardOutputIsRefusedUnlessForced() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src")
+        let r = try s.sh("script -qec '\(toolsDir)/seed-snapshot src' /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stdout.contains("seed-snapshot: error: refusing to write binary data to a terminal"))
+        let forced = try s.sh("script -qec '\(toolsDir)/seed-snapshot -o - src' /dev/null > /dev/null")
+        #expect(forced.status == 0)
+    }
+
+    @Test func progressIsShownWhenAskedAndOnlyThen() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && head -c 1000000 /dev/urandom > src/r")
+        let quiet = try s.sh("seed-snapshot src | seed-compress > /dev/null")
+        #expect(quiet.stderr == "")
+        let asked = try s.sh("seed-snapshot --progress src | seed-compress --progress > /dev/null")
+        #expect(asked.stderr.contains("seed-snapshot: "))
+        #expect(asked.stderr.contains("seed-compress: "))
+        #expect(asked.stderr.contains("/s"))
+    }
+}
+
+@Suite struct ManPageTests {
+    static let pages = ["man1/seed-snapshot.1", "man1/seed-compress.1", "man5/seed-stream.5", "man7/seed.7"]
+
+    @Test(arguments: pages) func pageLintsCleanWithGroff(page: String) throws {
+        let r = try Scratch().sh("groff -mandoc -t -ww -z '\(manDir)/\(page)'")
+        #expect(r.status == 0)
+        #expect(r.stderr == "")
+    }
+
+    @Test(arguments: tools) func optionsSectionMatchesHelp(tool: String) throws {
+        let help = try Scratch().sh("\(tool) --help").stdout
+        let page = try String(contentsOfFile: "\(manDir)/man1/\(tool).1", encoding: .utf8)
+        let options = page.components(separatedBy: ".SH OPTIONS").last!.components(separatedBy: ".SH ").first!
+        let inHelp = Set(matches(#"--[a-z][a-z0-9-]*"#, in: help))
+        let inPage = Set(matches(#"\\-\\-[a-z][a-z0-9\\-]*"#, in: options).map { $0.replacingOccurrences(of: "\\-", with: "-") })
+        #expect(inHelp.subtracting(inPage).sorted() == [], "in --help but not in the man page")
+        #expect(inPage.subtracting(inHelp).sorted() == [], "in the man page but not in --help")
+    }
+
+    @Test(arguments: tools) func everyToolPageHasTheSharedSections(tool: String) throws {
+        let page = try String(contentsOfFile: "\(manDir)/man1/\(tool).1", encoding: .utf8)
+        for s in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "SEE ALSO"] {
+            #expect(page.contains(".SH \(s)"), "\(tool).1 lacks \(s)")
+        }
+        for status in ["64 usage", "65 bad input data", "74 I/O error", "2 completed with warnings"] {
+            #expect(page.replacingOccurrences(of: "\n", with: " ").contains(status), "\(tool).1 exit status table lacks \(status)")
+        }
+    }
+
+    func matches(_ pattern: String, in s: String) -> [String] {
+        let re = try! NSRegularExpression(pattern: pattern)
+        return re.matches(in: s, range: NSRange(s.startIndex..., in: s)).map { String(s[Range($0.range, in: s)!]) }
+    }
+}

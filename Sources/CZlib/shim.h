@@ -8,9 +8,6 @@ static inline int CZlib_inflateInit2(z_streamp strm, int windowBits) {
     return inflateInit2(strm, windowBits);
 }
 /* zlib takes Bytef*; Swift hands raw pointers. */
-static inline unsigned long CZlib_crc32(unsigned long crc, const void *buf, size_t len) {
-    return crc32_z(crc, (const Bytef *)buf, len);
-}
 static inline void CZlib_setInput(z_streamp strm, const void *buf, unsigned int len) {
     strm->next_in = (Bytef *)buf; strm->avail_in = len;
 }

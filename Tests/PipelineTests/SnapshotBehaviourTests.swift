@@ -80,6 +80,17 @@ import Testing
         #expect(try s.sh("cmp out/calm src/calm").status == 0)
     }
 
+    @Test func extractionCreatesTheTargetAndItsParents() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && echo a > src/a && seed-snapshot src > s.seed")
+        #expect(try s.sh("seed-snapshot -x x s.seed && cat x/a").stdout == "a\n")
+        #expect(try s.sh("seed-snapshot -x deep/er/target s.seed && cat deep/er/target/a").stdout == "a\n")
+        #expect(try s.sh("seed-snapshot -x \(s.path("abs/t")) s.seed && cat abs/t/a").stdout == "a\n")
+        let r = try s.sh("echo f > file && seed-snapshot -x file/sub s.seed")
+        #expect(r.status == 73)
+        #expect(r.stderr == "seed-snapshot: error: cannot create 'file/sub': Not a directory\n")
+    }
+
     @Test func plainArchiveOfDecodeIsByteForByteTheDataPayloads() throws {
         let s = try Scratch()
         try s.sh("mkdir src && seq 1 100000 > src/n")

@@ -43,7 +43,14 @@ public final class SnapshotCreator {
     let resolver: OpaquePointer
     let entry: OpaquePointer
     let index: IndexSpool
-    let readBuffer = ByteBuffer(capacity: 1 << 20)
+    /// Read buffers in turn, so the hasher can work on one while the next is read.
+    let readBuffers = (0..<24).map { _ in ByteBuffer(capacity: 1 << 20) }
+    var readTickets = [UInt64](repeating: 0, count: 24)
+    /// Index entries waiting, in order, for their file's digest.
+    var pending: [(IndexEntry, UInt64)] = []
+    var pendingHead = 0
+    var nextBuffer = 0
+    let hasher = ContentHasher()
     let zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
     let progress: Progress
     var rootDev: UInt64 = 0
@@ -71,6 +78,7 @@ public final class SnapshotCreator {
     }
 
     deinit {
+        hasher.shutdown()
         archive_write_free(archive)
         archive_read_free(disk)
         archive_entry_linkresolver_free(resolver)
@@ -95,7 +103,7 @@ public final class SnapshotCreator {
         let outFD: FileDescriptor
         let dest: String
         if let path = o.output, path != "-" {
-            atomic = try AtomicOutput(path: (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path)
+            atomic = try AtomicOutput(path: path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
             outFD = atomic!.fd
             dest = quoted(path)
         } else {
@@ -125,6 +133,7 @@ public final class SnapshotCreator {
             try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
             try walk(prefix: [], dirFD: rootFD)
             try check(archive_write_close(archive), "cannot finish the archive")
+            try flushPending(all: true)
             try sink.flushPartial()
             let dataRecords = sink.dataRecords
             let indexRecords = try index.emit(into: sink, recordSize: o.recordSize)
@@ -262,7 +271,6 @@ public final class SnapshotCreator {
             }
             let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path)
             try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
-            ie.sha256 = outcome.digest
             var after = stat()
             let changed = outcome.shortRead || fstat(handle, &after) != 0 || after.st_size != st.st_size
                 || after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec
@@ -270,10 +278,11 @@ public final class SnapshotCreator {
             if let err = outcome.readError {
                 ie.incomplete = true
                 warn("\(quoted(bytes: path)): read error: \(err); kept up to there, the rest is zeros")
-                try record(&ie, at: pos)
+                try record(&ie, at: pos, digest: outcome.digestTicket)
                 return
             }
             if changed && attempt < o.retries {
+                _ = hasher.digest(outcome.digestTicket, wait: true)  // superseded
                 attempt += 1
                 diag.verbose("\(quoted(bytes: path)): changed while read; trying again (\(attempt) of \(o.retries))")
                 continue
@@ -282,7 +291,7 @@ public final class SnapshotCreator {
                 ie.changed = true
                 warn("\(quoted(bytes: path)): file changed as we read it; kept as read and flagged in the index")
             }
-            try record(&ie, at: pos)
+            try record(&ie, at: pos, digest: outcome.digestTicket)
             return
         }
     }
@@ -323,13 +332,32 @@ public final class SnapshotCreator {
         archive_entry_unset_birthtime(e)
     }
 
-    func record(_ ie: inout IndexEntry, at pos: UInt64) throws {
+    /// Queues an index entry; a file's entry waits for its digest (`digest`
+    /// is its hasher ticket), and entries are written in archive order.
+    func record(_ ie: inout IndexEntry, at pos: UInt64, digest: UInt64 = 0) throws {
         ie.archiveOffset = pos
         ie.record = pos / UInt64(o.recordSize)
         ie.offset = pos % UInt64(o.recordSize)
-        try index.append(ie)
+        pending.append((ie, digest))
         entries += 1
+        try flushPending(all: pending.count - pendingHead > 4096)
         progress.update(bytes: fileBytes, extra: "\(entries) entries")
+    }
+
+    func flushPending(all: Bool) throws {
+        while pendingHead < pending.count {
+            var (ie, ticket) = pending[pendingHead]
+            if ticket != 0 {
+                guard let d = hasher.digest(ticket, wait: all) else { break }
+                ie.sha256 = d
+            }
+            try index.append(ie)
+            pendingHead += 1
+        }
+        if pendingHead > 1024 {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
     }
 
     func makeIndexEntry(_ e: OpaquePointer, path: [UInt8], st: stat) -> IndexEntry {
@@ -374,7 +402,7 @@ public final class SnapshotCreator {
     }
 
     struct ContentOutcome {
-        var digest: String
+        var digestTicket: UInt64 = 0
         var shortRead = false
         var readError: String?
     }
@@ -384,8 +412,18 @@ public final class SnapshotCreator {
     /// zeros stand in for them. A file that ends early is padded with zeros
     /// so the archive stays well-formed; the caller flags it.
     func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8]) throws -> ContentOutcome {
-        var hasher = SHA256()
-        var out = ContentOutcome(digest: "")
+        var out = ContentOutcome()
+        do {
+            try copyRegions(fd, entry: e, size: size, path: path, &out)
+        } catch {
+            hasher.wait(for: hasher.finish())  // the hasher must be done with our buffers
+            throw error
+        }
+        out.digestTicket = hasher.finish()
+        return out
+    }
+
+    private func copyRegions(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], _ out: inout ContentOutcome) throws {
         var regions: [(UInt64, UInt64)] = []
         if archive_entry_sparse_reset(e) > 0 {
             var off: Int64 = 0, len: Int64 = 0
@@ -394,8 +432,10 @@ public final class SnapshotCreator {
             regions = [(0, size)]
         }
         var pos: UInt64 = 0
-        func feed(_ b: UnsafeRawBufferPointer) throws {
-            hasher.update(bufferPointer: b)
+        /// Hands a chunk to libarchive (which copies it) and to the hasher
+        /// (which reads it later: see the read buffer tickets).
+        func feed(_ b: UnsafeRawBufferPointer) throws -> UInt64 {
+            let ticket = hasher.update(b.baseAddress!, b.count)
             var done = 0
             while done < b.count {
                 let n = archive_write_data(archive, b.baseAddress! + done, b.count - done)
@@ -405,16 +445,21 @@ public final class SnapshotCreator {
             }
             pos += UInt64(b.count)
             fileBytes += UInt64(b.count)
+            return ticket
         }
         func zerosTo(_ target: UInt64) throws {
             while pos < target {
-                try feed(UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20))))
+                _ = try feed(UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20))))
             }
         }
         for (off, len) in regions where off < size {
             try zerosTo(off)
             let stop = min(off + len, size)
             while pos < stop && !out.shortRead {
+                let i = nextBuffer
+                nextBuffer = (nextBuffer + 1) % readBuffers.count
+                hasher.wait(for: readTickets[i])
+                let readBuffer = readBuffers[i]
                 let want = Int(min(stop - pos, UInt64(readBuffer.capacity)))
                 let n = pread(fd, readBuffer.base, want, off_t(pos))
                 if n < 0 {
@@ -424,13 +469,11 @@ public final class SnapshotCreator {
                     break
                 }
                 if n == 0 { out.shortRead = true; break }
-                try feed(UnsafeRawBufferPointer(start: readBuffer.base, count: n))
+                readTickets[i] = try feed(UnsafeRawBufferPointer(start: readBuffer.base, count: n))
             }
             if out.shortRead { break }
         }
         try zerosTo(size)
-        out.digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return out
     }
 
     func check(_ r: Int32, _ what: String) throws {

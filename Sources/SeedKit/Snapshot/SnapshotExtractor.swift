@@ -236,12 +236,19 @@ func hashZeros(_ h: inout SHA256, _ n: Int64) {
     }
 }
 
+/// mkdir -p: creates `path` and any missing parents; 0, or -1 with errno.
 func mkdirP(_ path: String) -> Int32 {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+        prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return -1 }
+    }
     var st = stat()
-    if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? 0 : { errno = ENOTDIR; return -1 }() }
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty && parent != path && mkdirP(parent) != 0 { return -1 }
-    if mkdir(path, 0o755) != 0 && errno != EEXIST { return -1 }
+    if stat(path.isEmpty ? "." : path, &st) != 0 { return -1 }
+    if (st.st_mode & S_IFMT) != S_IFDIR {
+        errno = ENOTDIR
+        return -1
+    }
     return 0
 }
 

@@ -1,4 +1,4 @@
-import CZlib
+import CDeflate
 
 /// The kinds of record in a seed stream (seed-stream(5)). Kinds a tool does
 /// not know are passed through unchanged.
@@ -143,10 +143,11 @@ public struct RecordHeader: Equatable, Sendable {
     }
 }
 
-/// CRC-32 (ISO-HDLC, as gzip and zip use), computed by zlib.
+/// CRC-32 (ISO-HDLC, as gzip and zip use), computed by libdeflate
+/// (`libdeflate_crc32`), which folds with carry-less multiplication.
 public enum CRC32 {
     public static func checksum(_ b: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard let base = b.baseAddress, b.count > 0 else { return crc }
-        return UInt32(truncatingIfNeeded: CZlib_crc32(UInt(crc), base, b.count))
+        return libdeflate_crc32(crc, base, b.count)
     }
 }

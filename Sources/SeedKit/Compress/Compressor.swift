@@ -34,24 +34,16 @@ public enum Compressor {
         }
         let inFD = try StreamFiles.openInput(o.input)
         let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        var atomic: AtomicOutput?
-        let outFD: FileDescriptor
-        let dest: String
-        if let path = o.output, path != "-" {
-            if StreamFiles.sameFile(inFD.rawValue, path) { throw SeedError.usage("input and output are the same file \(quoted(path))") }
-            atomic = try AtomicOutput(path: path)
-            outFD = atomic!.fd
-            dest = quoted(path)
-        } else {
-            outFD = try StreamFiles.standardOutput(force: o.force || o.output == "-")
-            dest = "standard output"
-        }
+        let output = try StreamOutput(path: o.output, force: o.force, input: inFD)
         let reader = RecordReader(fd: inFD, source: source)
         reader.verifyPayloads = false  // workers verify, in parallel
-        let writer = RecordWriter(fd: outFD, destination: dest)
+        let writer = RecordWriter(fd: output.fd, destination: output.name)
         let threads = o.effectiveThreads
         let contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
         let progress = Progress(enabled: o.progress, label: "seed-compress")
+        // Counted on the writer thread, which alone reports progress.
+        final class Count { var bytes: UInt64 = 0 }
+        let consumed = Count()
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, i in
@@ -64,7 +56,8 @@ public enum Compressor {
             },
             emit: { slot in
                 if slot.useOutput { try writer.write(header: slot.outHeader, payload: slot.output.bytes) } else { try writer.write(header: slot.header, payload: slot.input.bytes) }
-                progress.update(bytes: reader.bytesRead)
+                consumed.bytes += UInt64(RecordHeader.size) + slot.header.payloadLength
+                progress.update(bytes: consumed.bytes)
             })
         do {
             while let r = try reader.next() {
@@ -95,8 +88,8 @@ public enum Compressor {
         }
         try pipeline.finish()
         try writer.flush()
-        try atomic?.commit()
-        progress.finish(bytes: reader.bytesRead)
+        try output.commit()
+        progress.finish(bytes: consumed.bytes)
         return .success
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import SystemPackage
 
 #if canImport(Glibc)
@@ -102,4 +103,36 @@ extension StreamFiles {
         guard fstat(fd, &a) == 0, stat(path, &b) == 0 else { return false }
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino && (a.st_mode & S_IFMT) == S_IFREG
     }
+}
+
+/// Where a tool writes its stream: a named file that appears only when
+/// complete (`commit`), or standard output (refused on a terminal unless
+/// forced with `-o -`).
+public struct StreamOutput {
+    public let fd: FileDescriptor
+    /// How messages name it: the quoted file name or "standard output".
+    public let name: String
+    private let atomic: AtomicOutput?
+
+    /// `path` nil or "-" means standard output. A relative path is made
+    /// absolute first, so the tool may change directory while it writes.
+    /// `input` is the descriptor read from, which the output must not be.
+    public init(path: String?, force: Bool, input: FileDescriptor? = nil) throws {
+        guard let path, path != "-" else {
+            fd = try StreamFiles.standardOutput(force: force || path == "-")
+            name = "standard output"
+            atomic = nil
+            return
+        }
+        if let input, StreamFiles.sameFile(input.rawValue, path) {
+            throw SeedError.usage("input and output are the same file \(quoted(path))")
+        }
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        atomic = try AtomicOutput(path: absolute)
+        fd = atomic!.fd
+        name = quoted(path)
+    }
+
+    /// Makes a named output file appear; nothing to do for standard output.
+    public func commit() throws { try atomic?.commit() }
 }

@@ -99,22 +99,12 @@ public final class SnapshotCreator {
         if o.recordSize < 4096 || o.recordSize > 32 << 20 || o.recordSize % 512 != 0 {
             throw SeedError.usage("record size \(o.recordSize) must be a multiple of 512 from 4 KiB to 32 MiB")
         }
-        var atomic: AtomicOutput?
-        let outFD: FileDescriptor
-        let dest: String
-        if let path = o.output, path != "-" {
-            atomic = try AtomicOutput(path: path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
-            outFD = atomic!.fd
-            dest = quoted(path)
-        } else {
-            outFD = try StreamFiles.standardOutput(force: o.force || o.output == "-")
-            dest = "standard output"
-        }
-        let writer = RecordWriter(fd: outFD, destination: dest)
+        let output = try StreamOutput(path: o.output, force: o.force)
+        let writer = RecordWriter(fd: output.fd, destination: output.name)
         let c = try SnapshotCreator(o, writer: writer, diag: diag)
         try c.snapshot()
         try writer.flush()
-        try atomic?.commit()
+        try output.commit()
         return c.warnings > 0 ? .warnings : .success
     }
 

@@ -52,17 +52,13 @@ enum Process {
 public final class Diagnostics: @unchecked Sendable {
     public let tool: String
     public var verbosity = 1
-    public private(set) var warningCount = 0
     private let lock = NSLock()
 
     public init(tool: String) { self.tool = tool }
 
     public func error(_ m: String) { emit("\(tool): error: \(m)\n") }
     public func hint(_ m: String) { emit("\(tool): hint: \(m)\n") }
-    public func warning(_ m: String) {
-        lock.lock(); warningCount += 1; lock.unlock()
-        if verbosity >= 1 { emit("\(tool): warning: \(m)\n") }
-    }
+    public func warning(_ m: String) { if verbosity >= 1 { emit("\(tool): warning: \(m)\n") } }
     public func info(_ m: String) { if verbosity >= 1 { emit("\(tool): \(m)\n") } }
     public func verbose(_ m: String) { if verbosity >= 2 { emit("\(tool): \(m)\n") } }
 

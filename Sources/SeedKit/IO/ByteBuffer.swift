@@ -39,5 +39,4 @@ public final class ByteBuffer {
     public func set(_ a: [UInt8]) { a.withUnsafeBytes { set($0) } }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-    public var spare: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: capacity) }
 }

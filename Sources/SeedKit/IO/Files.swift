@@ -41,11 +41,6 @@ public enum StreamFiles {
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return }
         _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
     }
-
-    public static func isRegularFile(_ fd: Int32) -> Bool {
-        var st = stat()
-        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-    }
 }
 
 /// An output file that exists under its name only once it is complete:

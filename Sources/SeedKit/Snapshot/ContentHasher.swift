@@ -99,7 +99,7 @@ final class ContentHasher {
                 sha.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: n))
                 cond.lock()
             case .finish:
-                let d = sha.finalize().map { String(format: "%02x", $0) }.joined()
+                let d = Hex.encode(sha.finalize())
                 sha = SHA256()
                 cond.lock()
                 digests[completed + 1] = d

@@ -170,7 +170,7 @@ public final class SnapshotExtractor {
                 guard let got = try digests.find(offset: ie.archiveOffset) else {
                     throw SeedError.data("\(ie.displayPath): listed in the index at archive byte \(ie.archiveOffset) but not in the archive")
                 }
-                let hex = got.map { String(format: "%02x", $0) }.joined()
+                let hex = Hex.encode(got)
                 if hex != want { throw SeedError.data("\(ie.displayPath): content does not match the index (SHA-256 \(hex), expected \(want))") }
                 checked += 1
             }

@@ -17,3 +17,10 @@ import Testing
         #expect(quoted("grüße") == "'grüße'")
     }
 }
+
+@Suite struct HexTests {
+    @Test func hexIsLowerCaseTwoDigitsPerByte() {
+        #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        #expect(Hex.encode([UInt8]()) == "")
+    }
+}

@@ -34,8 +34,9 @@ let package = Package(
             name: "PipelineTests",
             dependencies: ["SeedKit", "CSeedSys", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Fixtures"]),
-    ] + tools.map {
-        .executableTarget(name: $0, dependencies: ["SeedKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
-    },
+    ]
+        + tools.map {
+            .executableTarget(name: $0, dependencies: ["SeedKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
+        },
     swiftLanguageModes: [.v5]
 )

@@ -67,8 +67,10 @@ import Testing
         let s = try Scratch()
         _ = try smallStream(s)
         try s.sh("cat good.seed > long.seed; printf garbage >> long.seed")
-        expectOneLineError(try s.sh("seed-snapshot -t long.seed > /dev/null"), tool: "seed-snapshot", containing: "trailing data after the end record", "trailing")
-        expectOneLineError(try s.sh("seed-compress -d long.seed > /dev/null"), tool: "seed-compress", containing: "trailing data after the end record", "trailing")
+        expectOneLineError(
+            try s.sh("seed-snapshot -t long.seed > /dev/null"), tool: "seed-snapshot", containing: "trailing data after the end record", "trailing")
+        expectOneLineError(
+            try s.sh("seed-compress -d long.seed > /dev/null"), tool: "seed-compress", containing: "trailing data after the end record", "trailing")
     }
 
     @Test func recordLengthOfFourGiBIsRejectedAtOnce() throws {

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 let tools = ["seed-snapshot", "seed-compress"]
-let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("man").path
+let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("man")
+    .path
 
 @Suite struct CommandLineTests {
     @Test(arguments: tools) func helpDescribesTheToolAndExitsZero(tool: String) throws {

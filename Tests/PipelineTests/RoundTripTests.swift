@@ -23,7 +23,8 @@ import Testing
     @Test func stagingFilesWorkAsInputAndOutput() throws {
         let s = try Scratch()
         let src = try s.awkwardTree()
-        let r = try s.sh("""
+        let r = try s.sh(
+            """
             seed-snapshot -o stage.seed src
             seed-compress -o stage.seed.zst stage.seed
             seed-compress -d stage.seed.zst -o back.seed
@@ -45,8 +46,11 @@ import Testing
 
     @Test func fileLargerThanEightGiBKeepsItsSizeContentAndHoles() throws {
         let s = try Scratch()
-        try s.sh("mkdir src && truncate -s 9G src/huge.img && printf 'past eight gibibytes' | dd of=src/huge.img bs=1 seek=$((8*1024*1024*1024+12345)) conv=notrunc status=none")
-        let r = try s.sh("seed-snapshot src | seed-compress | seed-compress -d | seed-snapshot -x out && seed-snapshot src | seed-snapshot -t -v | grep huge.img")
+        try s.sh(
+            "mkdir src && truncate -s 9G src/huge.img && printf 'past eight gibibytes' | dd of=src/huge.img bs=1 seek=$((8*1024*1024*1024+12345)) conv=notrunc status=none"
+        )
+        let r = try s.sh(
+            "seed-snapshot src | seed-compress | seed-compress -d | seed-snapshot -x out && seed-snapshot src | seed-snapshot -t -v | grep huge.img")
         #expect(r.status == 0)
         #expect(r.stdout.contains(" 9663676416 "))
         expectSameTree(s.path("src"), s.path("out"))
@@ -55,7 +59,9 @@ import Testing
     @Test func pathsLongerThanPathMaxAreSnapshottedAndListed() throws {
         let s = try Scratch()
         try s.sh("mkdir -p src && cd src && for i in $(seq 1 20); do n=$(printf 'd%.0s' $(seq 1 250))$i; mkdir $n; cd $n; done && echo deep > leaf.txt")
-        let r = try s.sh("seed-snapshot src | seed-snapshot -t | grep -c leaf.txt; seed-snapshot src | seed-snapshot -t | awk '{ if (length($0) > m) m = length($0) } END { print m }'")
+        let r = try s.sh(
+            "seed-snapshot src | seed-snapshot -t | grep -c leaf.txt; seed-snapshot src | seed-snapshot -t | awk '{ if (length($0) > m) m = length($0) } END { print m }'"
+        )
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first == "1")
@@ -65,7 +71,8 @@ import Testing
     @Test func sameTreeGivesTheSameEntryOrderEveryTime() throws {
         let s = try Scratch()
         _ = try s.awkwardTree()
-        let r = try s.sh("seed-snapshot src | seed-snapshot -t > a; seed-snapshot src | seed-snapshot -t > b; cmp a b && LC_ALL=C sort -c <(grep -av '^\\.$' a | head -3)")
+        let r = try s.sh(
+            "seed-snapshot src | seed-snapshot -t > a; seed-snapshot src | seed-snapshot -t > b; cmp a b && LC_ALL=C sort -c <(grep -av '^\\.$' a | head -3)")
         #expect(r.status == 0, "\(r.stderr)")
     }
 }

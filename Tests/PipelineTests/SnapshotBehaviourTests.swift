@@ -50,10 +50,11 @@ import Testing
         let asUser = getuid() == 0 ? "setpriv --reuid=nobody --regid=nogroup --clear-groups" : ""
         let r = try s.sh("\(asUser) \(toolsDir)/seed-snapshot src > out.seed; echo status=$?")
         #expect(r.stdout == "status=2\n")
-        #expect(r.stderrLines == [
-            "seed-snapshot: warning: 'secret': cannot open: Permission denied; skipped",
-            "seed-snapshot: completed with 1 warning",
-        ])
+        #expect(
+            r.stderrLines == [
+                "seed-snapshot: warning: 'secret': cannot open: Permission denied; skipped",
+                "seed-snapshot: completed with 1 warning",
+            ])
         let l = try s.sh("seed-snapshot -t out.seed")
         #expect(l.stdout == ".\nok\n")
     }
@@ -61,7 +62,8 @@ import Testing
     @Test func fileThatKeepsChangingIsRetriedThenFlagged() throws {
         let s = try Scratch()
         try s.sh("mkdir src && head -c 64000000 /dev/zero > src/growing && echo calm > src/calm")
-        let r = try s.sh("""
+        let r = try s.sh(
+            """
             ( while :; do echo more >> src/growing; done ) & w=$!
             sleep 0.2
             seed-snapshot -v src > out.seed; st=$?

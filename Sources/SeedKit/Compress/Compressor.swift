@@ -55,7 +55,11 @@ public enum Compressor {
                 if o.decode { try decode(slot, contexts[i], source) } else { try encode(slot, contexts[i], o.codec) }
             },
             emit: { slot in
-                if slot.useOutput { try writer.write(header: slot.outHeader, payload: slot.output.bytes) } else { try writer.write(header: slot.header, payload: slot.input.bytes) }
+                if slot.useOutput {
+                    try writer.write(header: slot.outHeader, payload: slot.output.bytes)
+                } else {
+                    try writer.write(header: slot.header, payload: slot.input.bytes)
+                }
                 consumed.bytes += UInt64(RecordHeader.size) + slot.header.payloadLength
                 progress.update(bytes: consumed.bytes)
             })

@@ -127,8 +127,9 @@ public final class SnapshotCreator {
             try sink.flushPartial()
             let dataRecords = sink.dataRecords
             let indexRecords = try index.emit(into: sink, recordSize: o.recordSize)
-            let totals = StreamTotals(entries: entries, archiveBytes: sink.archiveBytes, dataRecords: dataRecords,
-                                      indexRecords: indexRecords, warnings: warnings)
+            let totals = StreamTotals(
+                entries: entries, archiveBytes: sink.archiveBytes, dataRecords: dataRecords,
+                indexRecords: indexRecords, warnings: warnings)
             try totals.encoded().withUnsafeBytes { try sink.enqueue(kind: .end, payload: $0) }
             try sink.finish()
         } catch {
@@ -173,7 +174,9 @@ public final class SnapshotCreator {
             let r = cString(name) { lstat($0, &st) }
             if r != 0 {
                 let e = errno
-                warn(e == ENOENT ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped")
+                warn(
+                    e == ENOENT
+                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped")
                 continue
             }
             try add(name: name, path: path, st: st)
@@ -225,7 +228,9 @@ public final class SnapshotCreator {
             if handle < 0 && errno == EPERM { handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
             if handle < 0 {
                 let e = errno
-                warn(e == ENOENT ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot open: \(errnoMessage(e)); skipped")
+                warn(
+                    e == ENOENT
+                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot open: \(errnoMessage(e)); skipped")
                 return
             }
             defer { close(handle) }
@@ -262,7 +267,8 @@ public final class SnapshotCreator {
             let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path)
             try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
             var after = stat()
-            let changed = outcome.shortRead || fstat(handle, &after) != 0 || after.st_size != st.st_size
+            let changed =
+                outcome.shortRead || fstat(handle, &after) != 0 || after.st_size != st.st_size
                 || after.st_mtim.tv_sec != st.st_mtim.tv_sec || after.st_mtim.tv_nsec != st.st_mtim.tv_nsec
                 || after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec
             if let err = outcome.readError {
@@ -293,7 +299,9 @@ public final class SnapshotCreator {
         cString(name) { archive_entry_copy_sourcepath(entry, $0) }
         if archive_read_disk_entry_from_file(disk, entry, -1, &st) < ARCHIVE_WARN {
             let msg = archiveError(disk)
-            warn(msg.contains("No such file") ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
+            warn(
+                msg.contains("No such file")
+                    ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
             return
         }
         dropVolatileTimes(entry)

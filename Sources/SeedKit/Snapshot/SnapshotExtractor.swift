@@ -73,7 +73,8 @@ public final class SnapshotExtractor {
             archive_write_free(aw)
         }
         archive_read_support_format_tar(ar)
-        var flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
+        var flags =
+            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
             | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR
             | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SPARSE
         if geteuid() == 0 { flags |= ARCHIVE_EXTRACT_OWNER }

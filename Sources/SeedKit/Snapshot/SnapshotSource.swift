@@ -91,7 +91,8 @@ final class SnapshotSource {
     private func checkTotals() throws {
         guard let t = totals else { throw SeedError.data("\(source): no end record") }
         if t.dataRecords != dataRecords || t.archiveBytes != archiveBytes {
-            throw SeedError.data("\(source): end record promises \(t.dataRecords) data records (\(t.archiveBytes) bytes), the stream has \(dataRecords) (\(archiveBytes) bytes)")
+            throw SeedError.data(
+                "\(source): end record promises \(t.dataRecords) data records (\(t.archiveBytes) bytes), the stream has \(dataRecords) (\(archiveBytes) bytes)")
         }
         if t.indexRecords != indexRecords {
             throw SeedError.data("\(source): end record promises \(t.indexRecords) index records, the stream has \(indexRecords)")

@@ -85,8 +85,10 @@ public struct RecordHeader: Equatable, Sendable {
     public var rawLength: UInt64
     public var payloadCRC: UInt32
 
-    public init(kind: RecordKind, flags: RecordFlags = RecordFlags(rawValue: 0), volume: UInt32 = 0, sequence: UInt64 = 0,
-                payloadLength: UInt64, rawLength: UInt64? = nil, payloadCRC: UInt32 = 0) {
+    public init(
+        kind: RecordKind, flags: RecordFlags = RecordFlags(rawValue: 0), volume: UInt32 = 0, sequence: UInt64 = 0,
+        payloadLength: UInt64, rawLength: UInt64? = nil, payloadCRC: UInt32 = 0
+    ) {
         self.kind = kind
         self.flags = flags
         self.volume = volume
@@ -138,8 +140,10 @@ public struct RecordHeader: Equatable, Sendable {
         guard u32(40) == 0 else { return .failure(.nonzeroReserved) }
         let len = u64(24)
         guard len <= maxPayload, u64(32) <= maxPayload else { return .failure(.tooLong(max(len, u64(32)))) }
-        return .success(RecordHeader(kind: RecordKind(rawValue: u8(5)), flags: RecordFlags(rawValue: u16(6)), volume: u32(8),
-                                     sequence: u64(16), payloadLength: len, rawLength: u64(32), payloadCRC: u32(12)))
+        return .success(
+            RecordHeader(
+                kind: RecordKind(rawValue: u8(5)), flags: RecordFlags(rawValue: u16(6)), volume: u32(8),
+                sequence: u64(16), payloadLength: len, rawLength: u64(32), payloadCRC: u32(12)))
     }
 }
 

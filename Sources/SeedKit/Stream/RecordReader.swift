@@ -146,9 +146,11 @@ public final class RecordReader {
         }
         try fill(total)
         if end - start < total {
-            throw SeedError.data("\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)")
+            throw SeedError.data(
+                "\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)")
         }
-        let record = Record(header: header, payload: UnsafeRawBufferPointer(start: buffer + start + RecordHeader.size, count: Int(header.payloadLength)), offset: position)
+        let record = Record(
+            header: header, payload: UnsafeRawBufferPointer(start: buffer + start + RecordHeader.size, count: Int(header.payloadLength)), offset: position)
         if verifyPayloads { try record.verifyPayload(source: source) }
         start += total
         position += UInt64(total)

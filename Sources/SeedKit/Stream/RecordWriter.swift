@@ -33,11 +33,14 @@ public final class RecordWriter {
     /// Writes a record. `crc` is the payload's CRC-32 when the caller has
     /// computed it already (in a worker thread, say).
     @discardableResult
-    public func write(kind: RecordKind, flags: RecordFlags = RecordFlags(rawValue: 0), volume: UInt32 = 0,
-                      rawLength: UInt64? = nil, payload: UnsafeRawBufferPointer, crc: UInt32? = nil) throws -> UInt64 {
-        let h = RecordHeader(kind: kind, flags: flags, volume: volume, sequence: nextSequence,
-                             payloadLength: UInt64(payload.count), rawLength: rawLength,
-                             payloadCRC: crc ?? CRC32.checksum(payload))
+    public func write(
+        kind: RecordKind, flags: RecordFlags = RecordFlags(rawValue: 0), volume: UInt32 = 0,
+        rawLength: UInt64? = nil, payload: UnsafeRawBufferPointer, crc: UInt32? = nil
+    ) throws -> UInt64 {
+        let h = RecordHeader(
+            kind: kind, flags: flags, volume: volume, sequence: nextSequence,
+            payloadLength: UInt64(payload.count), rawLength: rawLength,
+            payloadCRC: crc ?? CRC32.checksum(payload))
         return try write(header: h, payload: payload)
     }
 

@@ -33,10 +33,11 @@ struct TreeListing {
         var st = stat()
         guard withC(full, { lstat($0, &st) }) == 0 else { throw POSIXError(.init(rawValue: errno)!) }
         let type = st.st_mode & S_IFMT
-        var e = Entry(type: type, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid, size: type == S_IFREG ? Int64(st.st_size) : 0,
-                      mtime: Int64(st.st_mtim.tv_sec), mtimeNsec: st.st_mtim.tv_nsec, link: nil,
-                      rdev: (type == S_IFCHR || type == S_IFBLK) ? UInt64(st.st_rdev) : 0, xattrs: xattrs(full), digest: nil,
-                      blocks: Int64(st.st_blocks), inode: UInt64(st.st_ino))
+        var e = Entry(
+            type: type, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid, size: type == S_IFREG ? Int64(st.st_size) : 0,
+            mtime: Int64(st.st_mtim.tv_sec), mtimeNsec: st.st_mtim.tv_nsec, link: nil,
+            rdev: (type == S_IFCHR || type == S_IFBLK) ? UInt64(st.st_rdev) : 0, xattrs: xattrs(full), digest: nil,
+            blocks: Int64(st.st_blocks), inode: UInt64(st.st_ino))
         if type == S_IFLNK {
             var buf = [UInt8](repeating: 0, count: 8192)
             let n = withC(full) { p in buf.withUnsafeMutableBytes { readlink(p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 8192) } }
@@ -107,8 +108,10 @@ struct TreeListing {
             if a.link != b.link { out.append("\(name(p)): link target differs") }
             if a.rdev != b.rdev { out.append("\(name(p)): device number differs") }
             if a.xattrs != b.xattrs { out.append("\(name(p)): xattrs \(a.xattrs.keys.sorted()) vs \(b.xattrs.keys.sorted())") }
-            let timeOK = a.mtime == b.mtime && a.mtimeNsec == b.mtimeNsec
-                || (options.preEpochFractionTolerance && a.mtime < 0 && abs((a.mtime * 1_000_000_000 + Int64(a.mtimeNsec)) - (b.mtime * 1_000_000_000 + Int64(b.mtimeNsec))) < 1_000_000_000)
+            let timeOK =
+                a.mtime == b.mtime && a.mtimeNsec == b.mtimeNsec
+                || (options.preEpochFractionTolerance && a.mtime < 0
+                    && abs((a.mtime * 1_000_000_000 + Int64(a.mtimeNsec)) - (b.mtime * 1_000_000_000 + Int64(b.mtimeNsec))) < 1_000_000_000)
             let skipTime = (a.type == S_IFDIR && options.skipDirTimes) || (p == [0x2e] && !options.rootTime)
             if options.times && !timeOK && !skipTime {
                 out.append("\(name(p)): mtime \(a.mtime).\(a.mtimeNsec) vs \(b.mtime).\(b.mtimeNsec)")

@@ -70,7 +70,9 @@ import Testing
         let d = try ZstdDecompressor()
         var small = [UInt8](repeating: 0, count: text.count - 1)
         let e = seedError {
-            try out[0..<n].withUnsafeBytes { s in try small.withUnsafeMutableBytes { try d.decompress(UnsafeRawBufferPointer(rebasing: s[...]), into: $0, what: "record 3") } }
+            try out[0..<n].withUnsafeBytes { s in
+                try small.withUnsafeMutableBytes { try d.decompress(UnsafeRawBufferPointer(rebasing: s[...]), into: $0, what: "record 3") }
+            }
         }
         #expect(e?.status == .dataError)
         #expect(e?.message.hasPrefix("record 3: ") == true)

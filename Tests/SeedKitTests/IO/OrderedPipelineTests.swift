@@ -12,7 +12,9 @@ import Testing
         let got = Collected()
         let p = OrderedPipeline(
             threads: 4,
-            work: { slot, _ in usleep(UInt32.random(in: 0...2000)); slot.useOutput = slot.tag % 2 == 0 },
+            work: { slot, _ in
+                usleep(UInt32.random(in: 0...2000)); slot.useOutput = slot.tag % 2 == 0
+            },
             emit: { slot in got.tags.append(slot.tag) })
         for i in 0..<200 { try p.submit { $0.tag = i } }
         try p.finish()
@@ -42,7 +44,9 @@ import Testing
         let p = OrderedPipeline(
             threads: 2, depth: 5,
             work: { _, _ in usleep(100) },
-            emit: { _ in g.lock.lock(); g.now -= 1; g.lock.unlock() })
+            emit: { _ in
+                g.lock.lock(); g.now -= 1; g.lock.unlock()
+            })
         for i in 0..<300 {
             try p.submit { s in
                 s.tag = i

@@ -4,8 +4,9 @@ import Testing
 
 @Suite struct RecordHeaderTests {
     @Test func headerRoundTripsThroughItsEncoding() throws {
-        let h = RecordHeader(kind: .index, flags: RecordFlags(rawValue: 0x0009), volume: 7, sequence: 1 << 40,
-                             payloadLength: 12345, rawLength: 99999, payloadCRC: 0xdead_beef)
+        let h = RecordHeader(
+            kind: .index, flags: RecordFlags(rawValue: 0x0009), volume: 7, sequence: 1 << 40,
+            payloadLength: 12345, rawLength: 99999, payloadCRC: 0xdead_beef)
         let bytes = h.bytes
         #expect(bytes.count == 48)
         #expect(Array(bytes[0..<4]) == Array("SEED".utf8))

@@ -11,7 +11,9 @@ import Testing
 
     @Test func writerNumbersRecordsContiguouslyFromZero() throws {
         let s = try StreamBytes.sample()
-        let seqs = s.recordOffsets.map { o in s.bytes[(o + 16)..<(o + 24)].enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) } }
+        let seqs = s.recordOffsets.map { o in
+            s.bytes[(o + 16)..<(o + 24)].enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        }
         #expect(seqs == [0, 1, 2, 3, 4, 5])
     }
 

@@ -81,7 +81,7 @@ import Testing
     @Test func gnuTarExtractsTheDecodedArchive() throws {
         let s = try Scratch()
         let src = try s.awkwardTree()
-        let r = try s.sh("mkdir out && seed-snapshot src | seed-snapshot -d | tar -x --xattrs --xattrs-include='*' -C out -f -")
+        let r = try s.sh("mkdir out && seed-snapshot src | seed-snapshot -d | tar -x --acls --xattrs --xattrs-include='*' -C out -f -")
         #expect(r.status == 0, "\(r.stderr)")
         var o = CompareOptions()
         o.preEpochFractionTolerance = true
@@ -95,7 +95,7 @@ import Testing
             print("skipped: bsdtar is not installed (libarchive-tools)")
             return
         }
-        let r = try s.sh("mkdir out && seed-snapshot src | seed-snapshot -d | bsdtar -x -p --xattrs -C out -f -")
+        let r = try s.sh("mkdir out && seed-snapshot src | seed-snapshot -d | bsdtar -x -p --acls --xattrs -C out -f -")
         #expect(r.status == 0, "\(r.stderr)")
         var o = CompareOptions()
         o.rootTime = false

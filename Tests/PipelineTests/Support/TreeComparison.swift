@@ -64,7 +64,9 @@ struct TreeListing {
         var out: [String: [UInt8]] = [:]
         for name in names[0..<n].split(separator: 0) {
             let s = String(decoding: name.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if s.hasPrefix("security.") || s.hasPrefix("system.") { continue }
+            // ACLs are compared (system.posix_acl_*); other system and
+            // security attributes belong to the machine, not the tree.
+            if s.hasPrefix("security.") || (s.hasPrefix("system.") && !s.hasPrefix("system.posix_acl_")) { continue }
             var v = [UInt8](repeating: 0, count: 65536)
             let m = withC(p) { lgetxattr($0, s, &v, v.count) }
             out[s] = Array(v[0..<max(m, 0)])

@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let tools = ["seed-snapshot", "seed-compress"]
+let tools = ["seed-snapshot", "seed-compress", "seed-encrypt"]
 
 let package = Package(
     name: "seed",
@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "SeedKitTests", dependencies: ["SeedKit", "CZstd", "CZlib"]),

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-let tools = ["seed-snapshot", "seed-compress"]
+let tools = ["seed-snapshot", "seed-compress", "seed-encrypt"]
 let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("man")
     .path
 
@@ -68,7 +68,7 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
 }
 
 @Suite struct ManPageTests {
-    static let pages = ["man1/seed-snapshot.1", "man1/seed-compress.1", "man5/seed-stream.5", "man7/seed.7"]
+    static let pages = ["man1/seed-snapshot.1", "man1/seed-compress.1", "man1/seed-encrypt.1", "man5/seed-stream.5", "man7/seed.7"]
 
     @Test(arguments: pages) func pageLintsCleanWithGroff(page: String) throws {
         let r = try Scratch().sh("groff -mandoc -t -ww -z '\(manDir)/\(page)'")

@@ -37,7 +37,8 @@ enum Process {
     static func prepare() {
         // Multi-MiB record buffers must be reused, not mmapped and faulted in
         // per record (see STYLE.md rule 11).
-        _ = CSeedSys_setMmapThreshold(256 << 20)
+        // glibc refuses thresholds above 32 MiB (and then keeps its own).
+        _ = CSeedSys_setMmapThreshold(32 << 20)
         _ = CSeedSys_setTrimThreshold(512 << 20)
         // The default SIGPIPE action stays: if the next stage dies, so do we.
         signal(SIGPIPE, SIG_DFL)

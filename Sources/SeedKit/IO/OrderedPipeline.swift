@@ -13,6 +13,20 @@ public final class PipelineSlot {
     /// Whether the worker still has to check the input payload's CRC.
     public var needsVerify = true
     public var tag = 0
+    /// Whatever a tool's workers need for this record (a key, say).
+    public var context: AnyObject?
+    /// With `useOutput`: bytes a library returned, written from
+    /// `outputData[outputSkip...]` instead of `output`, saving a copy.
+    public var outputData: Data?
+    public var outputSkip = 0
+
+    /// What the writer should write when `useOutput` is set.
+    public func withOutputBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let d = outputData {
+            return try d.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[outputSkip...])) }
+        }
+        return try body(output.bytes)
+    }
     var error: Error?
     var done = false
 
@@ -22,6 +36,9 @@ public final class PipelineSlot {
         useOutput = false
         needsVerify = true
         tag = 0
+        context = nil
+        outputData = nil
+        outputSkip = 0
         error = nil
         done = false
     }

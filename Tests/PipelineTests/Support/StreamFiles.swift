@@ -37,3 +37,20 @@ enum StreamSurgery {
         return out
     }
 }
+
+extension StreamSurgery {
+    /// Writes `records` as a stream with valid checksums, as an attacker who
+    /// knows the format (but not the keys) could; `renumber` makes the
+    /// sequence numbers contiguous again.
+    static func write(_ records: [Located], to path: String, renumber: Bool = true) throws {
+        var bytes: [UInt8] = []
+        for (i, r) in records.enumerated() {
+            var h = r.header
+            if renumber { h.sequence = UInt64(i) }
+            h.payloadLength = UInt64(r.payload.count)
+            h.payloadCRC = r.payload.withUnsafeBytes { CRC32.checksum($0) }
+            bytes += h.bytes + r.payload
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}

@@ -1,0 +1,271 @@
+import Crypto
+import Foundation
+import SystemPackage
+
+/// What seed-encrypt is asked to do.
+public struct EncryptOptions {
+    public var decrypt = false
+    public var chacha = false
+    public var recipients: [String] = []
+    public var identities: [String] = []
+    public var keyFile: String?
+    public var passphraseFile: String?
+    public var threads = 0
+    public var input: String?
+    public var output: String?
+    public var progress = false
+    public init() {}
+}
+
+/// A data key and the cipher it is used with.
+final class DataKey {
+    let key: SymmetricKey
+    let chacha: Bool
+    init(key: SymmetricKey, chacha: Bool) {
+        self.key = key
+        self.chacha = chacha
+    }
+    var cipherName: String { chacha ? "chacha20-poly1305" : "aes-256-gcm" }
+}
+
+/// seed-encrypt: authenticated encryption of every record payload after the
+/// stream header (all but volume begin/end and key records), each record's
+/// header bound as associated data and its sequence number as the nonce.
+/// A fresh random data key starts after the stream header and after every
+/// volume begin, in a key record that wraps it for each recipient; with
+/// `-d`, every record is authenticated before any of its bytes go out.
+public enum Encryptor {
+    static let tagSize = 16
+
+    public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
+        let inFD = try StreamFiles.openInput(o.input)
+        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
+        // Keys are read before any output exists.
+        var recipients: [Curve25519.KeyAgreement.PublicKey] = []
+        var identities: [Curve25519.KeyAgreement.PrivateKey] = []
+        for r in o.recipients { recipients += try KeyFiles.recipients(r) }
+        for i in o.identities { identities += try KeyFiles.identities(i) }
+        let keyFile = try o.keyFile.map(KeyFiles.keyFile)
+        let passphrase = try KeyFiles.passphrase(file: o.passphraseFile)
+        if o.decrypt {
+            if identities.isEmpty && keyFile == nil && passphrase == nil {
+                throw SeedError.usage("nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")
+            }
+        } else if recipients.isEmpty && keyFile == nil && passphrase == nil {
+            throw SeedError.usage("no recipient", hint: "give --recipient, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")
+        }
+        let output = try StreamOutput(path: o.output, force: false, input: inFD)
+        let reader = RecordReader(fd: inFD, source: source)
+        reader.verifyPayloads = false  // workers verify, in parallel
+        let writer = RecordWriter(fd: output.fd, destination: output.name)
+        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        let pipeline = OrderedPipeline(
+            threads: threads,
+            work: { slot, _ in
+                if slot.needsVerify, CRC32.checksum(slot.input.bytes) != slot.header.payloadCRC {
+                    throw SeedError.data("\(source): \(slot.location): payload checksum mismatch (\(slot.header.kind) record damaged)")
+                }
+                guard let key = slot.context as? DataKey else { return }
+                if o.decrypt { try open(slot, key, source) } else { try seal(slot, key) }
+            },
+            emit: { slot in
+                if slot.useOutput {
+                    if !o.decrypt && slot.outHeader.sequence != writer.nextSequence {
+                        throw SeedError(.failure, "internal error: record \(slot.outHeader.sequence) sealed for the wrong place")
+                    }
+                    try slot.withOutputBytes { _ = try writer.write(header: slot.outHeader, payload: $0) }
+                } else {
+                    try writer.write(header: slot.header, payload: slot.input.bytes)
+                }
+            })
+        var outSequence: UInt64 = 0
+        var current: DataKey?
+        var keyRecords = 0
+        do {
+            while let r = try reader.next() {
+                let loc = "\(source): \(r.location)"
+                let kind = r.header.kind
+                if kind == .streamHeader {
+                    try r.verifyPayload(source: source)
+                    var meta = try StreamMetadata.decode(r.payload, record: loc)
+                    if o.decrypt {
+                        if let i = meta.stages.lastIndex(where: { $0.tool == "seed-encrypt" }) { meta.stages.remove(at: i) }
+                    } else {
+                        if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
+                        meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": o.chacha ? "chacha20-poly1305" : "aes-256-gcm"]))
+                    }
+                    try pipeline.submit { slot in
+                        slot.header = r.header
+                        slot.input.set(meta.encoded())
+                        slot.header.payloadLength = UInt64(slot.input.count)
+                        slot.header.rawLength = slot.header.payloadLength
+                        slot.header.payloadCRC = CRC32.checksum(slot.input.bytes)
+                        slot.needsVerify = false
+                    }
+                    outSequence += 1
+                    if !o.decrypt {
+                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &outSequence)
+                        keyRecords += 1
+                    }
+                    continue
+                }
+                if o.decrypt {
+                    if kind == .key {
+                        try r.verifyPayload(source: source)
+                        current = try unwrapKey(r, loc, identities, keyFile, passphrase)
+                        keyRecords += 1
+                        continue  // key records end here
+                    }
+                    let clear = kind == .volumeBegin || kind == .volumeEnd
+                    if !clear && !r.header.flags.isEncrypted && keyRecords > 0 {
+                        throw SeedError.data("\(loc): \(kind) record is not encrypted in an encrypted stream")
+                    }
+                    if r.header.flags.isEncrypted && current == nil {
+                        throw SeedError.data("\(loc): encrypted \(kind) record with no key record before it")
+                    }
+                    try pipeline.submit { slot in
+                        slot.header = r.header
+                        slot.offset = r.offset
+                        slot.input.set(r.payload)
+                        if r.header.flags.isEncrypted { slot.context = current }
+                    }
+                    if kind == .volumeEnd { current = nil }  // the next volume has a key of its own
+                    continue
+                }
+                if kind == .key || r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is already encrypted") }
+                let clear = kind == .volumeBegin || kind == .volumeEnd
+                try pipeline.submit { slot in
+                    slot.header = r.header
+                    slot.offset = r.offset
+                    slot.input.set(r.payload)
+                    if !clear {
+                        slot.context = current
+                        var h = r.header
+                        h.sequence = outSequence
+                        h.flags.rawValue |= RecordFlags.encrypted.rawValue
+                        h.payloadLength = r.header.payloadLength + UInt64(tagSize)
+                        slot.outHeader = h
+                    }
+                }
+                outSequence += 1
+                if kind == .volumeBegin {
+                    current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &outSequence)
+                    keyRecords += 1
+                }
+            }
+        } catch {
+            pipeline.abort(error)
+            throw error
+        }
+        try pipeline.finish()
+        try writer.flush()
+        try output.commit()
+        return .success
+    }
+
+    /// A fresh data key, wrapped for everyone named, in a key record.
+    static func emitKeyRecord(
+        _ p: OrderedPipeline, _ o: EncryptOptions, _ recipients: [Curve25519.KeyAgreement.PublicKey],
+        _ keyFile: Data?, _ passphrase: Data?, _ outSequence: inout UInt64
+    ) throws -> DataKey {
+        let key = SymmetricKey(size: .bits256)
+        let keyId = Hex.encode(randomBytes(8))
+        var slots: [KeyRecord.Slot] = []
+        for r in recipients { slots.append(try Wrapping.wrapForRecipient(key, keyId: keyId, to: r)) }
+        if let k = keyFile { slots.append(try Wrapping.wrapWithKeyFile(key, keyId: keyId, secret: k)) }
+        if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
+        let dk = DataKey(key: key, chacha: o.chacha)
+        let record = KeyRecord(cipher: dk.cipherName, keyId: keyId, slots: slots)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let payload = try enc.encode(record)
+        try p.submit { slot in
+            slot.input.set(Array(payload))
+            slot.header = RecordHeader(kind: .key, payloadLength: UInt64(payload.count), payloadCRC: CRC32.checksum(slot.input.bytes))
+            slot.needsVerify = false
+        }
+        outSequence += 1
+        return dk
+    }
+
+    static func unwrapKey(_ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?) throws -> DataKey {
+        guard let kr = try? JSONDecoder().decode(KeyRecord.self, from: Data(r.payload)) else {
+            throw SeedError.data("\(loc): key record is not valid")
+        }
+        guard kr.cipher == "aes-256-gcm" || kr.cipher == "chacha20-poly1305" else {
+            throw SeedError.data("\(loc): unknown cipher \(kr.cipher)")
+        }
+        for slot in kr.slots {
+            var key: SymmetricKey?
+            switch slot.kind {
+            case "x25519": key = ids.lazy.compactMap { Wrapping.unwrap(slot, keyId: kr.keyId, identity: $0) }.first
+            case "keyfile": key = keyFile.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, keyFile: $0) }
+            case "scrypt": key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }
+            default: continue
+            }
+            if let key { return DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305") }
+        }
+        throw SeedError.data("\(loc): no key matches: none of the \(kr.slots.count) key slots opens with the identity, key file or passphrase given")
+    }
+
+    /// The associated data of a record: its header with the payload CRC
+    /// (computed over the ciphertext, after sealing) and header CRC left out.
+    static func associatedData(_ h: RecordHeader) -> [UInt8] {
+        var z = h
+        z.payloadCRC = 0
+        return Array(z.bytes[0..<44])
+    }
+
+    static func nonce(_ sequence: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: sequence.littleEndian) { Array($0) } + [0, 0, 0, 0]
+    }
+
+    static func seal(_ slot: PipelineSlot, _ k: DataKey) throws {
+        let h = slot.outHeader
+        let aad = associatedData(h)
+        let n = nonce(h.sequence)
+        let plain = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count)
+        // The sealed box's combined form is nonce || ciphertext || tag: the
+        // payload is all of it after the nonce, written without a copy.
+        let combined: Data
+        if k.chacha {
+            combined = try ChaChaPoly.seal(plain, using: k.key, nonce: ChaChaPoly.Nonce(data: n), authenticating: aad).combined
+        } else {
+            guard let c = try AES.GCM.seal(plain, using: k.key, nonce: AES.GCM.Nonce(data: n), authenticating: aad).combined else {
+                throw SeedError(.failure, "internal error: AES-GCM gave no combined box")
+            }
+            combined = c
+        }
+        slot.outputData = combined
+        slot.outputSkip = n.count
+        slot.useOutput = true
+        slot.outHeader.payloadCRC = slot.withOutputBytes { CRC32.checksum($0) }
+        precondition(UInt64(combined.count - n.count) == slot.outHeader.payloadLength)
+    }
+
+    static func open(_ slot: PipelineSlot, _ k: DataKey, _ source: String) throws {
+        let h = slot.header
+        guard slot.input.count >= tagSize else { throw SeedError.data("\(source): \(slot.location): encrypted record too short") }
+        let aad = associatedData(h)
+        let n = nonce(h.sequence)
+        let ct = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count - tagSize)
+        let tag = UnsafeRawBufferPointer(start: slot.input.base + ct.count, count: tagSize)
+        let plain: Data
+        do {
+            if k.chacha {
+                plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
+            } else {
+                plain = try AES.GCM.open(AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
+            }
+        } catch {
+            throw SeedError.data("\(source): \(slot.location): \(h.kind) record fails authentication (altered, moved or from another key)")
+        }
+        slot.outputData = plain
+        slot.useOutput = true
+        var out = h
+        out.flags.rawValue &= ~RecordFlags.encrypted.rawValue
+        out.payloadLength = UInt64(plain.count)
+        out.payloadCRC = slot.withOutputBytes { CRC32.checksum($0) }
+        slot.outHeader = out
+    }
+}

@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Identity (secret key) and recipient (public key) files: one key per
+/// line, `#` comments allowed.
+///
+///     SEED-SECRET-KEY-X25519-1 <base64 of the 32-byte private key>
+///     seed-x25519-1 <base64 of the 32-byte public key>
+public enum KeyFiles {
+    static let secretPrefix = "SEED-SECRET-KEY-X25519-1 "
+    static let publicPrefix = "seed-x25519-1 "
+
+    /// --keygen: writes a new identity to `path` (mode 0600, never over an
+    /// existing file) and its recipient to `path.pub`.
+    public static func generate(path: String) throws -> String {
+        let key = Curve25519.KeyAgreement.PrivateKey()
+        let pub = publicPrefix + key.publicKey.rawRepresentation.base64EncodedString()
+        let secret =
+            "# seed identity, created \(ISO8601DateFormatter().string(from: Date()))\n# recipient: \(pub)\n"
+            + secretPrefix + key.rawRepresentation.base64EncodedString() + "\n"
+        try writeNew(path, secret, mode: 0o600)
+        try writeNew(path + ".pub", pub + "\n", mode: 0o644)
+        return pub
+    }
+
+    static func writeNew(_ path: String, _ text: String, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage())") }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)
+        var t = text
+        let ok = t.withUTF8 { b in write(fd, b.baseAddress, b.count) == b.count }
+        if !ok || fsync(fd) != 0 { throw SeedError.io("cannot write \(quoted(path)): \(errnoMessage())") }
+    }
+
+    static func lines(_ path: String) throws -> [String] {
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
+        }
+        return String(decoding: d, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    public static func recipients(_ path: String) throws -> [Curve25519.KeyAgreement.PublicKey] {
+        let keys = try lines(path).map { line -> Curve25519.KeyAgreement.PublicKey in
+            guard line.hasPrefix(publicPrefix), let raw = Data(base64Encoded: String(line.dropFirst(publicPrefix.count))),
+                let k = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: raw)
+            else { throw SeedError.usage("\(quoted(path)) is not a seed recipient file (expected a line starting 'seed-x25519-1')") }
+            return k
+        }
+        if keys.isEmpty { throw SeedError.usage("\(quoted(path)) holds no recipient") }
+        return keys
+    }
+
+    public static func identities(_ path: String) throws -> [Curve25519.KeyAgreement.PrivateKey] {
+        let keys = try lines(path).map { line -> Curve25519.KeyAgreement.PrivateKey in
+            guard line.hasPrefix(secretPrefix), let raw = Data(base64Encoded: String(line.dropFirst(secretPrefix.count))),
+                let k = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw)
+            else { throw SeedError.usage("\(quoted(path)) is not a seed identity file (expected a line starting 'SEED-SECRET-KEY-X25519-1')") }
+            return k
+        }
+        if keys.isEmpty { throw SeedError.usage("\(quoted(path)) holds no identity") }
+        return keys
+    }
+
+    /// A key file's content: at least 32 bytes, used whole.
+    public static func keyFile(_ path: String) throws -> Data {
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
+        }
+        if d.count < 32 { throw SeedError.usage("key file \(quoted(path)) has \(d.count) bytes; it needs at least 32 random bytes") }
+        return d
+    }
+
+    /// A passphrase: the first line of a file, or $SEED_PASSPHRASE (never argv).
+    public static func passphrase(file: String?) throws -> Data? {
+        if let f = file {
+            guard let d = FileManager.default.contents(atPath: f) else { throw SeedError(.noInput, "cannot read \(quoted(f)): \(errnoMessage())") }
+            let line = d.split(separator: 0x0a, maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
+            if line.isEmpty { throw SeedError.usage("passphrase file \(quoted(f)) starts with an empty line") }
+            return Data(line)
+        }
+        if let e = ProcessInfo.processInfo.environment["SEED_PASSPHRASE"], !e.isEmpty { return Data(e.utf8) }
+        return nil
+    }
+}

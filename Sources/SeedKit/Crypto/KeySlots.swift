@@ -1,0 +1,101 @@
+import Crypto
+import Foundation
+import _CryptoExtras
+
+/// What a key record holds (seed-stream(5), kind 6): which cipher the
+/// records after it use, and the data key wrapped once per recipient.
+/// The key itself never appears in the clear.
+public struct KeyRecord: Codable, Equatable {
+    public var cipher: String
+    public var keyId: String
+    public var slots: [Slot]
+
+    public struct Slot: Codable, Equatable {
+        /// "x25519" (HPKE, RFC 9180), "keyfile" or "scrypt".
+        public var kind: String
+        /// HPKE: the encapsulated key.
+        public var enc: String?
+        /// keyfile and scrypt: the salt of the key derivation.
+        public var salt: String?
+        /// scrypt parameters.
+        public var logN: Int?
+        public var r: Int?
+        public var p: Int?
+        /// The data key, sealed.
+        public var wrapped: String
+    }
+}
+
+/// The ways a data key can be wrapped for, and unwrapped by, someone.
+public enum Wrapping {
+    static let hpkeSuite = HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
+    static let info = Data("seed-encrypt key slot v1".utf8)
+    /// scrypt cost: N = 2^17, r = 8, p = 1 (128 MiB, about half a second here).
+    public static let scryptLogN = 17
+    public static let scryptR = 8
+    public static let scryptP = 1
+
+    /// Associated data for a wrapped key: the slot kind and the key id.
+    static func aad(_ kind: String, _ keyId: String) -> Data { Data("seed \(kind) \(keyId)".utf8) }
+
+    public static func wrapForRecipient(_ key: SymmetricKey, keyId: String, to recipient: Curve25519.KeyAgreement.PublicKey) throws -> KeyRecord.Slot {
+        var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: hpkeSuite, info: info)
+        let sealed = try key.withUnsafeBytes { try sender.seal(Data($0), authenticating: aad("x25519", keyId)) }
+        return KeyRecord.Slot(kind: "x25519", enc: sender.encapsulatedKey.base64EncodedString(), wrapped: sealed.base64EncodedString())
+    }
+
+    public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, identity: Curve25519.KeyAgreement.PrivateKey) -> SymmetricKey? {
+        guard slot.kind == "x25519", let enc = slot.enc.flatMap({ Data(base64Encoded: $0) }), let ct = Data(base64Encoded: slot.wrapped),
+            var r = try? HPKE.Recipient(privateKey: identity, ciphersuite: hpkeSuite, info: info, encapsulatedKey: enc),
+            let key = try? r.open(ct, authenticating: aad("x25519", keyId)), key.count == 32
+        else { return nil }
+        return SymmetricKey(data: key)
+    }
+
+    /// A key file's whole content, stretched by HKDF-SHA256 with the slot's salt.
+    public static func wrapWithKeyFile(_ key: SymmetricKey, keyId: String, secret: Data) throws -> KeyRecord.Slot {
+        let salt = randomBytes(16)
+        let kek = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: salt, info: info, outputByteCount: 32)
+        return KeyRecord.Slot(kind: "keyfile", salt: salt.base64EncodedString(), wrapped: try seal(key, kek, aad("keyfile", keyId)))
+    }
+
+    public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, keyFile secret: Data) -> SymmetricKey? {
+        guard slot.kind == "keyfile", let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }) else { return nil }
+        let kek = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: salt, info: info, outputByteCount: 32)
+        return open(slot.wrapped, kek, aad("keyfile", keyId))
+    }
+
+    public static func wrapWithPassphrase(_ key: SymmetricKey, keyId: String, passphrase: Data) throws -> KeyRecord.Slot {
+        let salt = randomBytes(16)
+        let kek = try KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << scryptLogN, blockSize: scryptR, parallelism: scryptP)
+        return KeyRecord.Slot(
+            kind: "scrypt", salt: salt.base64EncodedString(), logN: scryptLogN, r: scryptR, p: scryptP,
+            wrapped: try seal(key, kek, aad("scrypt", keyId)))
+    }
+
+    public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, passphrase: Data) -> SymmetricKey? {
+        // Bounded parameters: a hostile key record must not make us allocate gigabytes.
+        guard slot.kind == "scrypt", let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r, let p = slot.p,
+            (10...20).contains(logN), (1...16).contains(r), (1...4).contains(p),
+            let kek = try? KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r, parallelism: p)
+        else { return nil }
+        return open(slot.wrapped, kek, aad("scrypt", keyId))
+    }
+
+    static func seal(_ key: SymmetricKey, _ kek: SymmetricKey, _ aad: Data) throws -> String {
+        let box = try key.withUnsafeBytes { try AES.GCM.seal(Data($0), using: kek, authenticating: aad) }
+        return box.combined!.base64EncodedString()
+    }
+
+    static func open(_ wrapped: String, _ kek: SymmetricKey, _ aad: Data) -> SymmetricKey? {
+        guard let d = Data(base64Encoded: wrapped), let box = try? AES.GCM.SealedBox(combined: d),
+            let key = try? AES.GCM.open(box, using: kek, authenticating: aad), key.count == 32
+        else { return nil }
+        return SymmetricKey(data: key)
+    }
+}
+
+func randomBytes(_ n: Int) -> Data {
+    var g = SystemRandomNumberGenerator()
+    return Data((0..<n).map { _ in UInt8.random(in: 0...255, using: &g) })
+}

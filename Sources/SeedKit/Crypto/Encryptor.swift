@@ -89,7 +89,10 @@ public enum Encryptor {
                     try r.verifyPayload(source: source)
                     var meta = try StreamMetadata.decode(r.payload, record: loc)
                     if o.decrypt {
-                        if let i = meta.stages.lastIndex(where: { $0.tool == "seed-encrypt" }) { meta.stages.remove(at: i) }
+                        guard let i = meta.stages.lastIndex(where: { $0.tool == "seed-encrypt" }) else {
+                            throw SeedError.data("\(loc): the stream is not encrypted")
+                        }
+                        meta.stages.remove(at: i)
                     } else {
                         if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
                         meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": o.chacha ? "chacha20-poly1305" : "aes-256-gcm"]))

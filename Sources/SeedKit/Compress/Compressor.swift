@@ -47,11 +47,7 @@ public enum Compressor {
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, i in
-                if slot.needsVerify {
-                    if CRC32.checksum(slot.input.bytes) != slot.header.payloadCRC {
-                        throw SeedError.data("\(source): \(slot.location): payload checksum mismatch (\(slot.header.kind) record damaged)")
-                    }
-                }
+                try slot.verifyInput(source: source)
                 if o.decode { try decode(slot, contexts[i], source) } else { try encode(slot, contexts[i], o.codec) }
             },
             emit: { slot in
@@ -76,11 +72,7 @@ public enum Compressor {
                         } else {
                             meta.stages.append(.init(tool: "seed-compress", settings: ["codec": o.codec.name, "level": "\(o.effectiveLevel)"]))
                         }
-                        slot.input.set(meta.encoded())
-                        slot.header.payloadLength = UInt64(slot.input.count)
-                        slot.header.rawLength = slot.header.payloadLength
-                        slot.header.payloadCRC = CRC32.checksum(slot.input.bytes)
-                        slot.needsVerify = false
+                        slot.load(r.header, payload: meta.encoded())
                     } else {
                         slot.input.set(r.payload)
                     }

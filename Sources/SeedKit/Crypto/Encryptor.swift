@@ -62,9 +62,7 @@ public enum Encryptor {
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, _ in
-                if slot.needsVerify, CRC32.checksum(slot.input.bytes) != slot.header.payloadCRC {
-                    throw SeedError.data("\(source): \(slot.location): payload checksum mismatch (\(slot.header.kind) record damaged)")
-                }
+                try slot.verifyInput(source: source)
                 guard let key = slot.context as? DataKey else { return }
                 if o.decrypt { try open(slot, key, source) } else { try seal(slot, key) }
             },
@@ -97,14 +95,7 @@ public enum Encryptor {
                         if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
                         meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": o.chacha ? "chacha20-poly1305" : "aes-256-gcm"]))
                     }
-                    try pipeline.submit { slot in
-                        slot.header = r.header
-                        slot.input.set(meta.encoded())
-                        slot.header.payloadLength = UInt64(slot.input.count)
-                        slot.header.rawLength = slot.header.payloadLength
-                        slot.header.payloadCRC = CRC32.checksum(slot.input.bytes)
-                        slot.needsVerify = false
-                    }
+                    try pipeline.submit { $0.load(r.header, payload: meta.encoded()) }
                     outSequence += 1
                     if !o.decrypt {
                         current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &outSequence)
@@ -182,11 +173,7 @@ public enum Encryptor {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let payload = try enc.encode(record)
-        try p.submit { slot in
-            slot.input.set(Array(payload))
-            slot.header = RecordHeader(kind: .key, payloadLength: UInt64(payload.count), payloadCRC: CRC32.checksum(slot.input.bytes))
-            slot.needsVerify = false
-        }
+        try p.submit { $0.load(RecordHeader(kind: .key, payloadLength: 0), payload: Array(payload)) }
         outSequence += 1
         return dk
     }

@@ -32,6 +32,26 @@ public final class PipelineSlot {
 
     public var location: String { RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: offset) }
 
+    /// Checks the input payload against its header's CRC, unless the
+    /// reading side already did (or made the payload itself).
+    public func verifyInput(source: String) throws {
+        guard needsVerify else { return }
+        if CRC32.checksum(input.bytes) != header.payloadCRC {
+            throw SeedError.data("\(source): \(location): payload checksum mismatch (\(header.kind) record damaged)")
+        }
+    }
+
+    /// Loads a record whose payload the tool made (a rewritten stream
+    /// header, a key record): lengths and CRC follow the new bytes.
+    public func load(_ h: RecordHeader, payload: [UInt8]) {
+        header = h
+        input.set(payload)
+        header.payloadLength = UInt64(input.count)
+        header.rawLength = header.payloadLength
+        header.payloadCRC = CRC32.checksum(input.bytes)
+        needsVerify = false
+    }
+
     func reset() {
         useOutput = false
         needsVerify = true

@@ -63,6 +63,8 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         let asked = try s.sh("seed-snapshot --progress src | seed-compress --progress > /dev/null")
         #expect(asked.stderr.contains("seed-snapshot: "))
         #expect(asked.stderr.contains("seed-compress: "))
+        let enc = try s.sh("head -c 64 /dev/urandom > k && seed-snapshot src | seed-encrypt --key-file k --progress > /dev/null")
+        #expect(enc.stderr.contains("seed-encrypt: "))
         #expect(asked.stderr.contains("/s"))
     }
 }

@@ -43,6 +43,18 @@ import Testing
         #expect(again.stderr == "seed-encrypt: error: cannot create 'dc.key': File exists\n")
     }
 
+    @Test func keyFilesThatAreNotKeysAreRefused() throws {
+        let s = try Scratch()
+        try keys(s)
+        try s.sh("echo hello > junk && : > empty && grep -v '^#' dc.key > secret-only")
+        let r = try s.sh("seed-encrypt -r junk < /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stderr == "seed-encrypt: error: 'junk' is not a seed recipient file (expected a line starting 'seed-x25519-1')\n")
+        #expect(try s.sh("seed-encrypt -r empty < /dev/null").stderr == "seed-encrypt: error: 'empty' holds no recipient\n")
+        #expect(try s.sh("seed-encrypt -d -i dc.key.pub < /dev/null").stderr.contains("is not a seed identity file"))
+        #expect(try s.sh("seed-encrypt -r secret-only < /dev/null").stderr.contains("is not a seed recipient file"))
+    }
+
     @Test func wrongIdentityOrPassphraseIsOneClearError() throws {
         let s = try Scratch()
         try keys(s)

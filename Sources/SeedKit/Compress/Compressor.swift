@@ -41,9 +41,6 @@ public enum Compressor {
         let threads = o.effectiveThreads
         let contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
         let progress = Progress(enabled: o.progress, label: "seed-compress")
-        // Counted on the writer thread, which alone reports progress.
-        final class Count { var bytes: UInt64 = 0 }
-        let consumed = Count()
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, i in
@@ -56,10 +53,9 @@ public enum Compressor {
                 } else {
                     try writer.write(header: slot.header, payload: slot.input.bytes)
                 }
-                consumed.bytes += UInt64(RecordHeader.size) + slot.header.payloadLength
-                progress.update(bytes: consumed.bytes)
+                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
             })
-        do {
+        try pipeline.run {
             while let r = try reader.next() {
                 try pipeline.submit { slot in
                     slot.header = r.header
@@ -78,14 +74,10 @@ public enum Compressor {
                     }
                 }
             }
-        } catch {
-            pipeline.abort(error)
-            throw error
         }
-        try pipeline.finish()
         try writer.flush()
         try output.commit()
-        progress.finish(bytes: consumed.bytes)
+        progress.finish()
         return .success
     }
 

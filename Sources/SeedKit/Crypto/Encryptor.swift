@@ -58,6 +58,7 @@ public enum Encryptor {
         let reader = RecordReader(fd: inFD, source: source)
         reader.verifyPayloads = false  // workers verify, in parallel
         let writer = RecordWriter(fd: output.fd, destination: output.name)
+        let progress = Progress(enabled: o.progress, label: "seed-encrypt")
         let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
         let pipeline = OrderedPipeline(
             threads: threads,
@@ -75,11 +76,12 @@ public enum Encryptor {
                 } else {
                     try writer.write(header: slot.header, payload: slot.input.bytes)
                 }
+                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
             })
         var outSequence: UInt64 = 0
         var current: DataKey?
         var keyRecords = 0
-        do {
+        try pipeline.run {
             while let r = try reader.next() {
                 let loc = "\(source): \(r.location)"
                 let kind = r.header.kind
@@ -147,13 +149,10 @@ public enum Encryptor {
                     keyRecords += 1
                 }
             }
-        } catch {
-            pipeline.abort(error)
-            throw error
         }
-        try pipeline.finish()
         try writer.flush()
         try output.commit()
+        progress.finish()
         return .success
     }
 

@@ -46,25 +46,23 @@ public enum KeyFiles {
     }
 
     public static func recipients(_ path: String) throws -> [Curve25519.KeyAgreement.PublicKey] {
-        let keys = try lines(path).map { line -> Curve25519.KeyAgreement.PublicKey in
-            guard line.hasPrefix(publicPrefix), let raw = Data(base64Encoded: String(line.dropFirst(publicPrefix.count))),
-                let k = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: raw)
-            else { throw SeedError.usage("\(quoted(path)) is not a seed recipient file (expected a line starting 'seed-x25519-1')") }
-            return k
-        }
-        if keys.isEmpty { throw SeedError.usage("\(quoted(path)) holds no recipient") }
-        return keys
+        try keys(path, prefix: publicPrefix, what: "recipient") { try Curve25519.KeyAgreement.PublicKey(rawRepresentation: $0) }
     }
 
     public static func identities(_ path: String) throws -> [Curve25519.KeyAgreement.PrivateKey] {
-        let keys = try lines(path).map { line -> Curve25519.KeyAgreement.PrivateKey in
-            guard line.hasPrefix(secretPrefix), let raw = Data(base64Encoded: String(line.dropFirst(secretPrefix.count))),
-                let k = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw)
-            else { throw SeedError.usage("\(quoted(path)) is not a seed identity file (expected a line starting 'SEED-SECRET-KEY-X25519-1')") }
+        try keys(path, prefix: secretPrefix, what: "identity") { try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: $0) }
+    }
+
+    /// Every key line of a file: `prefix`, then the base64 of a raw key.
+    static func keys<K>(_ path: String, prefix: String, what: String, _ make: (Data) throws -> K) throws -> [K] {
+        let found = try lines(path).map { line -> K in
+            guard line.hasPrefix(prefix), let raw = Data(base64Encoded: String(line.dropFirst(prefix.count))), let k = try? make(raw) else {
+                throw SeedError.usage("\(quoted(path)) is not a seed \(what) file (expected a line starting '\(prefix.trimmingCharacters(in: .whitespaces))')")
+            }
             return k
         }
-        if keys.isEmpty { throw SeedError.usage("\(quoted(path)) holds no identity") }
-        return keys
+        if found.isEmpty { throw SeedError.usage("\(quoted(path)) holds no \(what)") }
+        return found
     }
 
     /// A key file's content: at least 32 bytes, used whole.

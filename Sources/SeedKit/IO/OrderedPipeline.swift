@@ -132,6 +132,16 @@ public final class OrderedPipeline {
         cond.unlock()
     }
 
+    /// Runs `feed` (which submits records), stops the pipeline if it throws,
+    /// then waits for everything submitted to be emitted.
+    public func run(feeding feed: () throws -> Void) throws {
+        do { try feed() } catch {
+            abort(error)
+            throw error
+        }
+        try finish()
+    }
+
     /// Waits until every submitted slot is emitted; throws the first error.
     public func finish() throws {
         cond.lock()

@@ -17,6 +17,17 @@ public final class Progress: @unchecked Sendable {
         self.label = label
     }
 
+    private var total: UInt64 = 0
+
+    /// Counts `n` more bytes done and redraws; call from one thread only.
+    public func advance(by n: UInt64) {
+        total += n
+        update(bytes: total)
+    }
+
+    /// The closing line for a count kept with `advance(by:)`.
+    public func finish() { finish(bytes: total) }
+
     public func update(bytes: UInt64, extra: String = "") {
         guard enabled else { return }
         let now = monotonicSeconds()

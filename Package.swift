@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let tools = ["seed-snapshot", "seed-compress", "seed-encrypt"]
+let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt"]
 
 let package = Package(
     name: "seed",

@@ -17,23 +17,29 @@ public struct EncryptOptions {
     public init() {}
 }
 
-/// A data key and the cipher it is used with.
+/// A data key, the cipher it is used with, and what every record sealed
+/// under it is bound to besides its own header: the SHA-256 of its volume's
+/// begin record payload (empty for a stream not split into volumes), so a
+/// volume begin record cannot be altered or swapped for another.
 final class DataKey {
     let key: SymmetricKey
     let chacha: Bool
-    init(key: SymmetricKey, chacha: Bool) {
+    let binding: [UInt8]
+    init(key: SymmetricKey, chacha: Bool, binding: [UInt8]) {
         self.key = key
         self.chacha = chacha
+        self.binding = binding
     }
     var cipherName: String { chacha ? "chacha20-poly1305" : "aes-256-gcm" }
 }
 
-/// seed-encrypt: authenticated encryption of every record payload after the
-/// stream header (all but volume begin/end and key records), each record's
-/// header bound as associated data and its sequence number as the nonce.
-/// A fresh random data key starts after the stream header and after every
-/// volume begin, in a key record that wraps it for each recipient; with
-/// `-d`, every record is authenticated before any of its bytes go out.
+/// seed-encrypt: authenticated encryption of every record payload but the
+/// stream header's, volume begins' and key records', each record's header
+/// bound as associated data and its sequence number as the nonce. A fresh
+/// random data key starts after the stream header (of a stream not split
+/// into volumes) or after every volume begin, in a key record that wraps it
+/// for each recipient; with `-d`, every record is authenticated before any
+/// of its bytes go out.
 public enum Encryptor {
     static let tagSize = 16
 
@@ -81,10 +87,22 @@ public enum Encryptor {
         var outSequence: UInt64 = 0
         var current: DataKey?
         var keyRecords = 0
+        /// Binds the records of the current volume to its begin record.
+        var binding: [UInt8] = []
+        /// With -d, a volume begin must be followed by its key record.
+        var keyDue: String?
         try pipeline.run {
             while let r = try reader.next() {
                 let loc = "\(source): \(r.location)"
                 let kind = r.header.kind
+                if kind == .volumeBegin {
+                    try r.verifyPayload(source: source)
+                    binding = Array(SHA256.hash(data: r.payload))
+                    outSequence = 0  // each volume numbers its own records
+                } else if let due = keyDue, kind != .key {
+                    throw SeedError.data("\(loc): \(due) has no key record (not encrypted, or its key record was removed)")
+                }
+                keyDue = nil
                 if kind == .streamHeader {
                     try r.verifyPayload(source: source)
                     var meta = try StreamMetadata.decode(r.payload, record: loc)
@@ -99,8 +117,8 @@ public enum Encryptor {
                     }
                     try pipeline.submit { $0.load(r.header, payload: meta.encoded()) }
                     outSequence += 1
-                    if !o.decrypt {
-                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &outSequence)
+                    if !o.decrypt && !reader.volumed {
+                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, binding: [], budget: nil, volume: 0, &outSequence)
                         keyRecords += 1
                     }
                     continue
@@ -108,11 +126,11 @@ public enum Encryptor {
                 if o.decrypt {
                     if kind == .key {
                         try r.verifyPayload(source: source)
-                        current = try unwrapKey(r, loc, identities, keyFile, passphrase)
+                        current = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: reader.volumed ? binding : [])
                         keyRecords += 1
                         continue  // key records end here
                     }
-                    let clear = kind == .volumeBegin || kind == .volumeEnd
+                    let clear = kind == .volumeBegin
                     if !clear && !r.header.flags.isEncrypted && keyRecords > 0 {
                         throw SeedError.data("\(loc): \(kind) record is not encrypted in an encrypted stream")
                     }
@@ -126,10 +144,12 @@ public enum Encryptor {
                         if r.header.flags.isEncrypted { slot.context = current }
                     }
                     if kind == .volumeEnd { current = nil }  // the next volume has a key of its own
+                    if kind == .volumeBegin { keyDue = "volume \(r.header.volume)" }
                     continue
                 }
                 if kind == .key || r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is already encrypted") }
-                let clear = kind == .volumeBegin || kind == .volumeEnd
+                let clear = kind == .volumeBegin
+                if !clear && current == nil { throw SeedError.data("\(loc): \(kind) record before the stream header") }
                 try pipeline.submit { slot in
                     slot.header = r.header
                     slot.offset = r.offset
@@ -145,7 +165,8 @@ public enum Encryptor {
                 }
                 outSequence += 1
                 if kind == .volumeBegin {
-                    current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &outSequence)
+                    let budget = try VolumeBegin.decode(r.payload, record: loc).budget
+                    current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, binding: binding, budget: budget, volume: r.header.volume, &outSequence)
                     keyRecords += 1
                 }
             }
@@ -159,7 +180,7 @@ public enum Encryptor {
     /// A fresh data key, wrapped for everyone named, in a key record.
     static func emitKeyRecord(
         _ p: OrderedPipeline, _ o: EncryptOptions, _ recipients: [Curve25519.KeyAgreement.PublicKey],
-        _ keyFile: Data?, _ passphrase: Data?, _ outSequence: inout UInt64
+        _ keyFile: Data?, _ passphrase: Data?, binding: [UInt8], budget: VolumeBudget?, volume: UInt32, _ outSequence: inout UInt64
     ) throws -> DataKey {
         let key = SymmetricKey(size: .bits256)
         let keyId = Hex.encode(randomBytes(8))
@@ -167,17 +188,26 @@ public enum Encryptor {
         for r in recipients { slots.append(try Wrapping.wrapForRecipient(key, keyId: keyId, to: r)) }
         if let k = keyFile { slots.append(try Wrapping.wrapWithKeyFile(key, keyId: keyId, secret: k)) }
         if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
-        let dk = DataKey(key: key, chacha: o.chacha)
+        let dk = DataKey(key: key, chacha: o.chacha, binding: binding)
         let record = KeyRecord(cipher: dk.cipherName, keyId: keyId, slots: slots)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let payload = try enc.encode(record)
-        try p.submit { $0.load(RecordHeader(kind: .key, payloadLength: 0), payload: Array(payload)) }
+        // seed-split kept room for the key record in every volume.
+        if let b = budget, UInt64(RecordHeader.size + payload.count) > b.volume {
+            throw SeedError.usage(
+                "the key record for \(slots.count) key slots takes \(RecordHeader.size + payload.count) bytes, "
+                    + "more than the \(b.volume) bytes seed-split kept free in each volume",
+                hint: "encrypt for fewer recipients")
+        }
+        try p.submit { $0.load(RecordHeader(kind: .key, volume: volume, payloadLength: 0), payload: Array(payload)) }
         outSequence += 1
         return dk
     }
 
-    static func unwrapKey(_ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?) throws -> DataKey {
+    static func unwrapKey(
+        _ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?, binding: [UInt8]
+    ) throws -> DataKey {
         guard let kr = try? JSONDecoder().decode(KeyRecord.self, from: Data(r.payload)) else {
             throw SeedError.data("\(loc): key record is not valid")
         }
@@ -192,17 +222,18 @@ public enum Encryptor {
             case "scrypt": key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }
             default: continue
             }
-            if let key { return DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305") }
+            if let key { return DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305", binding: binding) }
         }
         throw SeedError.data("\(loc): no key matches: none of the \(kr.slots.count) key slots opens with the identity, key file or passphrase given")
     }
 
     /// The associated data of a record: its header with the payload CRC
-    /// (computed over the ciphertext, after sealing) and header CRC left out.
-    static func associatedData(_ h: RecordHeader) -> [UInt8] {
+    /// (computed over the ciphertext, after sealing) and header CRC left
+    /// out, then the key's binding to its volume.
+    static func associatedData(_ h: RecordHeader, _ k: DataKey) -> [UInt8] {
         var z = h
         z.payloadCRC = 0
-        return Array(z.bytes[0..<44])
+        return Array(z.bytes[0..<44]) + k.binding
     }
 
     static func nonce(_ sequence: UInt64) -> [UInt8] {
@@ -211,7 +242,7 @@ public enum Encryptor {
 
     static func seal(_ slot: PipelineSlot, _ k: DataKey) throws {
         let h = slot.outHeader
-        let aad = associatedData(h)
+        let aad = associatedData(h, k)
         let n = nonce(h.sequence)
         let plain = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count)
         // The sealed box's combined form is nonce || ciphertext || tag: the
@@ -235,7 +266,7 @@ public enum Encryptor {
     static func open(_ slot: PipelineSlot, _ k: DataKey, _ source: String) throws {
         let h = slot.header
         guard slot.input.count >= tagSize else { throw SeedError.data("\(source): \(slot.location): encrypted record too short") }
-        let aad = associatedData(h)
+        let aad = associatedData(h, k)
         let n = nonce(h.sequence)
         let ct = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count - tagSize)
         let tag = UnsafeRawBufferPointer(start: slot.input.base + ct.count, count: tagSize)

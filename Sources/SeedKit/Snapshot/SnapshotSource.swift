@@ -66,6 +66,8 @@ final class SnapshotSource {
                 return Item(kind: .index, payload: try decode(r, loc), location: loc)
             case .key:
                 throw SeedError.data("\(loc): the stream is encrypted", hint: "decrypt it with seed-encrypt -d first")
+            case .volumeBegin:
+                throw SeedError.data("\(loc): the stream is split into volumes", hint: "join them with seed-split -d first")
             default:
                 if r.header.flags.isEncrypted {
                     throw SeedError.data("\(loc): the stream is encrypted", hint: "decrypt it with seed-encrypt -d first")

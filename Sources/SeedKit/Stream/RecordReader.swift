@@ -29,6 +29,12 @@ public struct Record {
 /// sequence (no record missing, repeated or reordered), a final end record
 /// (no truncation) and nothing after it.
 ///
+/// A stream split into volumes (its first record is a volume begin) is read
+/// volume by volume instead: each volume numbers its records from 0, every
+/// record in it carries its volume number, and each ends with a volume end
+/// record. Volumes may follow one another in any order (seed-split -d puts
+/// them back in order); the input may end after any volume end.
+///
 /// Memory is the buffer: 8 MiB, grown only for a record longer than that and
 /// never past `RecordHeader.maxPayload`.
 public final class RecordReader {
@@ -58,6 +64,10 @@ public final class RecordReader {
     public private(set) var recordsRead: UInt64 = 0
     public private(set) var lastSequence: UInt64?
     public private(set) var bytesRead: UInt64 = 0
+    /// Whether the stream is split into volumes (known after the first record).
+    public private(set) var volumed = false
+    /// The volume being read, between its begin and end records.
+    public private(set) var currentVolume: UInt32?
 
     public init(fd: FileDescriptor, source: String, bufferSize: Int = 8 << 20) {
         self.fd = fd
@@ -87,7 +97,7 @@ public final class RecordReader {
     /// there. Throws a `SeedError` (status 65, or 74 for a read error) naming
     /// the record and byte offset for anything else.
     public func next() throws -> Record? {
-        if sawEnd {
+        if sawEnd && !volumed {
             try fill(1)
             if end > start {
                 throw SeedError.data("\(source): trailing data after the end record at byte \(position)")
@@ -98,6 +108,10 @@ public final class RecordReader {
         let avail = end - start
         if avail == 0 {
             if recordsRead == 0 { throw SeedError.data("\(source): empty input, not a seed stream") }
+            if volumed {
+                guard let v = currentVolume else { return nil }
+                throw SeedError.data("\(source): volume \(v) truncated after record \(lastSequence ?? 0) at byte \(position): no volume end record")
+            }
             throw SeedError.data("\(source): stream truncated after record \(lastSequence ?? 0) at byte \(position): no end record")
         }
         let expected = lastSequence.map { $0 &+ 1 } ?? 0
@@ -121,13 +135,7 @@ public final class RecordReader {
             }
         }
         let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
-        if let want = expectedSequence {
-            if header.sequence != want {
-                throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)")
-            }
-        } else if header.kind != .streamHeader && header.kind != .volumeBegin {
-            throw SeedError.data("\(source): \(loc): stream does not start with a stream header")
-        }
+        try checkPlace(header, loc)
         let total = RecordHeader.size + Int(header.payloadLength)
         if seekable, end - start < total, let skip = skipPayload, skip(header) {
             let stop = fileBase + Int64(position) + Int64(total)
@@ -139,9 +147,7 @@ public final class RecordReader {
             end = 0
             let record = Record(header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: position)
             position += UInt64(total)
-            expectedSequence = header.sequence &+ 1
-            lastSequence = header.sequence
-            recordsRead += 1
+            accepted(header)
             return record
         }
         try fill(total)
@@ -154,11 +160,65 @@ public final class RecordReader {
         if verifyPayloads { try record.verifyPayload(source: source) }
         start += total
         position += UInt64(total)
-        expectedSequence = header.sequence &+ 1
-        lastSequence = header.sequence
-        recordsRead += 1
-        if header.kind == .end { sawEnd = true }
+        accepted(header)
         return record
+    }
+
+    /// Checks that a record belongs where it lies: the sequence follows on,
+    /// and in a split stream, the record sits inside its own volume.
+    private func checkPlace(_ h: RecordHeader, _ loc: String) throws {
+        if recordsRead == 0 {
+            guard h.kind == .streamHeader || h.kind == .volumeBegin else {
+                throw SeedError.data("\(source): \(loc): stream does not start with a stream header or volume begin")
+            }
+            volumed = h.kind == .volumeBegin
+        }
+        if !volumed {
+            if h.kind == .volumeBegin || h.volume != 0 {
+                throw SeedError.data("\(source): \(loc): volume \(h.volume) record in a stream that is not split into volumes")
+            }
+        } else if h.kind == .volumeBegin {
+            if let v = currentVolume {
+                throw SeedError.data("\(source): \(loc): volume \(v) has no volume end record before volume \(h.volume) begins (truncated volume)")
+            }
+            if h.volume == 0 { throw SeedError.data("\(source): \(loc): volume begin record for volume 0") }
+            if h.sequence != 0 { throw SeedError.data("\(source): \(loc): volume \(h.volume) does not begin with record 0") }
+            return
+        } else {
+            guard let v = currentVolume else {
+                throw SeedError.data("\(source): \(loc): \(h.kind) record after the end of volume \(lastVolume) (expected a volume begin)")
+            }
+            if h.volume != v {
+                throw SeedError.data("\(source): \(loc): record of volume \(h.volume) inside volume \(v) (moved from another volume)")
+            }
+            if endInVolume && h.kind != .volumeEnd {
+                throw SeedError.data("\(source): \(loc): \(h.kind) record after the end record")
+            }
+        }
+        if let want = expectedSequence, h.sequence != want {
+            throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)")
+        }
+    }
+
+    private var lastVolume: UInt32 = 0
+    private var endInVolume = false
+
+    private func accepted(_ h: RecordHeader) {
+        expectedSequence = h.sequence &+ 1
+        lastSequence = h.sequence
+        recordsRead += 1
+        if h.kind == .end {
+            sawEnd = true
+            endInVolume = volumed
+        }
+        if volumed {
+            if h.kind == .volumeBegin { currentVolume = h.volume }
+            if h.kind == .volumeEnd {
+                currentVolume = nil
+                lastVolume = h.volume
+                endInVolume = false
+            }
+        }
     }
 
     static func startsWithMagic(_ p: UnsafeRawPointer, _ n: Int) -> Bool {

@@ -57,10 +57,12 @@ public final class RecordWriter {
     }
 
     /// Writes `header` (its sequence is replaced by the next one) and returns
-    /// the sequence number given.
+    /// the sequence number given. A volume begin starts numbering again at 0:
+    /// each volume of a split stream counts its own records.
     @discardableResult
     public func write(header: RecordHeader, payload: UnsafeRawBufferPointer) throws -> UInt64 {
         precondition(UInt64(payload.count) == header.payloadLength)
+        if header.kind == .volumeBegin { nextSequence = 0 }
         var h = header
         h.sequence = nextSequence
         if capacity - used < RecordHeader.size { try flush() }

@@ -52,6 +52,9 @@ public struct StreamTotals: Codable, Equatable, Sendable {
     public var dataRecords: UInt64
     public var indexRecords: UInt64
     public var warnings: UInt64
+    /// How many volumes the stream was split into (seed-split; removed again
+    /// by seed-split -d).
+    public var volumes: UInt32?
 
     public init(entries: UInt64 = 0, archiveBytes: UInt64 = 0, dataRecords: UInt64 = 0, indexRecords: UInt64 = 0, warnings: UInt64 = 0) {
         self.entries = entries

@@ -1,0 +1,72 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The drives the volumes go to, in order: a list of sizes (`--drives`,
+/// `--drives-from`), then, if given, one size for every drive after it
+/// (`--volume-size`).
+public struct DriveSizes: Sendable {
+    public var listed: [UInt64]
+    public var thereafter: UInt64?
+
+    public init(listed: [UInt64] = [], thereafter: UInt64? = nil) {
+        self.listed = listed
+        self.thereafter = thereafter
+    }
+
+    /// The size of the drive for volume `n` (from 1), or nil if there is none.
+    public func capacity(of n: UInt32) -> UInt64? {
+        let i = Int(n) - 1
+        return i < listed.count ? listed[i] : thereafter
+    }
+
+    /// All the distinct sizes a volume may be given.
+    var all: [UInt64] { listed + (thereafter.map { [$0] } ?? []) }
+
+    /// Parses `--drives 4T,4T,2TB`.
+    public static func parseList(_ text: String) throws -> [UInt64] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+        guard !parts.isEmpty else { throw SeedError.usage("--drives needs at least one size") }
+        return try parts.map { try ByteSize.parse($0) }
+    }
+
+    /// Reads `--drives-from FILE`: one size, or the path of a device or
+    /// file whose size is read, per line; blank lines and `#` comments are
+    /// skipped.
+    public static func read(from path: String) throws -> [UInt64] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
+        }
+        var sizes: [UInt64] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            if line.hasPrefix("/") || line.hasPrefix(".") {
+                sizes.append(try deviceSize(line))
+            } else {
+                do { sizes.append(try ByteSize.parse(line)) } catch let e as SeedError {
+                    throw SeedError.usage("\(quoted(path)) line \(i + 1): \(e.message)")
+                }
+            }
+        }
+        guard !sizes.isEmpty else { throw SeedError.usage("\(quoted(path)) names no drive") }
+        return sizes
+    }
+
+    /// The size of a block device (what the kernel reports) or regular file.
+    public static func deviceSize(_ path: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open drive \(quoted(path)): \(errnoMessage(e))")
+        }
+        defer { close(fd) }
+        let end = lseek(fd, 0, SEEK_END)
+        guard end > 0 else { throw SeedError.io("cannot tell the size of \(quoted(path)): it reads as empty") }
+        return UInt64(end)
+    }
+}

@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+
+/// The bytes later stages add to a volume, which seed-split keeps free so
+/// that every volume still fits its drive once encrypted and written
+/// (seed-split(1), OVERHEAD). seed-encrypt and seed-writeblk check that they
+/// stay within what the volume begin record says was kept for them.
+public struct VolumeBudget: Codable, Equatable, Sendable {
+    /// Per record after the volume begin: seed-encrypt's 16-byte AEAD tag.
+    public var record: UInt64
+    /// Per volume, for records later stages add: seed-encrypt's key record.
+    public var volume: UInt64
+    /// Per volume, on the drive before the stream: seed-writeblk's label
+    /// area, which also aligns the stream for direct I/O.
+    public var label: UInt64
+    /// Per volume, on the drive after the stream: padding to the drive's
+    /// write alignment.
+    public var tail: UInt64
+
+    public static let standard = VolumeBudget(record: 16, volume: 64 << 10, label: 1 << 20, tail: 4096)
+
+    /// What a volume's capacity loses before any record is placed.
+    public var fixed: UInt64 { volume + label + tail }
+}
+
+/// The volume begin record's JSON payload.
+public struct VolumeBegin: Codable, Equatable, Sendable {
+    public var format: Int
+    public var session: String
+    public var volume: UInt32
+    /// The drive's size in bytes, as split planned the volume for it.
+    public var capacity: UInt64
+    /// Sequence number, in the joined stream, of the volume's first record
+    /// after this one: seed-split -d checks the volumes follow on.
+    public var firstRecord: UInt64
+    public var budget: VolumeBudget
+    public var tool: String
+
+    public init(session: String, volume: UInt32, capacity: UInt64, firstRecord: UInt64, budget: VolumeBudget) {
+        format = 1
+        self.session = session
+        self.volume = volume
+        self.capacity = capacity
+        self.firstRecord = firstRecord
+        self.budget = budget
+        tool = "seed-split \(Tool.version)"
+    }
+
+    public func encoded() -> [UInt8] { JSONCoding.encode(self) }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> VolumeBegin {
+        guard let v = try? JSONDecoder().decode(VolumeBegin.self, from: Data(payload)) else {
+            throw SeedError.data("\(record): volume begin record is not valid")
+        }
+        guard v.format == 1 else { throw SeedError.data("\(record): volume format \(v.format) is not supported (this is format 1)") }
+        return v
+    }
+}
+
+/// The volume end record's JSON payload: what the volume holds, counted
+/// from its begin record up to (not including) this one.
+public struct VolumeEnd: Codable, Equatable, Sendable {
+    public var volume: UInt32
+    public var records: UInt64
+    public var bytes: UInt64
+    /// SHA-256 over the headers of those records, in order. Each header
+    /// carries its payload's length and CRC-32, so the digest pins down
+    /// every record's kind, place, length and checksum.
+    public var headerDigest: String
+
+    public func encoded() -> [UInt8] { JSONCoding.encode(self) }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> VolumeEnd {
+        guard let v = try? JSONDecoder().decode(VolumeEnd.self, from: Data(payload)) else {
+            throw SeedError.data("\(record): volume end record is not valid")
+        }
+        return v
+    }
+
+    /// The longest payload a volume end can have: split keeps room for it.
+    public static let maxPayload: UInt64 = {
+        let v = VolumeEnd(volume: .max, records: .max, bytes: .max, headerDigest: String(repeating: "f", count: 64))
+        return UInt64(v.encoded().count)
+    }()
+}
+
+/// Counts and digests the records of one volume as they pass.
+struct VolumeTally {
+    var records: UInt64 = 0
+    var bytes: UInt64 = 0
+    private var sha = SHA256()
+
+    mutating func add(_ header: RecordHeader) {
+        withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
+            header.encode(into: b.baseAddress!)
+            sha.update(bufferPointer: UnsafeRawBufferPointer(b))
+        }
+        records += 1
+        bytes += UInt64(RecordHeader.size) + header.payloadLength
+    }
+
+    func end(volume: UInt32) -> VolumeEnd {
+        VolumeEnd(volume: volume, records: records, bytes: bytes, headerDigest: Hex.encode(Array(sha.finalize())))
+    }
+}
+
+enum JSONCoding {
+    static func encode<T: Encodable>(_ v: T) -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array((try? e.encode(v)) ?? Data())
+    }
+}
+
+/// Byte counts as people write them: K M G T P are powers of 1024, KB MB GB
+/// TB PB powers of 1000 (as drive makers count), plain digits are bytes.
+public enum ByteSize {
+    public static func parse(_ text: String) throws -> UInt64 {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let digits = t.prefix { $0.isNumber || $0 == "." }
+        let suffix = t.dropFirst(digits.count).uppercased()
+        let scale: Double
+        switch suffix {
+        case "", "B": scale = 1
+        case "K", "KIB": scale = 1024
+        case "M", "MIB": scale = 1024 * 1024
+        case "G", "GIB": scale = 1024 * 1024 * 1024
+        case "T", "TIB": scale = 1024 * 1024 * 1024 * 1024
+        case "P", "PIB": scale = 1024 * 1024 * 1024 * 1024 * 1024
+        case "KB": scale = 1e3
+        case "MB": scale = 1e6
+        case "GB": scale = 1e9
+        case "TB": scale = 1e12
+        case "PB": scale = 1e15
+        default: throw SeedError.usage("bad size \(quoted(text)): unknown unit \(quoted(String(suffix)))", hint: "use K M G T (1024) or KB MB GB TB (1000)")
+        }
+        guard !digits.isEmpty, let n = Double(digits), n > 0 else { throw SeedError.usage("bad size \(quoted(text))") }
+        if suffix.isEmpty || suffix == "B" {
+            guard let exact = UInt64(digits) else { throw SeedError.usage("bad size \(quoted(text)): not a whole number of bytes") }
+            return exact
+        }
+        let v = (n * scale).rounded(.down)
+        guard v < 1.8e19 else { throw SeedError.usage("bad size \(quoted(text)): too large") }
+        return UInt64(v)
+    }
+}

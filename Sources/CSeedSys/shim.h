@@ -14,3 +14,9 @@ static const int CSeedSys_O_NOATIME = __O_NOATIME;
 
 /* UTIME_OMIT is an expression macro Swift cannot import. */
 static const long CSeedSys_UTIME_OMIT = UTIME_OMIT;
+
+/* splice(2) is declared only under _GNU_SOURCE (see above). */
+extern __ssize_t splice(int fdin, __off64_t *offin, int fdout, __off64_t *offout, size_t len, unsigned int flags);
+/* Moves up to len bytes from in to out (one must be a pipe) without a copy
+ * through user space: SPLICE_F_MOVE | SPLICE_F_MORE. */
+static inline long CSeedSys_splice(int in, int out, size_t len) { return (long)splice(in, 0, out, 0, len, 1 | 4); }

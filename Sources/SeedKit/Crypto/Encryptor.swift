@@ -166,7 +166,8 @@ public enum Encryptor {
                 outSequence += 1
                 if kind == .volumeBegin {
                     let budget = try VolumeBegin.decode(r.payload, record: loc).budget
-                    current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, binding: binding, budget: budget, volume: r.header.volume, &outSequence)
+                    current = try emitKeyRecord(
+                        pipeline, o, recipients, keyFile, passphrase, binding: binding, budget: budget, volume: r.header.volume, &outSequence)
                     keyRecords += 1
                 }
             }

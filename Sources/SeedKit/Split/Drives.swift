@@ -37,12 +37,14 @@ public struct DriveSizes: Sendable {
     /// skipped.
     public static func read(from path: String) throws -> [UInt64] {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
         }
+        text = String(decoding: data, as: UTF8.self)
         var sizes: [UInt64] = []
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+            let line =
+                raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
                 .trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
             if line.hasPrefix("/") || line.hasPrefix(".") {

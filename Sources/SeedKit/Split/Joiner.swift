@@ -28,6 +28,7 @@ struct Joiner {
         let inFD = try StreamFiles.openInput(o.input)
         let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
         let reader = RecordReader(fd: inFD, source: source)
+        reader.deferPayload = movedKinds
         let output = try StreamOutput(path: o.output, force: false, input: inFD)
         var j = Joiner(
             o: o, diag: diag, source: source, writer: RecordWriter(fd: output.fd, destination: output.name),
@@ -38,6 +39,9 @@ struct Joiner {
         j.progress.finish()
         return .success
     }
+
+    /// Payloads passed on without being read (see `RecordReader.deferPayload`).
+    static let movedKinds: (RecordHeader) -> Bool = { $0.kind == .data || $0.kind == .index }
 
     mutating func join(_ reader: RecordReader) throws {
         while let r = try reader.next() {
@@ -88,6 +92,7 @@ struct Joiner {
     mutating func releaseHeld() throws {
         while let h = held.removeValue(forKey: nextVolume) {
             let reader = try h.reader()
+            reader.deferPayload = Joiner.movedKinds
             guard let r = try reader.next() else { throw SeedError.io("temporary copy of volume \(h.volume) is empty") }
             let info = try VolumeBegin.decode(r.payload, record: "volume \(h.volume)")
             try joinVolume(reader, begin: r.header, info: info, source: h.source)
@@ -147,7 +152,12 @@ struct Joiner {
             default:
                 tally.add(r.header)
                 if v == 1 && first { throw SeedError.data("\(loc): volume 1 does not start with the stream header") }
-                try writer.write(header: h, payload: r.payload)
+                if reader.deferPayload?(r.header) == true {
+                    try writer.writeHeader(forMovedPayload: h)
+                    try reader.movePayload(to: writer.fd, destination: writer.destination)
+                } else {
+                    try writer.write(header: h, payload: r.payload)
+                }
                 progress.advance(by: UInt64(RecordHeader.size) + h.payloadLength)
             }
             first = false
@@ -188,7 +198,12 @@ final class HeldVolume {
         try w.write(header: first.header, payload: first.payload)
         while let r = try reader.next() {
             if r.header.kind == .end, let t = try? StreamTotals.decode(r.payload, record: "") { volumeCount = t.volumes }
-            try w.write(header: r.header, payload: r.payload)
+            if reader.deferPayload?(r.header) == true {
+                try w.writeHeader(forMovedPayload: r.header)
+                try reader.movePayload(to: fd, destination: w.destination)
+            } else {
+                try w.write(header: r.header, payload: r.payload)
+            }
             if r.header.kind == .volumeEnd { break }
         }
         try w.flush()

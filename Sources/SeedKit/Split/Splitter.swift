@@ -44,6 +44,9 @@ public enum Splitter {
         }
         let output = try StreamOutput(path: o.output, force: false, input: inFD)
         let writer = RecordWriter(fd: output.fd, destination: output.name)
+        // Split reads headers only: payloads go on as they came, with the
+        // CRC the next reader checks them against.
+        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
         let progress = Progress(enabled: o.progress, label: "seed-split")
         try s.split(into: writer, progress: progress)
         try writer.flush()
@@ -175,16 +178,18 @@ struct SplitState {
                 throw SeedError.data("\(loc): a second stream header")
             default:
                 if r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt") }
-                try place(r.header, r.payload, override: nil, writer, progress)
+                let moved = r.header.kind == .data || r.header.kind == .index
+                try place(r.header, r.payload, override: nil, moved: moved, writer, progress)
             }
         }
         try closeVolume(writer)
     }
 
     private mutating func place(
-        _ header: RecordHeader, _ payload: UnsafeRawBufferPointer, override: [UInt8]?, _ writer: RecordWriter, _ progress: Progress
+        _ header: RecordHeader, _ payload: UnsafeRawBufferPointer, override: [UInt8]?, moved: Bool = false, _ writer: RecordWriter,
+        _ progress: Progress
     ) throws {
-        let length = UInt64(override?.count ?? payload.count)
+        let length = override.map { UInt64($0.count) } ?? header.payloadLength
         if !planner.fits(length) {
             if planner.placed == 0 {
                 throw SeedError.data(
@@ -202,6 +207,13 @@ struct SplitState {
         h.volume = planner.volume
         if let override {
             try override.withUnsafeBytes { try emit(&h, $0, writer, crc: nil) }
+        } else if moved {
+            h.sequence = sequence
+            tally.add(h)
+            let given = try writer.writeHeader(forMovedPayload: h)
+            precondition(given == sequence)
+            try reader.movePayload(to: writer.fd, destination: writer.destination)
+            sequence += 1
         } else {
             try emit(&h, payload, writer, crc: header.payloadCRC)
         }

@@ -1,3 +1,4 @@
+import CSeedSys
 import SystemPackage
 
 #if canImport(Glibc)
@@ -48,6 +49,17 @@ public final class RecordReader {
     /// file: the reader seeks past their payloads, unchecked, and hands them
     /// out with an empty payload.
     public var skipPayload: ((RecordHeader) -> Bool)?
+    /// Records this says yes to are handed out with an empty payload left
+    /// unread in the input; the caller passes it on with `movePayload(to:)`
+    /// (unchecked: the next reader checks it against its CRC) before the
+    /// next call. Headers are then read exactly, so payloads can move from
+    /// pipe to pipe with splice(2), never copied through this process.
+    public var deferPayload: ((RecordHeader) -> Bool)? {
+        didSet { exactReads = deferPayload != nil }
+    }
+    private var exactReads = false
+    private var pendingPayload: UInt64 = 0
+    private var pendingLocation = ""
     private let seekable: Bool
     private let fileBase: Int64
     private let fileSize: Int64
@@ -97,6 +109,7 @@ public final class RecordReader {
     /// there. Throws a `SeedError` (status 65, or 74 for a read error) naming
     /// the record and byte offset for anything else.
     public func next() throws -> Record? {
+        precondition(pendingPayload == 0, "movePayload(to:) not called for a deferred payload")
         if sawEnd && !volumed {
             try fill(1)
             if end > start {
@@ -114,8 +127,8 @@ public final class RecordReader {
             }
             throw SeedError.data("\(source): stream truncated after record \(lastSequence ?? 0) at byte \(position): no end record")
         }
-        let expected = lastSequence.map { $0 &+ 1 } ?? 0
-        let here = RecordReader.describe(sequence: expected, volume: 0, offset: position)
+        let expected = volumed && currentVolume == nil ? 0 : lastSequence.map { $0 &+ 1 } ?? 0
+        let here = RecordReader.describe(sequence: expected, volume: currentVolume ?? 0, offset: position)
         if recordsRead == 0, !RecordReader.startsWithMagic(buffer + start, avail) {
             throw SeedError.data("\(source): \(here): not a seed stream (bad magic)")
         }
@@ -147,6 +160,15 @@ public final class RecordReader {
             end = 0
             let record = Record(header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: position)
             position += UInt64(total)
+            accepted(header)
+            return record
+        }
+        if let defer_ = deferPayload, defer_(header) {
+            let record = Record(header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: position)
+            start += RecordHeader.size
+            position += UInt64(total)
+            pendingPayload = header.payloadLength
+            pendingLocation = loc
             accepted(header)
             return record
         }
@@ -227,6 +249,58 @@ public final class RecordReader {
         return true
     }
 
+    /// Writes the payload of the record just handed out with a deferred
+    /// payload to `out`: what is buffered, then the rest straight from the
+    /// input, by splice(2) where the kernel can, else through the buffer.
+    public func movePayload(to out: FileDescriptor, destination: String) throws {
+        var left = Int(pendingPayload)
+        pendingPayload = 0
+        let buffered = min(end - start, left)
+        if buffered > 0 {
+            try put(UnsafeRawBufferPointer(start: buffer + start, count: buffered), out, destination)
+            start += buffered
+            left -= buffered
+        }
+        var canSplice = true
+        while left > 0 {
+            if canSplice {
+                let n = CSeedSys_splice(fd.rawValue, out.rawValue, left)
+                if n > 0 {
+                    left -= n
+                    bytesRead += UInt64(n)
+                    continue
+                }
+                if n == 0 { throw truncatedPayload(left) }
+                if errno == EINTR || errno == EAGAIN { continue }
+                if errno != EINVAL && errno != ENOSYS {
+                    throw SeedError.io("\(source): \(pendingLocation): cannot pass the payload on to \(destination): \(errnoMessage())")
+                }
+                canSplice = false  // neither end is a pipe
+            }
+            start = 0
+            end = 0
+            let got: Int
+            do {
+                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: min(capacity, left)))
+            } catch let e as Errno {
+                throw SeedError.io("\(source): \(pendingLocation): read error: \(e.message)")
+            }
+            if got == 0 { throw truncatedPayload(left) }
+            bytesRead += UInt64(got)
+            try put(UnsafeRawBufferPointer(start: buffer, count: got), out, destination)
+            left -= got
+        }
+    }
+
+    private func truncatedPayload(_ missing: Int) -> SeedError {
+        eof = true
+        return SeedError.data("\(source): \(pendingLocation): truncated record (the input ends \(missing) payload bytes short)")
+    }
+
+    private func put(_ b: UnsafeRawBufferPointer, _ out: FileDescriptor, _ destination: String) throws {
+        do { _ = try out.writeAll(b) } catch let e as Errno { throw SeedError.io("cannot write to \(destination): \(e.message)") }
+    }
+
     /// Reads until `n` bytes are buffered or the input ends.
     private func fill(_ n: Int) throws {
         if end - start >= n || eof { return }
@@ -248,7 +322,8 @@ public final class RecordReader {
         while end - start < n {
             let got: Int
             do {
-                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
+                let want = exactReads ? start + n - end : capacity - end
+                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: want))
             } catch let e as Errno {
                 throw SeedError.io("\(source): read error at byte \(position + UInt64(end - start)): \(e.message)")
             }

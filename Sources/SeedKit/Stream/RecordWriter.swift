@@ -81,6 +81,24 @@ public final class RecordWriter {
         return h.sequence
     }
 
+    /// Writes a record's header (numbered as `write(header:payload:)` does)
+    /// and flushes, for a payload the caller then moves to `fd` itself
+    /// (`RecordReader.movePayload(to:)`).
+    @discardableResult
+    public func writeHeader(forMovedPayload header: RecordHeader) throws -> UInt64 {
+        if header.kind == .volumeBegin { nextSequence = 0 }
+        var h = header
+        h.sequence = nextSequence
+        if capacity - used < RecordHeader.size { try flush() }
+        h.encode(into: buffer + used)
+        used += RecordHeader.size
+        try flush()
+        nextSequence += 1
+        recordsWritten += 1
+        bytesWritten += UInt64(RecordHeader.size) + header.payloadLength
+        return h.sequence
+    }
+
     public func flush() throws {
         if used > 0 {
             try put(UnsafeRawBufferPointer(start: buffer, count: used))

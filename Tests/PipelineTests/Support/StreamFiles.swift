@@ -41,16 +41,48 @@ enum StreamSurgery {
 extension StreamSurgery {
     /// Writes `records` as a stream with valid checksums, as an attacker who
     /// knows the format (but not the keys) could; `renumber` makes the
-    /// sequence numbers contiguous again.
+    /// sequence numbers contiguous again (from 0 in each volume).
     static func write(_ records: [Located], to path: String, renumber: Bool = true) throws {
         var bytes: [UInt8] = []
-        for (i, r) in records.enumerated() {
+        var next: UInt64 = 0
+        for r in records {
             var h = r.header
-            if renumber { h.sequence = UInt64(i) }
+            if h.kind == .volumeBegin { next = 0 }
+            if renumber { h.sequence = next }
+            next += 1
             h.payloadLength = UInt64(r.payload.count)
             h.payloadCRC = r.payload.withUnsafeBytes { CRC32.checksum($0) }
             bytes += h.bytes + r.payload
         }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+extension StreamSurgery {
+    /// Cuts a split stream into one file per volume, `prefix`1, `prefix`2, ...,
+    /// as a drive writer would; returns the files' sizes by volume.
+    @discardableResult
+    static func cutVolumes(_ path: String, prefix: String) throws -> [Int] {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        var sizes: [Int] = []
+        var o = 0
+        var start = 0
+        var volume = 0
+        func flush(_ end: Int) throws {
+            guard volume > 0 else { return }
+            try Data(bytes[start..<end]).write(to: URL(fileURLWithPath: prefix + "\(volume)"))
+            sizes.append(end - start)
+        }
+        while o + RecordHeader.size <= bytes.count {
+            let len = bytes[(o + 24)..<(o + 32)].enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+            if bytes[o + 5] == RecordKind.volumeBegin.rawValue {
+                try flush(o)
+                start = o
+                volume = bytes[(o + 8)..<(o + 12)].enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+            }
+            o += RecordHeader.size + len
+        }
+        try flush(bytes.count)
+        return sizes
     }
 }

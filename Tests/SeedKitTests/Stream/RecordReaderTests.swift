@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 
 @testable import SeedKit
@@ -106,5 +107,43 @@ import Testing
         s.bytes[o[1] + RecordHeader.size + 5000] ^= 1  // inside a skipped data payload
         #expect(try s.readAll { $0.skipPayload = { $0.kind == .data } }.count == 5)
         #expect(seedError { _ = try s.readAll() }?.status == .dataError)
+    }
+}
+
+@Suite struct DeferredPayloadTests {
+    /// Reads `bytes` with data payloads deferred and moved to a file; returns
+    /// what was moved, or throws what the reader throws.
+    func move(_ bytes: [UInt8]) throws -> [UInt8] {
+        let inPath = tempPath("in")
+        let outPath = tempPath("out")
+        try Data(bytes).write(to: URL(fileURLWithPath: inPath))
+        defer { unlink(inPath); unlink(outPath) }
+        let fd = try FileDescriptor.open(inPath, .readOnly)
+        let out = try FileDescriptor.open(outPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        defer { try? fd.close(); try? out.close() }
+        let r = RecordReader(fd: fd, source: "test", bufferSize: 4096)
+        r.deferPayload = { $0.kind == .data }
+        while let rec = try r.next() {
+            if rec.header.kind == .data {
+                #expect(rec.payload.count == 0)
+                try r.movePayload(to: out, destination: "out")
+            }
+        }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: outPath)))
+    }
+
+    @Test func deferredPayloadsAreMovedWhole() throws {
+        let s = try StreamBytes.sample(dataRecords: 3, payload: 10_000)
+        let want: [UInt8] = (0..<3).flatMap { i in (0..<10_000).map { (j: Int) in UInt8(truncatingIfNeeded: j &* 7 &+ i) } }
+        #expect(try move(s.bytes) == want)
+    }
+
+    @Test func aDeferredPayloadCutShortIsATruncatedRecord() throws {
+        let s = try StreamBytes.sample(dataRecords: 3, payload: 10_000)
+        let cut = Array(s.bytes[0..<(s.recordOffsets[2] + 5000)])
+        let e = seedError { _ = try move(cut) }
+        #expect(e?.status == .dataError)
+        #expect(e?.message.contains("record 2 at byte") == true, "\(e?.message ?? "")")
+        #expect(e?.message.contains("truncated record (the input ends") == true, "\(e?.message ?? "")")
     }
 }

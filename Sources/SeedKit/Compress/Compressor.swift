@@ -37,6 +37,7 @@ public enum Compressor {
         let output = try StreamOutput(path: o.output, force: o.force, input: inFD)
         let reader = RecordReader(fd: inFD, source: source)
         reader.verifyPayloads = false  // workers verify, in parallel
+        reader.deferPayload = { $0.kind == .data || $0.kind == .index }  // straight into the slots
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let threads = o.effectiveThreads
         let contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
@@ -70,7 +71,7 @@ public enum Compressor {
                         }
                         slot.load(r.header, payload: meta.encoded())
                     } else {
-                        slot.input.set(r.payload)
+                        try slot.load(r, from: reader)
                     }
                 }
             }

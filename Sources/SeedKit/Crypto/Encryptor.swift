@@ -63,6 +63,8 @@ public enum Encryptor {
         let output = try StreamOutput(path: o.output, force: false, input: inFD)
         let reader = RecordReader(fd: inFD, source: source)
         reader.verifyPayloads = false  // workers verify, in parallel
+        // Bulk payloads go from the input straight into the slots.
+        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let progress = Progress(enabled: o.progress, label: "seed-encrypt")
         let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
@@ -138,9 +140,7 @@ public enum Encryptor {
                         throw SeedError.data("\(loc): encrypted \(kind) record with no key record before it")
                     }
                     try pipeline.submit { slot in
-                        slot.header = r.header
-                        slot.offset = r.offset
-                        slot.input.set(r.payload)
+                        try slot.load(r, from: reader)
                         if r.header.flags.isEncrypted { slot.context = current }
                     }
                     if kind == .volumeEnd { current = nil }  // the next volume has a key of its own
@@ -151,9 +151,7 @@ public enum Encryptor {
                 let clear = kind == .volumeBegin
                 if !clear && current == nil { throw SeedError.data("\(loc): \(kind) record before the stream header") }
                 try pipeline.submit { slot in
-                    slot.header = r.header
-                    slot.offset = r.offset
-                    slot.input.set(r.payload)
+                    try slot.load(r, from: reader)
                     if !clear {
                         slot.context = current
                         var h = r.header

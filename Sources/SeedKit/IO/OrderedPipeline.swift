@@ -41,6 +41,21 @@ public final class PipelineSlot {
         }
     }
 
+    /// Loads a record as read: its payload from the reader's buffer, or,
+    /// when the reader deferred it, straight from the input into `input`.
+    /// Its CRC is left to the worker (`verifyInput`).
+    public func load(_ r: Record, from reader: RecordReader) throws {
+        header = r.header
+        offset = r.offset
+        if r.payload.count == 0 && r.header.payloadLength > 0 {
+            input.reserve(Int(r.header.payloadLength))
+            try reader.readPayload(into: input.base)
+            input.count = Int(r.header.payloadLength)
+        } else {
+            input.set(r.payload)
+        }
+    }
+
     /// Loads a record whose payload the tool made (a rewritten stream
     /// header, a key record): lengths and CRC follow the new bytes.
     public func load(_ h: RecordHeader, payload: [UInt8]) {

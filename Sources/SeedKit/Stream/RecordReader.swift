@@ -292,6 +292,33 @@ public final class RecordReader {
         }
     }
 
+    /// Reads the payload of the record just handed out with a deferred
+    /// payload into `dst` (at least its length): what is buffered, then the
+    /// rest straight from the input, saving a copy through the buffer.
+    public func readPayload(into dst: UnsafeMutableRawPointer) throws {
+        var left = Int(pendingPayload)
+        pendingPayload = 0
+        let buffered = min(end - start, left)
+        if buffered > 0 {
+            dst.copyMemory(from: buffer + start, byteCount: buffered)
+            start += buffered
+            left -= buffered
+        }
+        var at = dst + buffered
+        while left > 0 {
+            let got: Int
+            do {
+                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: at, count: left))
+            } catch let e as Errno {
+                throw SeedError.io("\(source): \(pendingLocation): read error: \(e.message)")
+            }
+            if got == 0 { throw truncatedPayload(left) }
+            bytesRead += UInt64(got)
+            at += got
+            left -= got
+        }
+    }
+
     private func truncatedPayload(_ missing: Int) -> SeedError {
         eof = true
         return SeedError.data("\(source): \(pendingLocation): truncated record (the input ends \(missing) payload bytes short)")

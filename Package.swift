@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt"]
+let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt", "seed-journal", "seed-writeblk"]
 
 let package = Package(
     name: "seed",
@@ -20,10 +20,11 @@ let package = Package(
         .systemLibrary(name: "CSeedSys"),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(
             name: "SeedKit",
             dependencies: [
-                "CZstd", "CZlib", "CDeflate", "CArchive", "CSeedSys",
+                "CZstd", "CZlib", "CDeflate", "CArchive", "CBlkid", "CSeedSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt"]
+let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt", "seed-journal", "seed-writeblk"]
 let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("man")
     .path
 

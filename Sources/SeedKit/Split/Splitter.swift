@@ -25,7 +25,13 @@ public enum Splitter {
         if o.join { return try Joiner.run(o, diag: diag) }
         if let dir = o.estimateFrom {
             let estimate = try Estimator.estimate(tree: dir, level: o.estimateLevel, diag: diag)
-            return try plan(o, note: estimate.summary) { place in try estimate.forEachRecord(place) }
+            // The stages the stream will have, for the size of volume begin records.
+            let stages: [StreamMetadata.Stage] = [
+                .init(tool: "seed-snapshot", settings: ["recordSize": "\(4 << 20)"]),
+                .init(tool: "seed-compress", settings: ["codec": "zstd", "level": "\(o.estimateLevel)"]),
+                .init(tool: "seed-split", settings: ["drives": o.drivesText]),
+            ]
+            return try plan(o, note: estimate.summary, stages: stages) { place in try estimate.forEachRecord(place) }
         }
         guard !o.drives.all.isEmpty else {
             throw SeedError.usage("no drive size given", hint: "give --volume-size, --drives or --drives-from")
@@ -36,7 +42,7 @@ public enum Splitter {
         if o.plan { reader.skipPayload = { $0.kind == .data || $0.kind == .index } }
         var s = try SplitState(o, reader: reader, source: source, diag: diag)
         if o.plan {
-            return try plan(o, note: nil) { place in
+            return try plan(o, note: nil, stages: s.stages) { place in
                 try place(UInt64(s.headerPayload.count))
                 // The end record gains the volume count.
                 while let r = try reader.next() { try place(r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
@@ -58,7 +64,9 @@ public enum Splitter {
 
     /// Prints where the volumes would end for the records `feed` places
     /// (payload lengths, the stream header first), and whether they fit.
-    static func plan(_ o: SplitOptions, note: String?, feed: ((UInt64) throws -> Void) throws -> Void) throws -> SeedExit {
+    static func plan(
+        _ o: SplitOptions, note: String?, stages: [StreamMetadata.Stage], feed: ((UInt64) throws -> Void) throws -> Void
+    ) throws -> SeedExit {
         guard !o.drives.all.isEmpty else {
             throw SeedError.usage("no drive size given", hint: "give --volume-size, --drives or --drives-from")
         }
@@ -68,7 +76,10 @@ public enum Splitter {
         var planner = VolumePlanner(drives: drives, budget: o.budget)
         var rows: [(UInt32, UInt64, UInt64, Int)] = []
         let beginGuess = UInt64(
-            VolumeBegin(session: UUID().uuidString.lowercased(), volume: .max, capacity: .max, firstRecord: .max, budget: o.budget).encoded().count)
+            VolumeBegin(
+                session: UUID().uuidString.lowercased(), volume: .max, capacity: .max, firstRecord: .max, firstDataRecord: .max,
+                budget: o.budget, stages: stages
+            ).encoded().count)
         var records = 0
         var streamBytes: UInt64 = 0
         planner.start(1, size: drives.capacity(of: 1)!, beginPayload: beginGuess)
@@ -112,10 +123,13 @@ struct SplitState {
     let session: String
     /// The stream header as split passes it on, with its own stage added.
     let headerPayload: [UInt8]
+    let stages: [StreamMetadata.Stage]
     var headerRecord: Record
     var sequence: UInt64 = 0
     /// Records of the joined stream emitted so far.
     var joined: UInt64 = 0
+    /// Data records emitted so far.
+    var dataRecords: UInt64 = 0
     var tally = VolumeTally()
 
     init(_ o: SplitOptions, reader: RecordReader, source: String, diag: Diagnostics) throws {
@@ -136,12 +150,13 @@ struct SplitState {
         session = meta.session
         meta.stages.append(.init(tool: "seed-split", settings: ["drives": o.drivesText]))
         headerPayload = meta.encoded()
+        stages = meta.stages
         headerRecord = first
         planner = VolumePlanner(drives: o.drives, budget: o.budget)
         // Every drive must take at least the volume's own records and one
         // record as long as the snapshot makes them: checked before a byte goes out.
         let recordSize = meta.stages.first { $0.tool == "seed-snapshot" }?.settings?["recordSize"].flatMap { UInt64($0) } ?? 0
-        let begin = UInt64(beginPayload(volume: .max, capacity: .max, first: .max).count)
+        let begin = UInt64(beginPayload(volume: .max, capacity: .max, first: .max, firstData: .max).count)
         for (i, size) in o.drives.all.enumerated() {
             let need = planner.overhead(beginPayload: begin) + planner.cost(recordSize) + (i == 0 ? planner.cost(UInt64(headerPayload.count)) : 0)
             if size < need {
@@ -153,8 +168,11 @@ struct SplitState {
         }
     }
 
-    func beginPayload(volume: UInt32, capacity: UInt64, first: UInt64) -> [UInt8] {
-        VolumeBegin(session: session, volume: volume, capacity: capacity, firstRecord: first, budget: o.budget).encoded()
+    func beginPayload(volume: UInt32, capacity: UInt64, first: UInt64, firstData: UInt64) -> [UInt8] {
+        VolumeBegin(
+            session: session, volume: volume, capacity: capacity, firstRecord: first, firstDataRecord: firstData, budget: o.budget,
+            stages: stages
+        ).encoded()
     }
 
     mutating func split(into writer: RecordWriter, progress: Progress) throws {
@@ -218,6 +236,7 @@ struct SplitState {
             try emit(&h, payload, writer, crc: header.payloadCRC)
         }
         joined += 1
+        if header.kind == .data { dataRecords += 1 }
         progress.advance(by: UInt64(RecordHeader.size) + length)
     }
 
@@ -240,7 +259,7 @@ struct SplitState {
                 "the stream needs more than the \(o.drives.listed.count) drive\(o.drives.listed.count == 1 ? "" : "s") given",
                 hint: "run seed-split --plan first, or add --volume-size for the drives after them")
         }
-        let payload = beginPayload(volume: n, capacity: size, first: joined)
+        let payload = beginPayload(volume: n, capacity: size, first: joined, firstData: dataRecords)
         planner.start(n, size: size, beginPayload: UInt64(payload.count))
         tally = VolumeTally()
         sequence = 0

@@ -33,16 +33,26 @@ public struct VolumeBegin: Codable, Equatable, Sendable {
     /// Sequence number, in the joined stream, of the volume's first record
     /// after this one: seed-split -d checks the volumes follow on.
     public var firstRecord: UInt64
+    /// How many data records come before this volume's first one: data
+    /// record numbers are what the index's `record` field counts.
+    public var firstDataRecord: UInt64?
     public var budget: VolumeBudget
+    /// The stages that made the stream, up to and including seed-split.
+    public var stages: [StreamMetadata.Stage]?
     public var tool: String
 
-    public init(session: String, volume: UInt32, capacity: UInt64, firstRecord: UInt64, budget: VolumeBudget) {
+    public init(
+        session: String, volume: UInt32, capacity: UInt64, firstRecord: UInt64, firstDataRecord: UInt64? = nil,
+        budget: VolumeBudget, stages: [StreamMetadata.Stage]? = nil
+    ) {
         format = 1
         self.session = session
         self.volume = volume
         self.capacity = capacity
         self.firstRecord = firstRecord
+        self.firstDataRecord = firstDataRecord
         self.budget = budget
+        self.stages = stages
         tool = "seed-split \(Tool.version)"
     }
 

@@ -296,8 +296,17 @@ public final class RecordReader {
     /// payload into `dst` (at least its length): what is buffered, then the
     /// rest straight from the input, saving a copy through the buffer.
     public func readPayload(into dst: UnsafeMutableRawPointer) throws {
-        var left = Int(pendingPayload)
-        pendingPayload = 0
+        try readPayload(into: dst, count: Int(pendingPayload))
+    }
+
+    /// The deferred payload's bytes still to be read or moved.
+    public var payloadLeft: Int { Int(pendingPayload) }
+
+    /// Reads the next `count` bytes of a deferred payload into `dst`.
+    public func readPayload(into dst: UnsafeMutableRawPointer, count: Int) throws {
+        precondition(count <= pendingPayload)
+        var left = count
+        pendingPayload -= UInt64(count)
         let buffered = min(end - start, left)
         if buffered > 0 {
             dst.copyMemory(from: buffer + start, byteCount: buffered)
@@ -312,7 +321,7 @@ public final class RecordReader {
             } catch let e as Errno {
                 throw SeedError.io("\(source): \(pendingLocation): read error: \(e.message)")
             }
-            if got == 0 { throw truncatedPayload(left) }
+            if got == 0 { throw truncatedPayload(left + Int(pendingPayload)) }
             bytesRead += UInt64(got)
             at += got
             left -= got

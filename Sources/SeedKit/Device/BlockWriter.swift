@@ -1,0 +1,226 @@
+import CSeedSys
+import Crypto
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What seed-writeblk is asked to do.
+public struct WriteOptions {
+    public var targets: [String] = []
+    public var decode = false
+    public var partial = false
+    public var verify = false
+    public var format = false
+    public var yes = false
+    public var nextDrive: String?
+    public var checkpoint: UInt64 = 1 << 30
+    public var firstVolume: UInt32 = 1
+    public var input: String?
+    public var output: String?
+    public var progress = false
+    public init() {}
+}
+
+/// seed-writeblk: writes volume N of a split stream to the N-th target,
+/// after a label, in large aligned writes, synced at checkpoints, and
+/// (with --verify) reads each one back.
+public enum BlockWriter {
+    public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
+        if o.decode { return try BlockReader.run(o, diag: diag) }
+        let inFD = try StreamFiles.openInput(o.input)
+        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
+        let reader = RecordReader(fd: inFD, source: source)
+        reader.deferPayload = { $0.kind != .volumeBegin }
+        var w = VolumeWriter(o: o, diag: diag, reader: reader, source: source)
+        return try w.run()
+    }
+}
+
+struct VolumeWriter {
+    let o: WriteOptions
+    let diag: Diagnostics
+    let reader: RecordReader
+    let source: String
+    var targets: [String]
+    var progress: Progress
+
+    init(o: WriteOptions, diag: Diagnostics, reader: RecordReader, source: String) {
+        self.o = o
+        self.diag = diag
+        self.reader = reader
+        self.source = source
+        targets = o.targets
+        progress = Progress(enabled: o.progress, label: "seed-writeblk")
+    }
+
+    mutating func run() throws -> SeedExit {
+        let sink = try FileDescriptor.open("/dev/null", .writeOnly)
+        defer { try? sink.close() }
+        var written: [String] = []
+        while let r = try reader.next() {
+            let loc = "\(source): \(r.location)"
+            guard r.header.kind == .volumeBegin else {
+                throw SeedError.data("\(loc): the stream is not split into volumes", hint: "run seed-split before seed-writeblk")
+            }
+            try r.verifyPayload(source: source)
+            let begin = try VolumeBegin.decode(r.payload, record: loc)
+            if begin.volume < o.firstVolume {
+                try skipVolume(sink)
+                continue
+            }
+            guard let path = try nextTarget(begin) else {
+                diag.info(
+                    "volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes; "
+                        + "run again with --first-volume \(begin.volume) and the next drive")
+                return .nextDrive
+            }
+            try writeVolume(r, begin, to: path)
+            written.append(path)
+        }
+        progress.finish()
+        if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }
+        if written.isEmpty && o.firstVolume > 1 { throw SeedError.data("\(source): the stream has no volume \(o.firstVolume)") }
+        return .success
+    }
+
+    /// The drive for `begin`: the next one named, else one a --next-drive
+    /// command or a person on the terminal gives, else nil.
+    mutating func nextTarget(_ begin: VolumeBegin) throws -> String? {
+        if !targets.isEmpty { return targets.removeFirst() }
+        if let cmd = o.nextDrive {
+            let p = Foundation.Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", cmd]
+            var env = ProcessInfo.processInfo.environment
+            env["SEED_SESSION"] = begin.session
+            env["SEED_VOLUME"] = String(begin.volume)
+            env["SEED_CAPACITY"] = String(begin.capacity)
+            p.environment = env
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardInput = FileHandle.nullDevice
+            do { try p.run() } catch { throw SeedError(.failure, "cannot run --next-drive command: \(error)") }
+            let out = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            let line = String(decoding: out, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            let path = line.trimmingCharacters(in: .whitespaces)
+            return path.isEmpty ? nil : path
+        }
+        guard Terminal.isTerminal(2), let tty = fopen("/dev/tty", "r+") else { return nil }
+        defer { fclose(tty) }
+        fputs("seed-writeblk: volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes: its path (empty to stop): ", tty)
+        fflush(tty)
+        var line: UnsafeMutablePointer<CChar>?
+        var cap = 0
+        defer { free(line) }
+        guard getline(&line, &cap, tty) > 0 else { return nil }
+        let path = String(cString: line!).trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.isEmpty ? nil : path
+    }
+
+    /// Reads past a volume written in an earlier run.
+    func skipVolume(_ sink: FileDescriptor) throws {
+        while let r = try reader.next() {
+            if reader.payloadLeft > 0 { try reader.movePayload(to: sink, destination: "/dev/null") }
+            if r.header.kind == .volumeEnd { return }
+        }
+    }
+
+    mutating func writeVolume(_ first: Record, _ begin: VolumeBegin, to path: String) throws {
+        let target = try Target.openForWriting(path, begin: begin, o, diag: diag)
+        let offset = VolumeBudget.standard.label
+        var label = VolumeLabel(session: begin.session, volume: begin.volume, capacity: begin.capacity, streamOffset: offset)
+        label.written = ISO8601DateFormatter().string(from: Date())
+        label.readBack = recipe(begin.stages ?? [], encrypted: false)
+        // A drive stopped mid-write says so: the label goes first, marked unfinished.
+        try writeLabel(label, target)
+        let sink = ChunkSink(target: target, at: offset, checkpoint: o.checkpoint)
+        var encrypted = false
+        do {
+            try first.header.encodedBytes { try sink.append($0) }
+            try sink.append(first.payload)
+            while let r = try reader.next() {
+                try r.header.encodedBytes { try sink.append($0) }
+                if reader.payloadLeft > 0 { try sink.appendPayload(from: reader) } else { try sink.append(r.payload) }
+                if r.header.kind == .key { encrypted = true }
+                if r.header.kind == .end { label.lastVolume = true }
+                progress.update(bytes: sink.bytes)
+                if r.header.kind == .volumeEnd { break }
+            }
+        } catch {
+            sink.abort(error)
+            throw error
+        }
+        let digest = try sink.finish()
+        if offset + sink.bytes + UInt64(ChunkSink.alignment) > begin.capacity + VolumeBudget.standard.tail {
+            diag.warning("volume \(begin.volume) takes \(offset + sink.bytes) bytes, more than the \(begin.capacity) planned")
+        }
+        label.complete = true
+        label.streamBytes = sink.bytes
+        label.sha256 = Hex.encode(digest)
+        label.readBack = recipe(begin.stages ?? [], encrypted: encrypted)
+        try writeLabel(label, target)
+        try target.sync()
+        if o.verify { try verify(target, label) }
+        diag.verbose("volume \(begin.volume): \(sink.bytes) bytes to \(target.name)\(o.verify ? ", read back and verified" : "")")
+    }
+
+    func writeLabel(_ l: VolumeLabel, _ t: Target) throws {
+        let buf = ByteBuffer(capacity: VolumeLabel.size)
+        buf.set(l.encoded())
+        try t.pwriteAll(buf.base, VolumeLabel.size, at: 0)
+    }
+
+    /// Reads the volume back from the drive and compares its SHA-256.
+    func verify(_ t: Target, _ l: VolumeLabel) throws {
+        let flags = O_RDONLY | O_CLOEXEC | (t.direct ? CSeedSys_O_DIRECT : 0)
+        let fd = open(t.path, flags)
+        if fd < 0 { throw SeedError.io("cannot open \(t.name) to verify: \(errnoMessage())") }
+        defer { close(fd) }
+        if !t.direct { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }  // read the disk, not the cache
+        let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
+        var sha = SHA256()
+        var done: UInt64 = 0
+        while done < l.streamBytes {
+            let want = Int(min(UInt64(ChunkSink.chunkSize), l.streamBytes - done))
+            let aligned = (want + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
+            let n = pread(fd, buf.base, aligned, off_t(l.streamOffset + done))
+            if n < want { throw SeedError.io("\(t.name): verify: cannot read volume \(l.volume) back at byte \(l.streamOffset + done)") }
+            sha.update(bufferPointer: UnsafeRawBufferPointer(start: buf.base, count: want))
+            done += UInt64(want)
+        }
+        if Hex.encode(Array(sha.finalize())) != l.sha256 {
+            throw SeedError.io("\(t.name): verify: volume \(l.volume) reads back differently from what was written")
+        }
+        if (try Target.readLabel(t.path)) != l { throw SeedError.io("\(t.name): verify: the label reads back differently") }
+    }
+
+    /// The one-line recipe to read the drive back, for the label.
+    func recipe(_ stages: [StreamMetadata.Stage], encrypted: Bool) -> String {
+        var steps = ["seed-writeblk -d DRIVE...", "seed-journal --check JOURNAL-DIR"]
+        if encrypted { steps.append("seed-encrypt -d -i IDENTITY") }
+        for s in stages.reversed() {
+            switch s.tool {
+            case "seed-split": steps.append("seed-split -d")
+            case "seed-compress": steps.append("seed-compress -d")
+            case "seed-snapshot": steps.append("seed-snapshot -x DIR")
+            default: break
+            }
+        }
+        return steps.joined(separator: " | ")
+    }
+}
+
+extension RecordHeader {
+    /// The header's 48 bytes, encoded on the stack.
+    func encodedBytes(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
+            encode(into: b.baseAddress!)
+            try body(UnsafeRawBufferPointer(b))
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import CSeedSys
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A drive being written: a block device (written with O_DIRECT) or a
+/// regular file standing in for one.
+final class Target {
+    let path: String
+    let fd: Int32
+    let isBlock: Bool
+    /// The drive's size; nil for a file that grows as it is written.
+    let size: UInt64?
+    let direct: Bool
+    var name: String { quoted(path) }
+
+    private init(path: String, fd: Int32, isBlock: Bool, size: UInt64?, direct: Bool) {
+        self.path = path
+        self.fd = fd
+        self.isBlock = isBlock
+        self.size = size
+        self.direct = direct
+    }
+
+    deinit { close(fd) }
+
+    /// What a write of volume `begin` to `path` must get past: a mounted or
+    /// busy device, a drive holding something (a filesystem, a partition
+    /// table, another seed's volume) without --format and its confirmation,
+    /// a drive smaller than the volume was planned for.
+    static func openForWriting(_ path: String, begin: VolumeBegin, _ o: WriteOptions, diag: Diagnostics) throws -> Target {
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        let isBlock = exists && (st.st_mode & S_IFMT) == S_IFBLK
+        if exists && !isBlock && (st.st_mode & S_IFMT) != S_IFREG {
+            throw SeedError.usage("\(quoted(path)) is neither a block device nor a regular file")
+        }
+        var size: UInt64?
+        if isBlock {
+            let uses = BlockDevices.uses(st.st_rdev)
+            if !uses.isEmpty {
+                throw SeedError.io(
+                    "\(quoted(path)) is in use (\(uses.joined(separator: "; "))): seed-writeblk never writes to a mounted or busy device")
+            }
+            size = try DriveSizes.deviceSize(path)
+        } else if exists && st.st_size > 0 {
+            size = UInt64(st.st_size)
+        }
+        // What the drive holds now.
+        if exists && (isBlock || st.st_size > 0) {
+            var held: String?
+            if let l = (try? readLabel(path)) ?? nil {
+                if l.session != begin.session || l.volume != begin.volume {
+                    held = "volume \(l.volume) of seed session \(l.session)"
+                } else {
+                    diag.verbose("\(quoted(path)) holds volume \(l.volume) of this session already: writing it again")
+                }
+            } else if let sig = BlockDevices.signature(path) {
+                held = sig == "more than one filesystem signature" || sig.hasPrefix("partition table") || sig.hasPrefix("an ") ? sig : "a \(sig) filesystem"
+            }
+            if let held {
+                let what = isBlock ? "\(quoted(path)) (\(BlockDevices.describe(st.st_rdev, size: size ?? 0)))" : quoted(path)
+                guard o.format else {
+                    throw SeedError.io("\(what) holds \(held)", hint: "give --format to overwrite it")
+                }
+                try confirm("overwrite \(what), which holds \(held)?", o)
+            }
+        }
+        if let s = size, s < begin.capacity {
+            throw SeedError.io(
+                "\(quoted(path)) holds \(s) bytes, less than the \(begin.capacity) bytes volume \(begin.volume) was planned for",
+                hint: "use a larger drive, or split again with its size")
+        }
+        var flags = O_WRONLY | O_CLOEXEC
+        if isBlock { flags |= O_EXCL | CSeedSys_O_DIRECT } else { flags |= O_CREAT }
+        var fd = open(path, flags, 0o644)
+        var direct = isBlock
+        if fd < 0 && isBlock && errno == EINVAL {
+            // No direct I/O on this device: buffered writes, synced at checkpoints.
+            fd = open(path, O_WRONLY | O_CLOEXEC | O_EXCL)
+            direct = false
+        }
+        if fd < 0 {
+            let e = errno
+            if e == EBUSY { throw SeedError.io("\(quoted(path)) is in use by another program (mounted, or open exclusively)") }
+            throw SeedError(.cannotCreate, "cannot open \(quoted(path)) for writing: \(errnoMessage(e))")
+        }
+        return Target(path: path, fd: fd, isBlock: isBlock, size: size, direct: direct)
+    }
+
+    /// Asks on the terminal, or takes --yes; never asks a script.
+    static func confirm(_ question: String, _ o: WriteOptions) throws {
+        if o.yes { return }
+        guard let tty = fopen("/dev/tty", "r+") else {
+            throw SeedError.usage("--format needs a confirmation and there is no terminal to ask on", hint: "add --yes in scripts")
+        }
+        defer { fclose(tty) }
+        fputs("seed-writeblk: \(question) Type 'yes' to go on: ", tty)
+        fflush(tty)
+        var line: UnsafeMutablePointer<CChar>?
+        var cap = 0
+        defer { free(line) }
+        let n = getline(&line, &cap, tty)
+        let answer = n > 0 ? String(cString: line!).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        if answer != "yes" { throw SeedError(.failure, "not confirmed: nothing written") }
+    }
+
+    /// The seed label at the start of a drive or file, if it has one.
+    static func readLabel(_ path: String) throws -> VolumeLabel? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open \(quoted(path)): \(errnoMessage(e))")
+        }
+        defer { close(fd) }
+        var b = [UInt8](repeating: 0, count: VolumeLabel.size)
+        let n = pread(fd, &b, b.count, 0)
+        if n < 0 { throw SeedError.io("cannot read \(quoted(path)): \(errnoMessage())") }
+        if n < VolumeLabel.size { return nil }
+        return try VolumeLabel.decode(b, name: quoted(path))
+    }
+
+    func pwriteAll(_ p: UnsafeRawPointer, _ n: Int, at offset: UInt64) throws {
+        var done = 0
+        while done < n {
+            let w = pwrite(fd, p + done, n - done, off_t(offset) + off_t(done))
+            if w < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                throw SeedError.io("cannot write to \(name) at byte \(offset + UInt64(done)): \(errnoMessage(e))")
+            }
+            if w == 0 { throw SeedError.io("cannot write to \(name) at byte \(offset + UInt64(done)): the drive is full") }
+            done += w
+        }
+    }
+
+    func sync() throws {
+        if fdatasync(fd) != 0 { throw SeedError.io("cannot sync \(name): \(errnoMessage())") }
+    }
+}

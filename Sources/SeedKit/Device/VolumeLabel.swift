@@ -1,0 +1,83 @@
+import Foundation
+
+/// The label at the start of every drive seed-writeblk writes: 4096 bytes
+/// of text a person can read with `head -c 4096`, NUL-padded, ending with a
+/// CRC-32 of the lines before it (seed-writeblk(1), LABEL). The volume's
+/// stream follows at `streamOffset`.
+public struct VolumeLabel: Equatable {
+    public static let size = 4096
+    static let firstLine = "SEED VOLUME"
+
+    public var session: String
+    public var volume: UInt32
+    public var lastVolume = false
+    public var complete = false
+    public var streamOffset: UInt64
+    public var streamBytes: UInt64 = 0
+    public var capacity: UInt64
+    public var sha256 = ""
+    public var written = ""
+    public var tool = "seed-writeblk \(Tool.version)"
+    public var readBack = ""
+
+    public init(session: String, volume: UInt32, capacity: UInt64, streamOffset: UInt64) {
+        self.session = session
+        self.volume = volume
+        self.capacity = capacity
+        self.streamOffset = streamOffset
+    }
+
+    public func encoded() -> [UInt8] {
+        var text = """
+            \(VolumeLabel.firstLine)
+            format: 1
+            session: \(session)
+            volume: \(volume)
+            last-volume: \(lastVolume ? "yes" : "no")
+            state: \(complete ? "complete" : "writing")
+            stream-offset: \(streamOffset)
+            stream-bytes: \(streamBytes)
+            capacity: \(capacity)
+            sha256: \(sha256)
+            written: \(written)
+            tool: \(tool)
+            read back with: \(readBack)
+
+            """
+        let crc = text.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) } ?? 0
+        text += String(format: "crc32: %08x\n", crc)
+        var bytes = Array(text.utf8.prefix(VolumeLabel.size))
+        bytes += [UInt8](repeating: 0, count: VolumeLabel.size - bytes.count)
+        return bytes
+    }
+
+    /// Reads a label; nil if the bytes do not start like one, an error if
+    /// they do but are damaged.
+    public static func decode(_ bytes: [UInt8], name: String) throws -> VolumeLabel? {
+        guard bytes.starts(with: Array((firstLine + "\n").utf8)) else { return nil }
+        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        guard let r = text.range(of: "crc32: ") else { throw SeedError.data("\(name): the drive label is damaged (no checksum)") }
+        let body = String(text[..<r.lowerBound])
+        let want = text[r.upperBound...].prefix(8)
+        let crc = body.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) } ?? 0
+        guard String(format: "%08x", crc) == want else { throw SeedError.data("\(name): the drive label is damaged (checksum mismatch)") }
+        var f: [String: String] = [:]
+        for line in body.split(separator: "\n") {
+            guard let c = line.range(of: ": ") else { continue }
+            f[String(line[..<c.lowerBound])] = String(line[c.upperBound...])
+        }
+        guard f["format"] == "1", let s = f["session"], let v = f["volume"].flatMap(UInt32.init),
+            let off = f["stream-offset"].flatMap(UInt64.init), let cap = f["capacity"].flatMap(UInt64.init),
+            let n = f["stream-bytes"].flatMap(UInt64.init)
+        else { throw SeedError.data("\(name): the drive label is not one this version reads") }
+        var l = VolumeLabel(session: s, volume: v, capacity: cap, streamOffset: off)
+        l.streamBytes = n
+        l.lastVolume = f["last-volume"] == "yes"
+        l.complete = f["state"] == "complete"
+        l.sha256 = f["sha256"] ?? ""
+        l.written = f["written"] ?? ""
+        l.tool = f["tool"] ?? ""
+        l.readBack = f["read back with"] ?? ""
+        return l
+    }
+}

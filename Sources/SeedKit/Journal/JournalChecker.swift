@@ -1,0 +1,353 @@
+import Crypto
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What --check found in one volume.
+struct VolumeReport: Codable {
+    var volume: UInt32
+    var journal: String
+    var records: UInt64 = 0
+    var good: UInt64 = 0
+    var damaged: [DamagedRecord] = []
+    var journalComplete = true
+
+    struct DamagedRecord: Codable {
+        var seq: UInt64
+        var kind: String
+        var offset: UInt64
+        var length: UInt64
+        var dataRecord: UInt64?
+        var problem: String
+        var files: [String]?
+        var filesUnknown: Bool?
+    }
+}
+
+struct CheckReport: Codable {
+    var ok: Bool
+    var session: String?
+    var volumes: [VolumeReport]
+    var error: String?
+}
+
+/// seed-journal --check: reads volumes as they came off the drives and
+/// checks every record against its volume's journal: in place, whole,
+/// with its digest. Good records go on; every missing or damaged one is
+/// named with the files it carries. Positions come from the journal, so
+/// damage never throws the check off the records after it.
+enum JournalChecker {
+    static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
+        // The check goes on to the end if the next stage stops reading.
+        signal(SIGPIPE, SIG_IGN)
+        let inFD = try StreamFiles.openInput(o.input)
+        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
+        let output = try StreamOutput(path: o.output, force: false, input: inFD)
+        var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: inFD), source: source, output: output)
+        var report = CheckReport(ok: true, volumes: [])
+        var failure: SeedError?
+        do {
+            while let v = try checker.checkVolume() {
+                report.session = report.session ?? checker.session
+                report.volumes.append(v)
+            }
+        } catch let e as SeedError {
+            failure = e
+            report.error = e.message
+        }
+        let bad = report.volumes.filter { !$0.damaged.isEmpty || !$0.journalComplete }
+        report.ok = failure == nil && bad.isEmpty && !checker.outputBroken
+        if let path = o.report {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .prettyPrinted]
+            guard let data = try? e.encode(report), FileManager.default.createFile(atPath: path, contents: data + [0x0a]) else {
+                throw SeedError(.cannotCreate, "cannot write the report \(quoted(path))")
+            }
+        }
+        if let f = failure { throw f }
+        try output.commit()
+        if checker.outputBroken { diag.warning("the next stage stopped reading; every record was still checked") }
+        if !bad.isEmpty {
+            let n = bad.reduce(0) { $0 + $1.damaged.count }
+            throw SeedError.data(
+                "\(n) record\(n == 1 ? "" : "s") missing or damaged in volume\(bad.count == 1 ? "" : "s") \(bad.map { String($0.volume) }.joined(separator: ", "))"
+            )
+        }
+        if report.volumes.isEmpty { throw SeedError.data("\(source): empty input, no volume to check") }
+        return checker.outputBroken ? .failure : .success
+    }
+}
+
+/// Exact reads from the input: a buffer refilled with large reads.
+final class RawInput {
+    let fd: FileDescriptor
+    private let buffer = ByteBuffer(capacity: 4 << 20)
+    private var start = 0
+    private(set) var position: UInt64 = 0
+
+    init(fd: FileDescriptor) { self.fd = fd }
+
+    /// Reads up to `count` bytes into `dst`; fewer only at the end of the input.
+    func read(into dst: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        var got = 0
+        while got < count {
+            if start == buffer.count {
+                start = 0
+                buffer.count = 0
+                let n: Int
+                do { n = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity)) } catch let e as Errno {
+                    throw SeedError.io("read error at byte \(position): \(e.message)")
+                }
+                if n == 0 { break }
+                buffer.count = n
+            }
+            let n = min(count - got, buffer.count - start)
+            (dst + got).copyMemory(from: buffer.base + start, byteCount: n)
+            start += n
+            got += n
+        }
+        position += UInt64(got)
+        return got
+    }
+}
+
+/// The expected record a slot is checked against.
+final class ExpectedRecord {
+    let line: JournalLine
+    let digest: [UInt8]
+    var problem: String?
+    init(_ line: JournalLine, digest: [UInt8], problem: String? = nil) {
+        self.line = line
+        self.digest = digest
+        self.problem = problem
+    }
+}
+
+struct VolumeChecker {
+    let o: JournalOptions
+    let diag: Diagnostics
+    let input: RawInput
+    let source: String
+    let output: StreamOutput
+    var session: String?
+    var outputBroken = false
+    var lastVolume: UInt32?
+
+    /// Checks the next volume in the input, or returns nil at its end.
+    mutating func checkVolume() throws -> VolumeReport? {
+        let at = input.position
+        let first = ByteBuffer(capacity: 1 << 20)
+        let n = try input.read(into: first.base, count: RecordHeader.size)
+        if n == 0 { return nil }
+        first.count = n
+        var ident: (session: String, volume: UInt32)?
+        var headerVolume: UInt32?
+        if n == RecordHeader.size, case .success(let h) = RecordHeader.decode(first.base) {
+            headerVolume = h.kind == .volumeBegin ? h.volume : nil
+            first.reserveKeeping(RecordHeader.size + Int(h.payloadLength))
+            let got = try input.read(into: first.base + RecordHeader.size, count: Int(h.payloadLength))
+            first.count = RecordHeader.size + got
+            let payload = UnsafeRawBufferPointer(start: first.base + RecordHeader.size, count: got)
+            if h.kind == .volumeBegin, let b = try? VolumeBegin.decode(payload, record: "") {
+                ident = (b.session, b.volume)
+            } else if h.kind == .streamHeader, let m = try? StreamMetadata.decode(payload, record: "") {
+                ident = (m.session, 0)
+            }
+        }
+        if ident == nil {
+            // A damaged volume begin: the volume after the last one checked,
+            // or the one its header names, if the journals say which.
+            let guess = lastVolume.map { $0 + 1 } ?? headerVolume
+            if let v = guess, let known = try findSession(volume: v) {
+                ident = (known, v)
+                diag.warning("byte \(at): the volume begin record is damaged; checking it as volume \(v), which the journals expect next")
+            }
+        }
+        guard let (s, volume) = ident else {
+            throw SeedError.data("\(source): byte \(at): no volume starts here (its volume begin record is damaged): cannot tell which volume this is")
+        }
+        lastVolume = volume
+        if let known = session, known != s {
+            diag.warning("volume \(volume) belongs to session \(s), not \(known)")
+        }
+        session = session ?? s
+        let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
+        let journal = try JournalReader(path)
+        guard let head = try journal.next(), head.type == "volume", head.session == s, head.volume == volume else {
+            throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
+        }
+        var report = VolumeReport(volume: volume, journal: path)
+        var damagedData: [UInt64: Int] = [:]
+        var damagedOther: [Int] = []
+        var merkle = MerkleRoot()
+        var ended = false
+        var offset: UInt64 = 0
+        var inputEnded = false
+        var pending: (header: ByteBuffer, used: Bool)? = (first, false)
+        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        var results: [ExpectedRecord] = []
+        let out = output
+        var broken = outputBroken
+        let pipeline = OrderedPipeline(
+            threads: threads,
+            work: { slot, _ in
+                let e = slot.context as! ExpectedRecord
+                guard e.problem == nil else { return }
+                if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
+            },
+            emit: { slot in
+                let e = slot.context as! ExpectedRecord
+                if e.problem == nil && !broken {
+                    do { _ = try out.fd.writeAll(slot.input.bytes) } catch Errno.brokenPipe { broken = true } catch let err as Errno {
+                        throw SeedError.io("cannot write to \(out.name): \(err.message)")
+                    }
+                }
+                results.append(e)
+            })
+        try pipeline.run {
+            while let line = try journal.next() {
+                if line.type == "end" {
+                    ended = true
+                    if Hex.encode(merkle.root) != line.merkleRoot || line.records != report.records {
+                        throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
+                    }
+                    break
+                }
+                guard line.type == "record", let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
+                merkle.add(Array(digest))
+                report.records += 1
+                if line.offset != offset {
+                    throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) out of place")
+                }
+                offset += length
+                try pipeline.submit { slot in
+                    slot.context = ExpectedRecord(line, digest: Array(digest))
+                    slot.input.count = 0
+                    if inputEnded { (slot.context as! ExpectedRecord).problem = "missing"; return }
+                    slot.input.reserve(Int(length))
+                    var have = 0
+                    if let p = pending, !p.used {
+                        have = min(p.header.count, Int(length))
+                        slot.input.base.copyMemory(from: p.header.base, byteCount: have)
+                        pending = nil
+                        if have < p.header.count {
+                            // The first record is shorter than the volume says: what
+                            // follows belongs to the next record.
+                            throw SeedError.data("\(source): volume \(volume) record 0 does not match its journal (damaged volume begin)")
+                        }
+                    }
+                    let n = try input.read(into: slot.input.base + have, count: Int(length) - have)
+                    slot.input.count = have + n
+                    if have + n < Int(length) {
+                        inputEnded = true
+                        (slot.context as! ExpectedRecord).problem = have + n == 0 ? "missing" : "cut short"
+                    }
+                }
+            }
+        }
+        outputBroken = broken
+        if journal.torn || !ended {
+            report.journalComplete = false
+            diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checked the \(report.records) records it names")
+        }
+        for e in results {
+            guard let p = e.problem else {
+                report.good += 1
+                continue
+            }
+            let l = e.line
+            report.damaged.append(
+                .init(seq: l.seq ?? 0, kind: l.kind ?? "?", offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord, problem: p))
+            if let d = l.dataRecord { damagedData[d] = report.damaged.count - 1 } else { damagedOther.append(report.damaged.count - 1) }
+        }
+        // File lines follow the end line: name the files in damaged data records.
+        var named = false
+        if !damagedData.isEmpty {
+            let keys = damagedData.keys.sorted()
+            while let line = try journal.next() {
+                guard line.type == "file", let a = line.firstData, let b = line.lastData else { continue }
+                named = true
+                var i = keys.partitioningIndex { $0 >= a }
+                while i < keys.count && keys[i] <= b {
+                    let r = damagedData[keys[i]]!
+                    report.damaged[r].files = (report.damaged[r].files ?? []) + [line.path ?? line.pathB64.map { "base64:" + $0 } ?? ""]
+                    i += 1
+                }
+            }
+            if !named { for r in damagedData.values { report.damaged[r].filesUnknown = true } }
+        }
+        for d in report.damaged { diag.error(describe(volume, d)) }
+        diag.verbose("volume \(volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
+        if inputEnded { return report }  // nothing after a volume cut short can be placed
+        return report
+    }
+
+    /// The session of the one journal in the directory for `volume`.
+    func findSession(volume: UInt32) throws -> String? {
+        if let s = session {
+            return FileManager.default.fileExists(atPath: o.directory + "/" + JournalNames.name(session: s, volume: volume)) ? s : nil
+        }
+        let suffix = "." + JournalNames.name(session: "", volume: volume).dropFirst()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: o.directory)) ?? []
+        let found = names.filter { $0.hasSuffix(suffix) }
+        return found.count == 1 ? String(found[0].dropLast(suffix.count)) : nil
+    }
+
+    func describe(_ volume: UInt32, _ d: VolumeReport.DamagedRecord) -> String {
+        var s =
+            "volume \(volume): record \(d.seq) (\(d.kind), bytes \(d.offset)-\(d.offset + d.length - 1) of the volume) is \(d.problem == "missing" ? "missing" : "damaged (\(d.problem))")"
+        switch d.kind {
+        case "data":
+            if let f = d.files, !f.isEmpty {
+                let shown = f.prefix(5).map { quoted($0) }.joined(separator: ", ")
+                s += "; it carries \(shown)\(f.count > 5 ? " and \(f.count - 5) more" : "")"
+            } else if d.filesUnknown == true {
+                s += "; the journal names no files (it was written without the index)"
+            }
+        case "index": s += "; it holds part of the index (file names and digests)"
+        case "key": s += "; it holds the volume's key: nothing in the volume can be decrypted"
+        default: break
+        }
+        return s
+    }
+}
+
+extension Data {
+    init?(hexString: String) {
+        guard hexString.utf8.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(hexString.utf8.count / 2)
+        var hi: UInt8?
+        for c in hexString.utf8 {
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            default: return nil
+            }
+            if let h = hi {
+                out.append(h << 4 | v)
+                hi = nil
+            } else {
+                hi = v
+            }
+        }
+        self.init(out)
+    }
+}
+
+extension Array where Element == UInt64 {
+    /// The first index whose element satisfies `p`, in a sorted array.
+    func partitioningIndex(where p: (UInt64) -> Bool) -> Int {
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if p(self[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+}

@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One line of a volume journal (seed-journal(5)). `type` says which
+/// fields are set: volume, key, record, end or file.
+public struct JournalLine: Codable, Equatable, Sendable {
+    public var type: String
+    // volume
+    public var format: Int?
+    public var session: String?
+    public var volume: UInt32?
+    public var capacity: UInt64?
+    public var firstRecord: UInt64?
+    public var firstDataRecord: UInt64?
+    public var stages: [StreamMetadata.Stage]?
+    public var created: String?
+    // key
+    public var cipher: String?
+    public var slots: [String]?
+    // record
+    public var seq: UInt64?
+    public var kind: String?
+    public var offset: UInt64?
+    public var length: UInt64?
+    public var sha256: String?
+    public var dataRecord: UInt64?
+    // end
+    public var records: UInt64?
+    public var bytes: UInt64?
+    public var merkleRoot: String?
+    // file
+    public var path: String?
+    public var pathB64: String?
+    public var firstData: UInt64?
+    public var lastData: UInt64?
+
+    public init(type: String) { self.type = type }
+
+    public func encodedLine() -> [UInt8] { JSONCoding.encode(self) + [0x0a] }
+
+    /// The file's name for messages.
+    var displayPath: String {
+        if let p = path { return quoted(p) }
+        if let b = pathB64, let d = Data(base64Encoded: b) { return quoted(bytes: Array(d)) }
+        return "(unnamed)"
+    }
+}
+
+extension RecordKind {
+    /// The kind as journals and reports spell it: "data", "volume-begin".
+    var token: String { description.replacingOccurrences(of: " ", with: "-") }
+}
+
+/// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.
+public enum JournalNames {
+    public static func name(session: String, volume: UInt32) -> String {
+        session + ".v" + (volume < 100 ? String(format: "%03u", volume) : String(volume)) + ".jrn"
+    }
+}
+
+/// The Merkle root of a volume's record digests, built as records pass,
+/// in the shape of RFC 6962's tree hash: leaves are the records' SHA-256,
+/// an inner node is SHA-256(0x01 || left || right), and a tree of n leaves
+/// splits at the largest power of two below n. Memory: one digest per level.
+struct MerkleRoot {
+    private var stack: [(size: UInt64, hash: [UInt8])] = []
+
+    mutating func add(_ leaf: [UInt8]) {
+        stack.append((1, leaf))
+        while stack.count >= 2 && stack[stack.count - 1].size == stack[stack.count - 2].size {
+            let r = stack.removeLast()
+            let l = stack.removeLast()
+            stack.append((l.size + r.size, MerkleRoot.node(l.hash, r.hash)))
+        }
+    }
+
+    static func node(_ l: [UInt8], _ r: [UInt8]) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: [0x01])
+        h.update(data: l)
+        h.update(data: r)
+        return Array(h.finalize())
+    }
+
+    /// The root (the SHA-256 of nothing for no leaves).
+    var root: [UInt8] {
+        guard var acc = stack.last?.hash else { return Array(SHA256.hash(data: [UInt8]())) }
+        for e in stack.dropLast().reversed() { acc = MerkleRoot.node(e.hash, acc) }
+        return acc
+    }
+}
+
+/// A journal file being written: lines appended through a buffer, synced
+/// at checkpoints. Opening one that exists keeps its complete lines and
+/// drops a torn last line (a crash mid-write).
+final class JournalWriter {
+    let path: String
+    private let fd: Int32
+    private var pending: [UInt8] = []
+
+    /// Creates (or replaces) the journal at `path`.
+    init(create path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SeedError(.cannotCreate, "cannot create journal \(quoted(path)): \(errnoMessage())") }
+    }
+
+    /// Opens an existing journal to append to, repairing a torn last line.
+    init(append path: String) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CLOEXEC)
+        if fd < 0 { throw SeedError(.cannotCreate, "cannot open journal \(quoted(path)): \(errnoMessage())") }
+        try JournalWriter.repair(fd, path)
+        lseek(fd, 0, SEEK_END)
+    }
+
+    deinit { close(fd) }
+
+    /// Cuts a journal back to its last complete line.
+    static func repair(_ fd: Int32, _ path: String) throws {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return }
+        var keep = size
+        var buf = [UInt8](repeating: 0, count: 4096)
+        var pos = size
+        search: while pos > 0 {
+            let n = Int(min(pos, 4096))
+            pos -= off_t(n)
+            guard pread(fd, &buf, n, pos) == n else { throw SeedError.io("cannot read journal \(quoted(path)): \(errnoMessage())") }
+            for i in stride(from: n - 1, through: 0, by: -1) where buf[i] == 0x0a {
+                keep = pos + off_t(i) + 1
+                break search
+            }
+            keep = 0
+        }
+        if keep != size {
+            if ftruncate(fd, keep) != 0 { throw SeedError.io("cannot repair journal \(quoted(path)): \(errnoMessage())") }
+        }
+    }
+
+    func append(_ line: JournalLine) { pending += line.encodedLine() }
+
+    /// Writes buffered lines; with `sync`, to the disk.
+    func flush(sync: Bool) throws {
+        if !pending.isEmpty {
+            let ok = pending.withUnsafeBytes { b -> Bool in
+                var p = b.baseAddress!
+                var left = b.count
+                while left > 0 {
+                    let n = write(fd, p, left)
+                    if n < 0 { if errno == EINTR { continue }; return false }
+                    p += n
+                    left -= n
+                }
+                return true
+            }
+            if !ok { throw SeedError.io("cannot write journal \(quoted(path)): \(errnoMessage())") }
+            pending.removeAll(keepingCapacity: true)
+        }
+        if sync && fdatasync(fd) != 0 { throw SeedError.io("cannot sync journal \(quoted(path)): \(errnoMessage())") }
+    }
+}
+
+/// Reads a journal line by line with bounded memory; a torn last line is
+/// skipped (and reported by `torn`).
+final class JournalReader {
+    let path: String
+    private let file: UnsafeMutablePointer<FILE>
+    private(set) var lineNumber = 0
+    private(set) var torn = false
+    private let decoder = JSONDecoder()
+
+    init(_ path: String) throws {
+        self.path = path
+        guard let f = fopen(path, "r") else {
+            let e = errno
+            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open journal \(quoted(path)): \(errnoMessage(e))")
+        }
+        file = f
+    }
+
+    deinit { fclose(file) }
+
+    func next() throws -> JournalLine? {
+        var line: UnsafeMutablePointer<CChar>?
+        var cap = 0
+        defer { free(line) }
+        let n = getline(&line, &cap, file)
+        if n < 0 { return nil }
+        lineNumber += 1
+        let bytes = UnsafeRawBufferPointer(start: line, count: n)
+        guard bytes.last == 0x0a else {
+            torn = true
+            return nil
+        }
+        guard let l = try? decoder.decode(JournalLine.self, from: Data(bytes.dropLast())) else {
+            throw SeedError.data("journal \(quoted(path)) line \(lineNumber): not a journal line")
+        }
+        return l
+    }
+}

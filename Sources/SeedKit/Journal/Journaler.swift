@@ -1,0 +1,349 @@
+import Crypto
+import Foundation
+import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What seed-journal is asked to do.
+public struct JournalOptions {
+    public var directory = ""
+    public var check = false
+    public var report: String?
+    /// A plaintext seed stream to take the index from when the stream
+    /// passing through has it encrypted.
+    public var index: String?
+    /// Devices the journal must not live on.
+    public var targets: [String] = []
+    public var checkpoint: UInt64 = 1 << 30
+    public var threads = 0
+    public var input: String?
+    public var output: String?
+    public var progress = false
+    public init() {}
+}
+
+/// A record's SHA-256, computed by a worker.
+final class RecordDigest {
+    var bytes: [UInt8] = []
+}
+
+/// seed-journal: passes the stream through unchanged and keeps, for every
+/// volume, a journal of what it holds (seed-journal(5)).
+public enum Journaler {
+    public static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
+        try prepareDirectory(o)
+        if o.check { return try JournalChecker.run(o, diag: diag) }
+        let inFD = try StreamFiles.openInput(o.input)
+        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
+        let output = try StreamOutput(path: o.output, force: false, input: inFD)
+        let reader = RecordReader(fd: inFD, source: source)
+        reader.verifyPayloads = false  // workers verify, in parallel
+        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
+        let writer = RecordWriter(fd: output.fd, destination: output.name)
+        let progress = Progress(enabled: o.progress, label: "seed-journal")
+        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        var state = JournalState(o, source: source, diag: diag)
+        let pipeline = OrderedPipeline(
+            threads: threads,
+            work: { slot, _ in
+                try slot.verifyInput(source: source)
+                var h = SHA256()
+                withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
+                    slot.header.encode(into: b.baseAddress!)
+                    h.update(bufferPointer: UnsafeRawBufferPointer(b))
+                }
+                h.update(bufferPointer: slot.input.bytes)
+                (slot.context as! RecordDigest).bytes = Array(h.finalize())
+            },
+            emit: { slot in
+                // The journal line first; at a checkpoint, on the disk before the record goes on.
+                try state.record(slot)
+                try writer.write(header: slot.header, payload: slot.input.bytes)
+                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
+            })
+        try pipeline.run {
+            while let r = try reader.next() {
+                try pipeline.submit { slot in
+                    try slot.load(r, from: reader)
+                    slot.context = RecordDigest()
+                }
+            }
+        }
+        try writer.flush()
+        try state.finish()
+        try output.commit()
+        progress.finish()
+        return .success
+    }
+
+    /// Makes the journal directory, and refuses one on a target device.
+    static func prepareDirectory(_ o: JournalOptions) throws {
+        var st = stat()
+        if stat(o.directory, &st) != 0 {
+            if o.check { throw SeedError(.noInput, "journal directory \(quoted(o.directory)) does not exist") }
+            guard mkdirP(o.directory) == 0, stat(o.directory, &st) == 0 else {
+                throw SeedError(.cannotCreate, "cannot create \(quoted(o.directory)): \(errnoMessage())")
+            }
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw SeedError.usage("\(quoted(o.directory)) is not a directory") }
+        for t in o.targets {
+            var ts = stat()
+            guard stat(t, &ts) == 0 else { throw SeedError(.noInput, "cannot open target \(quoted(t)): \(errnoMessage())") }
+            let onIt: Bool
+            if (ts.st_mode & S_IFMT) == S_IFBLK {
+                onIt = BlockDevices.sameDisk(st.st_dev, ts.st_rdev)
+            } else {
+                onIt = false  // a file-backed drive may share a filesystem with the journal
+            }
+            if onIt {
+                throw SeedError.usage(
+                    "journal directory \(quoted(o.directory)) lives on the target \(quoted(t))", hint: "keep the journal off the drives it describes")
+            }
+        }
+    }
+}
+
+/// What the journal knows of each volume as the stream passes.
+struct JournalState {
+    let o: JournalOptions
+    let source: String
+    let diag: Diagnostics
+    var journal: JournalWriter?
+    var volume: UInt32 = 0
+    var session = ""
+    var offset: UInt64 = 0
+    var records: UInt64 = 0
+    var merkle = MerkleRoot()
+    var sinceSync: UInt64 = 0
+    /// Data records seen before the current one, in the whole stream.
+    var dataRecord: UInt64 = 0
+    var recordSize: UInt64?
+    /// Per journaled volume: its file and the data records it holds.
+    var volumes: [(volume: UInt32, path: String, first: UInt64, last: UInt64?)] = []
+    var files = IndexToFiles()
+    let codecs = CodecContext(level: 0)
+    let decoded = ByteBuffer(capacity: 1 << 20)
+
+    init(_ o: JournalOptions, source: String, diag: Diagnostics) {
+        self.o = o
+        self.source = source
+        self.diag = diag
+    }
+
+    mutating func record(_ slot: PipelineSlot) throws {
+        let h = slot.header
+        let loc = "\(source): \(slot.location)"
+        switch h.kind {
+        case .volumeBegin:
+            let b = try VolumeBegin.decode(slot.input.bytes, record: loc)
+            if let d = b.firstDataRecord { dataRecord = d }
+            recordSize = recordSize ?? StreamMetadata.recordSize(b.stages ?? [])
+            try open(session: b.session, volume: b.volume) { l in
+                l.capacity = b.capacity
+                l.firstRecord = b.firstRecord
+                l.firstDataRecord = b.firstDataRecord
+                l.stages = b.stages
+            }
+        case .streamHeader where journal == nil:
+            let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
+            recordSize = StreamMetadata.recordSize(m.stages)
+            try open(session: m.session, volume: 0) { l in l.stages = m.stages }
+        case .streamHeader:
+            let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
+            recordSize = recordSize ?? StreamMetadata.recordSize(m.stages)
+        case .key:
+            if let k = try? JSONDecoder().decode(KeyRecord.self, from: Data(slot.input.bytes)) {
+                var l = JournalLine(type: "key")
+                l.cipher = k.cipher
+                l.slots = k.slots.map(\.kind)
+                journal?.append(l)
+            }
+        default:
+            break
+        }
+        guard let j = journal else { throw SeedError.data("\(loc): \(h.kind) record before the stream header or volume begin") }
+        var l = JournalLine(type: "record")
+        l.seq = h.sequence
+        l.kind = h.kind.token
+        l.offset = offset
+        l.length = UInt64(RecordHeader.size) + h.payloadLength
+        let digest = (slot.context as! RecordDigest).bytes
+        l.sha256 = Hex.encode(digest)
+        if h.kind == .data {
+            l.dataRecord = dataRecord
+            dataRecord += 1
+        }
+        j.append(l)
+        merkle.add(digest)
+        records += 1
+        offset += l.length!
+        sinceSync += l.length!
+        if h.kind == .index && !h.flags.isEncrypted { try readIndex(slot, loc) }
+        let ends = h.kind == .volumeEnd || (h.kind == .end && volume == 0)
+        if ends {
+            try close()
+        } else if sinceSync >= o.checkpoint {
+            try j.flush(sync: true)
+            sinceSync = 0
+        }
+    }
+
+    mutating func open(session: String, volume: UInt32, _ fill: (inout JournalLine) -> Void) throws {
+        if journal != nil { try close() }
+        self.session = session
+        self.volume = volume
+        let path = o.directory + "/" + JournalNames.name(session: session, volume: volume)
+        let j = try JournalWriter(create: path)
+        var l = JournalLine(type: "volume")
+        l.format = 1
+        l.session = session
+        l.volume = volume
+        let f = ISO8601DateFormatter()
+        l.created = f.string(from: Date())
+        fill(&l)
+        j.append(l)
+        journal = j
+        offset = 0
+        records = 0
+        merkle = MerkleRoot()
+        volumes.append((volume, path, dataRecord, nil))
+    }
+
+    /// Ends the current volume's journal: totals and Merkle root, synced.
+    mutating func close() throws {
+        guard let j = journal else { return }
+        var l = JournalLine(type: "end")
+        l.records = records
+        l.bytes = offset
+        l.merkleRoot = Hex.encode(merkle.root)
+        j.append(l)
+        try j.flush(sync: true)
+        sinceSync = 0
+        volumes[volumes.count - 1].last = dataRecord
+        journal = nil
+        diag.verbose("journal \(quoted(j.path)): \(records) records, \(offset) bytes")
+    }
+
+    /// Index records that pass in the clear are kept, decoded, in a
+    /// temporary file, and become file lines once every volume is closed.
+    mutating func readIndex(_ slot: PipelineSlot, _ loc: String) throws {
+        var payload = slot.input.bytes
+        if let codec = slot.header.flags.codec, codec != .none {
+            decoded.reserve(Int(slot.header.rawLength))
+            try codecs.decompress(
+                codec, payload, into: UnsafeMutableRawBufferPointer(start: decoded.base, count: Int(slot.header.rawLength)), what: loc)
+            decoded.count = Int(slot.header.rawLength)
+            payload = decoded.bytes
+        }
+        if indexSpool == nil {
+            guard let f = tmpfile() else { throw SeedError.io("cannot create a temporary file: \(errnoMessage())") }
+            indexSpool = f
+        }
+        if fwrite(payload.baseAddress, 1, payload.count, indexSpool) != payload.count {
+            throw SeedError.io("cannot write a temporary file: \(errnoMessage())")
+        }
+    }
+
+    var indexSpool: UnsafeMutablePointer<FILE>?
+
+    mutating func addIndex(_ payload: UnsafeRawBufferPointer, _ loc: String) throws {
+        var f = files
+        let known = (recordSize, volumes, dataRecord)
+        try IndexLines.decode(payload, location: loc) { e in try f.add(e, known) }
+        files = f
+    }
+
+    mutating func finish() throws {
+        try close()
+        if let spool = indexSpool {
+            defer { fclose(spool) }
+            rewind(spool)
+            let buf = ByteBuffer(capacity: 1 << 20)
+            var have = 0
+            while true {
+                buf.count = have
+                buf.reserveKeeping(have + (1 << 20))
+                let n = fread(buf.base + have, 1, buf.capacity - have, spool)
+                have += n
+                // Whole lines only; the rest waits for the next read.
+                let p = buf.base.assumingMemoryBound(to: UInt8.self)
+                var cut = have
+                while cut > 0 && p[cut - 1] != 0x0a { cut -= 1 }
+                if cut > 0 {
+                    try addIndex(UnsafeRawBufferPointer(start: buf.base, count: cut), "the index")
+                    memmove(buf.base, buf.base + cut, have - cut)
+                    have -= cut
+                }
+                if n == 0 { break }
+            }
+        }
+        if let index = o.index {
+            let src = try SnapshotSource(input: index)
+            while let item = try src.next(decodeData: false) {
+                if item.kind == .index {
+                    if recordSize == nil { recordSize = src.metadata.flatMap { StreamMetadata.recordSize($0.stages) } }
+                    try addIndex(item.payload, item.location)
+                }
+            }
+        }
+        try files.finish((recordSize, volumes, dataRecord))
+        if !files.seen && !volumes.isEmpty {
+            diag.warning("the index was encrypted: journals name no files (give --index with the stream before seed-encrypt)")
+        }
+    }
+}
+
+/// Turns index entries into file lines in the journals of the volumes that
+/// hold their data: an entry runs from its archive offset to the next one's.
+struct IndexToFiles {
+    /// The record size, the volumes journaled, and the data records seen.
+    typealias Known = (recordSize: UInt64?, volumes: [(volume: UInt32, path: String, first: UInt64, last: UInt64?)], dataRecords: UInt64)
+    private var previous: IndexEntry?
+    private var writers: [UInt32: JournalWriter] = [:]
+    private(set) var seen = false
+
+    mutating func add(_ e: IndexEntry, _ k: Known) throws {
+        seen = true
+        if let p = previous { try place(p, endOffset: e.archiveOffset, k) }
+        previous = e
+    }
+
+    mutating func finish(_ k: Known) throws {
+        if let p = previous { try place(p, endOffset: nil, k) }
+        previous = nil
+        for w in writers.values { try w.flush(sync: true) }
+        writers = [:]
+    }
+
+    private mutating func place(_ e: IndexEntry, endOffset: UInt64?, _ k: Known) throws {
+        guard let size = k.recordSize, size > 0 else { return }
+        let first = e.archiveOffset / size
+        let last = endOffset.map { $0 > e.archiveOffset ? ($0 - 1) / size : first } ?? max(k.dataRecords, 1) - 1
+        for v in k.volumes {
+            guard let vLast = v.last, vLast > v.first, first < vLast, last >= v.first else { continue }
+            let w: JournalWriter
+            if let open = writers[v.volume] {
+                w = open
+            } else {
+                w = try JournalWriter(append: v.path)
+                writers[v.volume] = w
+            }
+            var l = JournalLine(type: "file")
+            l.path = e.path
+            l.pathB64 = e.pathB64
+            l.firstData = first
+            l.lastData = last
+            w.append(l)
+            try w.flush(sync: false)
+        }
+    }
+}
+
+extension StreamMetadata {
+    /// The data record size seed-snapshot used, from its stage settings.
+    static func recordSize(_ stages: [Stage]) -> UInt64? {
+        stages.first { $0.tool == "seed-snapshot" }?.settings?["recordSize"].flatMap { UInt64($0) }
+    }
+}

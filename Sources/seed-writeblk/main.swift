@@ -1,0 +1,77 @@
+import ArgumentParser
+import SeedKit
+
+@main
+struct SeedWriteblk: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-writeblk",
+        abstract: "Write the volumes of a seed stream to drives, or read them back.",
+        discussion: """
+            Reads the stream from standard input when FILE is - or not given. Volume N goes to the N-th TARGET, \
+            a block device or a regular file, after a label a person can read (head -c 4096). Never writes to \
+            a mounted or busy device, nor over a filesystem, partition table or another seed's volume without \
+            --format. With fewer targets than volumes it asks for the next drive on a terminal, runs \
+            --next-drive, or stops after the last full volume with status 3.
+            """,
+        version: Tool.version)
+
+    @Flag(name: [.customShort("d"), .long], help: "Read the volumes back from the TARGETs, in volume order.")
+    var decode = false
+
+    @Flag(help: "With -d: read the drives given even if other volumes are missing.")
+    var partial = false
+
+    @Flag(help: "Read every volume back after writing it and compare its SHA-256.")
+    var verify = false
+
+    @Flag(help: "Overwrite a drive that holds a filesystem, a partition table or another seed's volume.")
+    var format = false
+
+    @Flag(help: "With --format: do not ask for confirmation (for scripts).")
+    var yes = false
+
+    @Option(help: ArgumentHelp("Run CMD for a drive when the TARGETs run out; it prints the drive's path.", valueName: "CMD"))
+    var nextDrive: String?
+
+    @Option(help: ArgumentHelp("Sync the drive every SIZE bytes written (default 1G).", valueName: "SIZE"))
+    var checkpoint: String = "1G"
+
+    @Option(help: ArgumentHelp("Write volumes from N on to the TARGETs; read past those before it.", valueName: "N"))
+    var firstVolume: UInt32 = 1
+
+    @Option(name: .shortAndLong, help: "With -d: write to FILE instead of standard output.")
+    var output: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Read the stream from FILE instead of standard input.", valueName: "FILE"))
+    var input: String?
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The drives: block devices or regular files.")
+    var targets: [String] = []
+
+    func run() throws {
+        try Tool.run("seed-writeblk") { diag in
+            common.apply(to: diag)
+            if targets.isEmpty && nextDrive == nil && !decode && !Terminal.isTerminal(2) {
+                throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
+            }
+            if yes && !format { throw SeedError.usage("--yes goes with --format") }
+            if firstVolume == 0 { throw SeedError.usage("volumes count from 1") }
+            var o = WriteOptions()
+            o.targets = targets
+            o.decode = decode
+            o.partial = partial
+            o.verify = verify
+            o.format = format
+            o.yes = yes
+            o.nextDrive = nextDrive
+            o.checkpoint = try ByteSize.parse(checkpoint)
+            o.firstVolume = firstVolume
+            o.input = input
+            o.output = output
+            o.progress = common.showsProgress
+            return try BlockWriter.run(o, diag: diag)
+        }
+    }
+}

@@ -29,7 +29,7 @@ struct SeedJournal: ParsableCommand {
     @Option(help: ArgumentHelp("A device the volumes go to: refuse a journal directory on it (repeatable).", valueName: "DEVICE"))
     var target: [String] = []
 
-    @Option(help: ArgumentHelp("Sync the journal to disk at least every SIZE bytes of stream (default 1G).", valueName: "SIZE"))
+    @Option(help: ArgumentHelp("Sync the journal to disk at least every SIZE bytes of stream.", valueName: "SIZE"))
     var checkpoint: String = "1G"
 
     @Option(name: [.customShort("T"), .long], help: "Worker threads (default 0: one per core).")

@@ -35,6 +35,9 @@ struct SeedSplit: ParsableCommand {
     @Option(help: ArgumentHelp("With --estimate-from: the zstd level seed-compress will use (0: not compressed).", valueName: "N"))
     var estimateLevel = 3
 
+    @Option(help: ArgumentHelp("Write only volumes N and later; earlier ones are planned the same and left out.", valueName: "N"))
+    var firstVolume: UInt32 = 1
+
     @Option(name: .shortAndLong, help: "Write to FILE instead of standard output.")
     var output: String?
 
@@ -70,6 +73,9 @@ struct SeedSplit: ParsableCommand {
             if let v = volumeSize { text.append(listed.isEmpty ? v : "then " + v) }
             o.drives = DriveSizes(listed: listed, thereafter: each)
             o.drivesText = text.joined(separator: " ")
+            guard firstVolume >= 1 else { throw SeedError.usage("volumes count from 1") }
+            if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
+            o.firstVolume = firstVolume
             o.input = file
             o.output = output
             o.progress = common.showsProgress

@@ -33,11 +33,8 @@ struct SeedWriteblk: ParsableCommand {
     @Option(help: ArgumentHelp("Run CMD for a drive when the TARGETs run out; it prints the drive's path.", valueName: "CMD"))
     var nextDrive: String?
 
-    @Option(help: ArgumentHelp("Sync the drive every SIZE bytes written (default 1G).", valueName: "SIZE"))
+    @Option(help: ArgumentHelp("Sync the drive every SIZE bytes written.", valueName: "SIZE"))
     var checkpoint: String = "1G"
-
-    @Option(help: ArgumentHelp("Write volumes from N on to the TARGETs; read past those before it.", valueName: "N"))
-    var firstVolume: UInt32 = 1
 
     @Option(name: .shortAndLong, help: "With -d: write to FILE instead of standard output.")
     var output: String?
@@ -57,7 +54,6 @@ struct SeedWriteblk: ParsableCommand {
                 throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
             }
             if yes && !format { throw SeedError.usage("--yes goes with --format") }
-            if firstVolume == 0 { throw SeedError.usage("volumes count from 1") }
             var o = WriteOptions()
             o.targets = targets
             o.decode = decode
@@ -67,7 +63,6 @@ struct SeedWriteblk: ParsableCommand {
             o.yes = yes
             o.nextDrive = nextDrive
             o.checkpoint = try ByteSize.parse(checkpoint)
-            o.firstVolume = firstVolume
             o.input = input
             o.output = output
             o.progress = common.showsProgress

@@ -70,7 +70,7 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
 }
 
 @Suite struct ManPageTests {
-    static let pages = ["man1/seed-snapshot.1", "man1/seed-compress.1", "man1/seed-encrypt.1", "man5/seed-stream.5", "man7/seed.7"]
+    static let pages = tools.map { "man1/\($0).1" } + ["man5/seed-stream.5", "man5/seed-journal.5", "man7/seed.7"]
 
     @Test(arguments: pages) func pageLintsCleanWithGroff(page: String) throws {
         let r = try Scratch().sh("groff -mandoc -t -ww -z '\(manDir)/\(page)'")

@@ -101,6 +101,26 @@ let writerBudget = Int(VolumeBudget.standard.label + VolumeBudget.standard.tail)
         #expect(r.status == 0, "\(r.stderr)")
     }
 
+    @Test func firstVolumeWritesTheSameLaterVolumesAndNothingBefore() throws {
+        let s = try Scratch()
+        try tree(s)
+        let r = try s.sh(
+            """
+            seed-snapshot --record-size 1048576 src > s.seed && seed-split --volume-size 6M < s.seed > all.seed &&
+            seed-split --volume-size 6M --first-volume 2 < s.seed > later.seed
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        let all = try StreamSurgery.cutVolumes(s.path("all.seed"), prefix: s.path("all"))
+        let later = try StreamSurgery.cutVolumes(s.path("later.seed"), prefix: s.path("later"))
+        #expect(later.count == all.count - 1)
+        for v in 2...all.count {
+            #expect(try s.read("all\(v)") == (try s.read("later\(v)")), "volume \(v)")
+        }
+        let tooFar = try s.sh("seed-split --volume-size 6M --first-volume 99 < s.seed > /dev/null")
+        #expect(tooFar.status == 64)
+        #expect(tooFar.stderr.contains("none from --first-volume 99 on"), "\(tooFar.stderr)")
+    }
+
     @Test func volumeRecordsCarrySessionCapacityCountsAndTheVolumeCount() throws {
         let s = try Scratch()
         try tree(s)

@@ -91,7 +91,7 @@ public enum BlockDevices {
         }
         if let s = serial, !s.isEmpty { parts.append("serial \(s)") }
         if let b = read(base + "/loop/backing_file") { parts.append("backed by \(b)") }
-        parts.append(String(format: "%.1f GB", Double(size) / 1e9) + " (\(size) bytes)")
+        parts.append(size >= 1_000_000_000 ? String(format: "%.1f GB (%llu bytes)", Double(size) / 1e9, size) : "\(formatBytes(size)) (\(size) bytes)")
         return parts.joined(separator: ", ")
     }
 

@@ -17,7 +17,6 @@ public struct WriteOptions {
     public var yes = false
     public var nextDrive: String?
     public var checkpoint: UInt64 = 1 << 30
-    public var firstVolume: UInt32 = 1
     public var input: String?
     public var output: String?
     public var progress = false
@@ -57,8 +56,6 @@ struct VolumeWriter {
     }
 
     mutating func run() throws -> SeedExit {
-        let sink = try FileDescriptor.open("/dev/null", .writeOnly)
-        defer { try? sink.close() }
         var written: [String] = []
         while let r = try reader.next() {
             let loc = "\(source): \(r.location)"
@@ -67,14 +64,10 @@ struct VolumeWriter {
             }
             try r.verifyPayload(source: source)
             let begin = try VolumeBegin.decode(r.payload, record: loc)
-            if begin.volume < o.firstVolume {
-                try skipVolume(sink)
-                continue
-            }
             guard let path = try nextTarget(begin) else {
                 diag.info(
                     "volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes; "
-                        + "run again with --first-volume \(begin.volume) and the next drive")
+                        + "go on later with seed-split --first-volume \(begin.volume) and the next drive")
                 return .nextDrive
             }
             try writeVolume(r, begin, to: path)
@@ -82,7 +75,6 @@ struct VolumeWriter {
         }
         progress.finish()
         if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }
-        if written.isEmpty && o.firstVolume > 1 { throw SeedError.data("\(source): the stream has no volume \(o.firstVolume)") }
         return .success
     }
 
@@ -120,14 +112,6 @@ struct VolumeWriter {
         guard getline(&line, &cap, tty) > 0 else { return nil }
         let path = String(cString: line!).trimmingCharacters(in: .whitespacesAndNewlines)
         return path.isEmpty ? nil : path
-    }
-
-    /// Reads past a volume written in an earlier run.
-    func skipVolume(_ sink: FileDescriptor) throws {
-        while let r = try reader.next() {
-            if reader.payloadLeft > 0 { try reader.movePayload(to: sink, destination: "/dev/null") }
-            if r.header.kind == .volumeEnd { return }
-        }
     }
 
     mutating func writeVolume(_ first: Record, _ begin: VolumeBegin, to path: String) throws {

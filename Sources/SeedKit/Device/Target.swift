@@ -58,7 +58,8 @@ final class Target {
                     diag.verbose("\(quoted(path)) holds volume \(l.volume) of this session already: writing it again")
                 }
             } else if let sig = BlockDevices.signature(path) {
-                held = sig == "more than one filesystem signature" || sig.hasPrefix("partition table") || sig.hasPrefix("an ") ? sig : "a \(sig) filesystem"
+                let plain = sig == "more than one filesystem signature" || sig.hasPrefix("partition table") || sig.hasPrefix("an ")
+                held = plain ? sig : ("aeiou".contains(sig.prefix(1)) ? "an " : "a ") + sig + " filesystem"
             }
             if let held {
                 let what = isBlock ? "\(quoted(path)) (\(BlockDevices.describe(st.st_rdev, size: size ?? 0)))" : quoted(path)

@@ -14,6 +14,9 @@ public struct SplitOptions {
     public var output: String?
     public var progress = false
     public var budget = VolumeBudget.standard
+    /// Write only the volumes from this one on (the earlier ones went to
+    /// drives in an earlier run): planned the same, so they match.
+    public var firstVolume: UInt32 = 1
     public init() {}
 }
 
@@ -131,12 +134,14 @@ struct SplitState {
     /// Data records emitted so far.
     var dataRecords: UInt64 = 0
     var tally = VolumeTally()
+    let discard: FileDescriptor
 
     init(_ o: SplitOptions, reader: RecordReader, source: String, diag: Diagnostics) throws {
         self.o = o
         self.reader = reader
         self.source = source
         self.diag = diag
+        discard = try FileDescriptor.open("/dev/null", .writeOnly)
         guard let first = try reader.next() else { throw SeedError.data("\(source): empty stream") }
         let loc = "\(source): \(first.location)"
         if first.header.kind == .volumeBegin {
@@ -201,6 +206,9 @@ struct SplitState {
             }
         }
         try closeVolume(writer)
+        if planner.volume < o.firstVolume {
+            throw SeedError.usage("the stream has \(planner.volume) volume\(planner.volume == 1 ? "" : "s"), none from --first-volume \(o.firstVolume) on")
+        }
     }
 
     private mutating func place(
@@ -228,9 +236,13 @@ struct SplitState {
         } else if moved {
             h.sequence = sequence
             tally.add(h)
-            let given = try writer.writeHeader(forMovedPayload: h)
-            precondition(given == sequence)
-            try reader.movePayload(to: writer.fd, destination: writer.destination)
+            if skipping {
+                try reader.movePayload(to: discard, destination: "/dev/null")
+            } else {
+                let given = try writer.writeHeader(forMovedPayload: h)
+                precondition(given == sequence)
+                try reader.movePayload(to: writer.fd, destination: writer.destination)
+            }
             sequence += 1
         } else {
             try emit(&h, payload, writer, crc: header.payloadCRC)
@@ -248,10 +260,15 @@ struct SplitState {
             h.payloadCRC = CRC32.checksum(payload)
         }
         tally.add(h)
-        let given = try writer.write(header: h, payload: payload)
-        precondition(given == sequence)
+        if !skipping {
+            let given = try writer.write(header: h, payload: payload)
+            precondition(given == sequence)
+        }
         sequence += 1
     }
+
+    /// Volumes before --first-volume are planned the same, but not written.
+    var skipping: Bool { planner.volume < o.firstVolume }
 
     private mutating func openVolume(_ writer: RecordWriter) throws {
         guard let (n, size) = planner.next() else {

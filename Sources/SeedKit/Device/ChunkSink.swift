@@ -1,4 +1,4 @@
-import Crypto
+import CZlib
 import Foundation
 
 #if canImport(Glibc)
@@ -7,10 +7,13 @@ import Foundation
 
 /// Writes one volume's bytes to a target in large aligned chunks: the
 /// reading thread fills a chunk, a writer thread writes it (syncing at
-/// checkpoints) while a hasher thread digests it, and the chunk is reused
-/// once both are done. Memory: `count` chunks, whatever the volume size.
+/// checkpoints) while, for --verify, a checksum thread takes its CRC-32
+/// (seed-journal keeps SHA-256 of every record; two cores are better spent
+/// keeping up with the drive than digesting the same bytes twice), and the
+/// chunk is reused once both are done. Memory: `count` chunks, whatever
+/// the volume size, and 4 bytes of checksum per chunk for --verify.
 final class ChunkSink {
-    static let chunkSize = 8 << 20
+    static let chunkSize = 4 << 20
     static let alignment = 4096
 
     private final class Chunk {
@@ -30,14 +33,20 @@ final class ChunkSink {
     private var failure: Error?
     private var threadsDone = 0
     private var current: Chunk?
-    private var sha = SHA256()
+    private var crc: UInt32 = 0
+    /// The CRC-32 of every chunk, in order, for reading back.
+    private(set) var chunkCRCs: [UInt32] = []
     /// Where the next chunk goes on the target.
     private var nextOffset: UInt64
     private(set) var bytes: UInt64 = 0
 
-    init(target: Target, at offset: UInt64, checkpoint: UInt64, chunks: Int = 4) {
+    /// Whether to take CRC-32s (for --verify).
+    private let checksums: Bool
+
+    init(target: Target, at offset: UInt64, checkpoint: UInt64, checksums: Bool, chunks: Int = 4) {
         self.target = target
         self.checkpoint = checkpoint
+        self.checksums = checksums
         nextOffset = offset
         free = (0..<chunks).map { _ in Chunk() }
         Thread { [self] in writerLoop() }.start()
@@ -97,9 +106,9 @@ final class ChunkSink {
     }
 
     /// Writes what is left (the last chunk padded with zeros to the
-    /// alignment), waits for both threads, syncs, and returns the SHA-256
-    /// of the bytes appended.
-    func finish() throws -> [UInt8] {
+    /// alignment), waits for both threads, syncs, and returns the CRC-32
+    /// of all the bytes appended (0 without checksums).
+    func finish() throws -> UInt32 {
         if let c = current {
             let padded = (c.buffer.count + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
             memset(c.buffer.base + c.buffer.count, 0, padded - c.buffer.count)
@@ -113,7 +122,7 @@ final class ChunkSink {
         cond.unlock()
         if let f { throw f }
         try target.sync()
-        return Array(sha.finalize())
+        return crc
     }
 
     /// Stops the threads after an error elsewhere.
@@ -138,16 +147,48 @@ final class ChunkSink {
             try target.pwriteAll(c.buffer.base, n, at: c.offset)
             sinceSync += UInt64(n)
             if sinceSync >= checkpoint {
-                try target.sync()
+                checkpointSync()
                 sinceSync = 0
             }
             return \.written
         }
+        syncs.wait()
+    }
+
+    /// A checkpoint's sync runs beside the writes that follow it, one at a
+    /// time: everything written before it is on the drive when it returns.
+    private let syncs = DispatchGroup()
+    private var syncing = false
+
+    private func checkpointSync() {
+        cond.lock()
+        if syncing {
+            cond.unlock()
+            return  // the one running covers this checkpoint's writes when it started; the next will catch up
+        }
+        syncing = true
+        cond.unlock()
+        syncs.enter()
+        Thread { [self] in
+            var err: Error?
+            do { try target.sync() } catch { err = error }
+            cond.lock()
+            syncing = false
+            if let err, failure == nil { failure = err }
+            cond.broadcast()
+            cond.unlock()
+            syncs.leave()
+        }.start()
     }
 
     private func hasherLoop() {
         loop(queue: \.toHash) { c in
-            sha.update(bufferPointer: UnsafeRawBufferPointer(start: c.buffer.base, count: c.buffer.count))
+            if checksums {
+                let b = UnsafeRawBufferPointer(start: c.buffer.base, count: c.buffer.count)
+                let one = CRC32.checksum(b)
+                crc = crc32Combine(crc, one, c.buffer.count)
+                chunkCRCs.append(one)
+            }
             return \.hashed
         }
     }
@@ -177,4 +218,9 @@ final class ChunkSink {
             cond.unlock()
         }
     }
+}
+
+/// The CRC-32 of two pieces joined, from theirs (zlib's crc32_combine).
+func crc32Combine(_ a: UInt32, _ b: UInt32, _ lengthOfB: Int) -> UInt32 {
+    UInt32(truncatingIfNeeded: crc32_combine(uLong(a), uLong(b), Int(lengthOfB)))
 }

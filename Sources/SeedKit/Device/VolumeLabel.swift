@@ -15,7 +15,8 @@ public struct VolumeLabel: Equatable {
     public var streamOffset: UInt64
     public var streamBytes: UInt64 = 0
     public var capacity: UInt64
-    public var sha256 = ""
+    /// CRC-32 of the volume's stream, in hex.
+    public var streamCRC = ""
     public var written = ""
     public var tool = "seed-writeblk \(Tool.version)"
     public var readBack = ""
@@ -38,7 +39,7 @@ public struct VolumeLabel: Equatable {
             stream-offset: \(streamOffset)
             stream-bytes: \(streamBytes)
             capacity: \(capacity)
-            sha256: \(sha256)
+            stream-crc32: \(streamCRC)
             written: \(written)
             tool: \(tool)
             read back with: \(readBack)
@@ -56,8 +57,8 @@ public struct VolumeLabel: Equatable {
     public static func decode(_ bytes: [UInt8], name: String) throws -> VolumeLabel? {
         guard bytes.starts(with: Array((firstLine + "\n").utf8)) else { return nil }
         let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        guard let r = text.range(of: "crc32: ") else { throw SeedError.data("\(name): the drive label is damaged (no checksum)") }
-        let body = String(text[..<r.lowerBound])
+        guard let r = text.range(of: "\ncrc32: ") else { throw SeedError.data("\(name): the drive label is damaged (no checksum)") }
+        let body = String(text[..<r.lowerBound]) + "\n"
         let want = text[r.upperBound...].prefix(8)
         let crc = body.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) } ?? 0
         guard String(format: "%08x", crc) == want else { throw SeedError.data("\(name): the drive label is damaged (checksum mismatch)") }
@@ -74,7 +75,7 @@ public struct VolumeLabel: Equatable {
         l.streamBytes = n
         l.lastVolume = f["last-volume"] == "yes"
         l.complete = f["state"] == "complete"
-        l.sha256 = f["sha256"] ?? ""
+        l.streamCRC = f["stream-crc32"] ?? ""
         l.written = f["written"] ?? ""
         l.tool = f["tool"] ?? ""
         l.readBack = f["read back with"] ?? ""

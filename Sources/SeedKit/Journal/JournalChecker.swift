@@ -49,15 +49,32 @@ enum JournalChecker {
         var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: inFD), source: source, output: output)
         var report = CheckReport(ok: true, volumes: [])
         var failure: SeedError?
+        // One pipeline for every volume: workers digest records, the writer
+        // passes on the good ones and keeps only what went wrong.
+        let sink = CheckSink(output: output)
+        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        let pipeline = OrderedPipeline(
+            threads: threads,
+            work: { slot, _ in
+                let e = slot.context as! ExpectedRecord
+                guard e.problem == nil else { return }
+                if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
+            },
+            emit: { slot in try sink.take(slot) })
+        var volumes: [VolumeProgress] = []
         do {
-            while let v = try checker.checkVolume() {
-                report.session = report.session ?? checker.session
-                report.volumes.append(v)
+            try pipeline.run {
+                while let v = try checker.feedVolume(pipeline) { volumes.append(v) }
             }
         } catch let e as SeedError {
             failure = e
             report.error = e.message
         }
+        for v in volumes {
+            report.session = report.session ?? checker.session
+            report.volumes.append(try checker.finish(v))
+        }
+        checker.outputBroken = sink.broken
         let bad = report.volumes.filter { !$0.damaged.isEmpty || !$0.journalComplete }
         report.ok = failure == nil && bad.isEmpty && !checker.outputBroken
         if let path = o.report {
@@ -118,11 +135,47 @@ final class RawInput {
 final class ExpectedRecord {
     let line: JournalLine
     let digest: [UInt8]
+    let volume: VolumeProgress
     var problem: String?
-    init(_ line: JournalLine, digest: [UInt8], problem: String? = nil) {
+    init(_ line: JournalLine, digest: [UInt8], volume: VolumeProgress) {
         self.line = line
         self.digest = digest
-        self.problem = problem
+        self.volume = volume
+    }
+}
+
+/// A volume being checked: counts, and only the records that failed.
+final class VolumeProgress {
+    let volume: UInt32
+    let journal: String
+    var records: UInt64 = 0
+    var good: UInt64 = 0
+    var bad: [ExpectedRecord] = []
+    var journalComplete = true
+    init(volume: UInt32, journal: String) {
+        self.volume = volume
+        self.journal = journal
+    }
+}
+
+/// The pipeline's writing end: good records go on; on a broken pipe the
+/// check goes on without passing anything.
+final class CheckSink {
+    let output: StreamOutput
+    var broken = false
+    init(output: StreamOutput) { self.output = output }
+
+    func take(_ slot: PipelineSlot) throws {
+        let e = slot.context as! ExpectedRecord
+        guard e.problem == nil else {
+            e.volume.bad.append(e)
+            return
+        }
+        e.volume.good += 1
+        if broken { return }
+        do { _ = try output.fd.writeAll(slot.input.bytes) } catch Errno.brokenPipe { broken = true } catch let err as Errno {
+            throw SeedError.io("cannot write to \(output.name): \(err.message)")
+        }
     }
 }
 
@@ -136,8 +189,9 @@ struct VolumeChecker {
     var outputBroken = false
     var lastVolume: UInt32?
 
-    /// Checks the next volume in the input, or returns nil at its end.
-    mutating func checkVolume() throws -> VolumeReport? {
+    /// Reads the next volume in the input into the pipeline, record by
+    /// record as its journal places them; nil at the end of the input.
+    mutating func feedVolume(_ pipeline: OrderedPipeline) throws -> VolumeProgress? {
         let at = input.position
         let first = ByteBuffer(capacity: 1 << 20)
         let n = try input.read(into: first.base, count: RecordHeader.size)
@@ -179,94 +233,82 @@ struct VolumeChecker {
         guard let head = try journal.next(), head.type == "volume", head.session == s, head.volume == volume else {
             throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
         }
-        var report = VolumeReport(volume: volume, journal: path)
-        var damagedData: [UInt64: Int] = [:]
-        var damagedOther: [Int] = []
+        let progress = VolumeProgress(volume: volume, journal: path)
         var merkle = MerkleRoot()
         var ended = false
         var offset: UInt64 = 0
         var inputEnded = false
-        var pending: (header: ByteBuffer, used: Bool)? = (first, false)
-        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        var results: [ExpectedRecord] = []
-        let out = output
-        var broken = outputBroken
-        let pipeline = OrderedPipeline(
-            threads: threads,
-            work: { slot, _ in
-                let e = slot.context as! ExpectedRecord
-                guard e.problem == nil else { return }
-                if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
-            },
-            emit: { slot in
-                let e = slot.context as! ExpectedRecord
-                if e.problem == nil && !broken {
-                    do { _ = try out.fd.writeAll(slot.input.bytes) } catch Errno.brokenPipe { broken = true } catch let err as Errno {
-                        throw SeedError.io("cannot write to \(out.name): \(err.message)")
+        var pending: ByteBuffer? = first
+        while let line = try journal.next() {
+            if line.type == "end" {
+                ended = true
+                if Hex.encode(merkle.root) != line.merkleRoot || line.records != progress.records {
+                    throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
+                }
+                break
+            }
+            guard line.type == "record", let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
+            merkle.add(Array(digest))
+            progress.records += 1
+            if line.offset != offset {
+                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) out of place")
+            }
+            offset += length
+            try pipeline.submit { slot in
+                let e = ExpectedRecord(line, digest: Array(digest), volume: progress)
+                slot.context = e
+                slot.input.count = 0
+                if inputEnded {
+                    e.problem = "missing"
+                    return
+                }
+                slot.input.reserve(Int(length))
+                var have = 0
+                if let p = pending {
+                    pending = nil
+                    have = min(p.count, Int(length))
+                    slot.input.base.copyMemory(from: p.base, byteCount: have)
+                    if have < p.count {
+                        // The first record is shorter than its header says: the
+                        // volume cannot be followed past it.
+                        throw SeedError.data("\(source): volume \(volume) record 0 does not match its journal (damaged volume begin)")
                     }
                 }
-                results.append(e)
-            })
-        try pipeline.run {
-            while let line = try journal.next() {
-                if line.type == "end" {
-                    ended = true
-                    if Hex.encode(merkle.root) != line.merkleRoot || line.records != report.records {
-                        throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
-                    }
-                    break
-                }
-                guard line.type == "record", let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
-                merkle.add(Array(digest))
-                report.records += 1
-                if line.offset != offset {
-                    throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) out of place")
-                }
-                offset += length
-                try pipeline.submit { slot in
-                    slot.context = ExpectedRecord(line, digest: Array(digest))
-                    slot.input.count = 0
-                    if inputEnded { (slot.context as! ExpectedRecord).problem = "missing"; return }
-                    slot.input.reserve(Int(length))
-                    var have = 0
-                    if let p = pending, !p.used {
-                        have = min(p.header.count, Int(length))
-                        slot.input.base.copyMemory(from: p.header.base, byteCount: have)
-                        pending = nil
-                        if have < p.header.count {
-                            // The first record is shorter than the volume says: what
-                            // follows belongs to the next record.
-                            throw SeedError.data("\(source): volume \(volume) record 0 does not match its journal (damaged volume begin)")
-                        }
-                    }
-                    let n = try input.read(into: slot.input.base + have, count: Int(length) - have)
-                    slot.input.count = have + n
-                    if have + n < Int(length) {
-                        inputEnded = true
-                        (slot.context as! ExpectedRecord).problem = have + n == 0 ? "missing" : "cut short"
-                    }
+                let n = try input.read(into: slot.input.base + have, count: Int(length) - have)
+                slot.input.count = have + n
+                if have + n < Int(length) {
+                    inputEnded = true
+                    e.problem = have + n == 0 ? "missing" : "cut short"
                 }
             }
         }
-        outputBroken = broken
-        if journal.torn || !ended {
-            report.journalComplete = false
-            diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checked the \(report.records) records it names")
+        progress.journalComplete = ended && !journal.torn
+        if !progress.journalComplete {
+            diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checking the \(progress.records) records it names")
         }
-        for e in results {
-            guard let p = e.problem else {
-                report.good += 1
-                continue
-            }
+        return progress
+    }
+
+    /// Turns what the pipeline found in a volume into its report, naming
+    /// the files in damaged data records from the journal's file lines.
+    func finish(_ v: VolumeProgress) throws -> VolumeReport {
+        var report = VolumeReport(volume: v.volume, journal: v.journal)
+        report.records = v.records
+        report.good = v.good
+        report.journalComplete = v.journalComplete
+        var damagedData: [UInt64: Int] = [:]
+        for e in v.bad {
             let l = e.line
             report.damaged.append(
-                .init(seq: l.seq ?? 0, kind: l.kind ?? "?", offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord, problem: p))
-            if let d = l.dataRecord { damagedData[d] = report.damaged.count - 1 } else { damagedOther.append(report.damaged.count - 1) }
+                .init(
+                    seq: l.seq ?? 0, kind: l.kind ?? "?", offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord,
+                    problem: e.problem ?? "damaged"))
+            if let d = l.dataRecord { damagedData[d] = report.damaged.count - 1 }
         }
-        // File lines follow the end line: name the files in damaged data records.
-        var named = false
         if !damagedData.isEmpty {
             let keys = damagedData.keys.sorted()
+            let journal = try JournalReader(v.journal)
+            var named = false
             while let line = try journal.next() {
                 guard line.type == "file", let a = line.firstData, let b = line.lastData else { continue }
                 named = true
@@ -279,9 +321,8 @@ struct VolumeChecker {
             }
             if !named { for r in damagedData.values { report.damaged[r].filesUnknown = true } }
         }
-        for d in report.damaged { diag.error(describe(volume, d)) }
-        diag.verbose("volume \(volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
-        if inputEnded { return report }  // nothing after a volume cut short can be placed
+        for d in report.damaged { diag.error(describe(v.volume, d)) }
+        diag.verbose("volume \(v.volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
         return report
     }
 

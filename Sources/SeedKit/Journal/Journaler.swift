@@ -184,9 +184,11 @@ struct JournalState {
         let ends = h.kind == .volumeEnd || (h.kind == .end && volume == 0)
         if ends {
             try close()
-        } else if sinceSync >= o.checkpoint {
-            try j.flush(sync: true)
-            sinceSync = 0
+        } else {
+            // Every line is written before its record goes on; at a checkpoint
+            // it is on the disk first.
+            try j.flush(sync: sinceSync >= o.checkpoint)
+            if sinceSync >= o.checkpoint { sinceSync = 0 }
         }
     }
 

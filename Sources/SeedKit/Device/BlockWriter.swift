@@ -101,15 +101,9 @@ struct VolumeWriter {
             let path = line.trimmingCharacters(in: .whitespaces)
             return path.isEmpty ? nil : path
         }
-        guard Terminal.isTerminal(2), let tty = fopen("/dev/tty", "r+") else { return nil }
-        defer { fclose(tty) }
-        fputs("seed-writeblk: volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes: its path (empty to stop): ", tty)
-        fflush(tty)
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        guard getline(&line, &cap, tty) > 0 else { return nil }
-        let path = String(cString: line!).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Terminal.isTerminal(2),
+            let path = Terminal.ask("seed-writeblk: volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes: its path (empty to stop): ")
+        else { return nil }
         return path.isEmpty ? nil : path
     }
 

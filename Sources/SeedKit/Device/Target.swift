@@ -94,17 +94,9 @@ final class Target {
     /// Asks on the terminal, or takes --yes; never asks a script.
     static func confirm(_ question: String, _ o: WriteOptions) throws {
         if o.yes { return }
-        guard let tty = fopen("/dev/tty", "r+") else {
+        guard let answer = Terminal.ask("seed-writeblk: \(question) Type 'yes' to go on: ") else {
             throw SeedError.usage("--format needs a confirmation and there is no terminal to ask on", hint: "add --yes in scripts")
         }
-        defer { fclose(tty) }
-        fputs("seed-writeblk: \(question) Type 'yes' to go on: ", tty)
-        fflush(tty)
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        let n = getline(&line, &cap, tty)
-        let answer = n > 0 ? String(cString: line!).trimmingCharacters(in: .whitespacesAndNewlines) : ""
         if answer != "yes" { throw SeedError(.failure, "not confirmed: nothing written") }
     }
 

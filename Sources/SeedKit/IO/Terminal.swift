@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -10,4 +12,19 @@ public enum Terminal {
         return true
     }
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    /// Asks a person on the controlling terminal (never standard input,
+    /// which carries data) and returns the answer, trimmed; nil when there
+    /// is no terminal or no answer.
+    static func ask(_ question: String) -> String? {
+        guard let tty = fopen("/dev/tty", "r+") else { return nil }
+        defer { fclose(tty) }
+        fputs(question, tty)
+        fflush(tty)
+        var line: UnsafeMutablePointer<CChar>?
+        var cap = 0
+        defer { free(line) }
+        guard getline(&line, &cap, tty) > 0, let l = line else { return nil }
+        return String(cString: l).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

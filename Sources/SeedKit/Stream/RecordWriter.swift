@@ -62,12 +62,7 @@ public final class RecordWriter {
     @discardableResult
     public func write(header: RecordHeader, payload: UnsafeRawBufferPointer) throws -> UInt64 {
         precondition(UInt64(payload.count) == header.payloadLength)
-        if header.kind == .volumeBegin { nextSequence = 0 }
-        var h = header
-        h.sequence = nextSequence
-        if capacity - used < RecordHeader.size { try flush() }
-        h.encode(into: buffer + used)
-        used += RecordHeader.size
+        let sequence = try putHeader(header)
         if payload.count >= directThreshold || payload.count > capacity - used {
             try flush()
             if payload.count > 0 { try put(payload) }
@@ -75,9 +70,20 @@ public final class RecordWriter {
             (buffer + used).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
             used += payload.count
         }
+        return sequence
+    }
+
+    /// Numbers a header, buffers it and counts its record written.
+    private func putHeader(_ header: RecordHeader) throws -> UInt64 {
+        if header.kind == .volumeBegin { nextSequence = 0 }
+        var h = header
+        h.sequence = nextSequence
+        if capacity - used < RecordHeader.size { try flush() }
+        h.encode(into: buffer + used)
+        used += RecordHeader.size
         nextSequence += 1
         recordsWritten += 1
-        bytesWritten += UInt64(RecordHeader.size + payload.count)
+        bytesWritten += UInt64(RecordHeader.size) + header.payloadLength
         return h.sequence
     }
 
@@ -86,17 +92,9 @@ public final class RecordWriter {
     /// (`RecordReader.movePayload(to:)`).
     @discardableResult
     public func writeHeader(forMovedPayload header: RecordHeader) throws -> UInt64 {
-        if header.kind == .volumeBegin { nextSequence = 0 }
-        var h = header
-        h.sequence = nextSequence
-        if capacity - used < RecordHeader.size { try flush() }
-        h.encode(into: buffer + used)
-        used += RecordHeader.size
+        let sequence = try putHeader(header)
         try flush()
-        nextSequence += 1
-        recordsWritten += 1
-        bytesWritten += UInt64(RecordHeader.size) + header.payloadLength
-        return h.sequence
+        return sequence
     }
 
     public func flush() throws {

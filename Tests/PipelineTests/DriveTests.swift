@@ -148,6 +148,20 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(try s.sh("grep -c '\"pa$' \(j)").stdout == "0\n")
     }
 
+    @Test func anIncompleteJournalIsCheckedAsFarAsItGoesAndTheNextVolumeStillChecks() throws {
+        let s = try Scratch()
+        let drives = try shippedToFiles(s)
+        // The journal of volume 2 as a run stopped mid-volume would leave it.
+        let j = try s.sh("ls J/*.v002.jrn").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try s.sh("head -n 5 \(j) > cut && mv cut \(j)")
+        let (r, damaged) = try check(s, drives)
+        #expect(r.status == 65)
+        #expect(damaged.isEmpty, "\(damaged)")
+        #expect(r.stderr.contains("the journal of volume 2 is incomplete: 3 records checked"), "\(r.stderr)")
+        #expect(try s.sh("jq -e '[.volumes[] | select(.volume == 3) | .good > 0] | all' report.json").status == 0)
+        #expect(try s.sh("jq -e '.volumes[] | select(.volume == 2) | .journalComplete == false and .unchecked > 0' report.json").status == 0)
+    }
+
     // MARK: refusals
 
     @Test func aDriveOfAnotherSessionOrAMissingOneIsRefusedOnTheWayBack() throws {

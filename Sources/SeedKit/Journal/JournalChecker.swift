@@ -14,6 +14,8 @@ struct VolumeReport: Codable {
     var good: UInt64 = 0
     var damaged: [DamagedRecord] = []
     var journalComplete = true
+    /// Records the journal does not name (it is incomplete), not checked.
+    var unchecked: UInt64 = 0
 
     struct DamagedRecord: Codable {
         var seq: UInt64
@@ -87,7 +89,13 @@ enum JournalChecker {
         if let f = failure { throw f }
         try output.commit()
         if checker.outputBroken { diag.warning("the next stage stopped reading; every record was still checked") }
+        let damaged = bad.filter { !$0.damaged.isEmpty }
+        if damaged.isEmpty, let v = bad.first {
+            throw SeedError.data(
+                "the journal of volume \(v.volume) is incomplete: \(v.records) records checked, \(v.unchecked) more not named by it and not checked")
+        }
         if !bad.isEmpty {
+            let bad = damaged
             let n = bad.reduce(0) { $0 + $1.damaged.count }
             throw SeedError.data(
                 "\(n) record\(n == 1 ? "" : "s") missing or damaged in volume\(bad.count == 1 ? "" : "s") \(bad.map { String($0.volume) }.joined(separator: ", "))"
@@ -152,6 +160,8 @@ final class VolumeProgress {
     var good: UInt64 = 0
     var bad: [ExpectedRecord] = []
     var journalComplete = true
+    /// Records past the end of an incomplete journal.
+    var unchecked: UInt64 = 0
     init(volume: UInt32, journal: String) {
         self.volume = volume
         self.journal = journal
@@ -285,8 +295,31 @@ struct VolumeChecker {
         progress.journalComplete = ended && !journal.torn
         if !progress.journalComplete {
             diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checking the \(progress.records) records it names")
+            if !inputEnded && pending == nil { try skipUnjournaled(volume, progress) }
         }
         return progress
+    }
+
+    /// Follows the volume's own framing past the records an incomplete
+    /// journal does not name, up to its volume end, so the next volume is
+    /// found where it starts. Those records are passed over, unchecked.
+    func skipUnjournaled(_ volume: UInt32, _ progress: VolumeProgress) throws {
+        let scratch = ByteBuffer(capacity: 1 << 20)
+        while true {
+            let n = try input.read(into: scratch.base, count: RecordHeader.size)
+            if n == 0 { return }
+            guard n == RecordHeader.size, case .success(let h) = RecordHeader.decode(scratch.base), h.volume == volume else {
+                throw SeedError.data("\(source): volume \(volume): cannot follow the records its incomplete journal does not name")
+            }
+            var left = Int(h.payloadLength)
+            while left > 0 {
+                let got = try input.read(into: scratch.base, count: min(left, scratch.capacity))
+                if got == 0 { return }
+                left -= got
+            }
+            progress.unchecked += 1
+            if h.kind == .volumeEnd { return }
+        }
     }
 
     /// Turns what the pipeline found in a volume into its report, naming
@@ -296,6 +329,7 @@ struct VolumeChecker {
         report.records = v.records
         report.good = v.good
         report.journalComplete = v.journalComplete
+        report.unchecked = v.unchecked
         var damagedData: [UInt64: Int] = [:]
         for e in v.bad {
             let l = e.line

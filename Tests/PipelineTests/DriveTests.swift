@@ -86,19 +86,28 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         return (r, damaged.stdout.split(separator: "\n").map(String.init))
     }
 
-    @Test func aFlippedByteOnADriveIsNamedWithItsFiles() throws {
+    @Test func aFlippedByteAnywhereOnADriveIsNamedWithItsFiles() throws {
         let s = try Scratch()
         let drives = try shippedToFiles(s)
-        // A byte in volume 2's data, well past its first records.
-        try s.sh("printf '\\xa5' | dd of=d2 bs=1 seek=$((1048576 + 2500000)) conv=notrunc status=none")
-        let (r, damaged) = try check(s, drives)
-        #expect(r.status != 0)
-        #expect(damaged.count == 1, "\(damaged)")
-        #expect(damaged.first?.hasPrefix("2 ") == true)
-        #expect(damaged.first?.contains(" data digest mismatch huge.bin") == true, "\(damaged)")
-        #expect(r.stderr.contains("volume 2: record"), "\(r.stderr)")
-        #expect(r.stderr.contains("it carries 'huge.bin'"), "\(r.stderr)")
-        #expect(try s.sh("jq -e '.ok == false' report.json").status == 0)
+        try s.sh("cp d2 d2.good")
+        // Anywhere in volume 2's stream, as its label places it: the volume
+        // begin's header and payload, its last byte, and a random offset.
+        let label = try #require(try Target.readLabel(s.path("d2")))
+        for at in [0, 47, 200, label.streamBytes - 1, UInt64.random(in: 0..<label.streamBytes)] {
+            try s.sh("cp d2.good d2 && printf '\\xa5' | dd of=d2 bs=1 seek=\(label.streamOffset + at) conv=notrunc status=none")
+            let (r, damaged) = try check(s, drives)
+            #expect(r.status == 65, "byte \(at): \(r.stderr)")
+            #expect(damaged.count == 1, "byte \(at): \(damaged)")
+            #expect(damaged.first?.hasPrefix("2 ") == true, "byte \(at): \(damaged)")
+            let hit = try s.sh("jq -r '.volumes[] | select(.volume == 2) | .damaged[0] | \"\\(.offset) \\(.length) \\(.kind)\"' report.json").stdout
+            let f = hit.split(separator: "\n").first?.split(separator: " ").map(String.init) ?? []
+            #expect(f.count == 3 && UInt64(f[0])! <= at && at < UInt64(f[0])! + UInt64(f[1])!, "byte \(at) not in \(hit)")
+            if f.count == 3 && f[2] == "data" {
+                #expect(damaged.first?.contains("huge.bin") == true, "\(damaged)")
+                #expect(r.stderr.contains("it carries 'huge.bin'"), "\(r.stderr)")
+            }
+            #expect(try s.sh("jq -e '.ok == false' report.json").status == 0)
+        }
         // The other drives check clean on their own.
         for d in drives where d != "d2" {
             let alone = try s.sh("seed-writeblk -d --partial \(d) | seed-journal --check J > /dev/null")

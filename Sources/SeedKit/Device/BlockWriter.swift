@@ -55,7 +55,6 @@ struct VolumeWriter {
     }
 
     mutating func run() throws -> SeedExit {
-        var written: [String] = []
         while let r = try reader.next() {
             let loc = "\(source): \(r.location)"
             guard r.header.kind == .volumeBegin else {
@@ -70,7 +69,6 @@ struct VolumeWriter {
                 return .nextDrive
             }
             try writeVolume(r, begin, to: path)
-            written.append(path)
         }
         progress.finish()
         if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }

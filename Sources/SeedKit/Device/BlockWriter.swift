@@ -1,4 +1,5 @@
 import CSeedSys
+import Crypto
 import Foundation
 import SystemPackage
 
@@ -130,13 +131,13 @@ struct VolumeWriter {
             sink.abort(error)
             throw error
         }
-        let crc = try sink.finish()
+        let digest = try sink.finish()
         if offset + sink.bytes + UInt64(ChunkSink.alignment) > begin.capacity + VolumeBudget.standard.tail {
             diag.warning("volume \(begin.volume) takes \(offset + sink.bytes) bytes, more than the \(begin.capacity) planned")
         }
         label.complete = true
         label.streamBytes = sink.bytes
-        label.streamCRC = o.verify ? String(format: "%08x", crc) : "none (written without --verify)"
+        label.streamSHA256 = digest.map { Hex.encode($0) } ?? "none (written without --verify)"
         label.readBack = recipe(begin.stages ?? [], encrypted: encrypted)
         try writeLabel(label, target)
         try target.sync()
@@ -151,7 +152,8 @@ struct VolumeWriter {
     }
 
     /// Reads the volume back from the drive, past the page cache, and
-    /// compares every chunk's CRC-32 with what was written.
+    /// compares every chunk's CRC-32 (to say where) and the whole stream's
+    /// SHA-256 with what was written.
     func verify(_ t: Target, _ l: VolumeLabel, chunks: [UInt32]) throws {
         let flags = O_RDONLY | O_CLOEXEC | (t.direct ? CSeedSys_O_DIRECT : 0)
         let fd = open(t.path, flags)
@@ -161,17 +163,23 @@ struct VolumeWriter {
         let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
         var done: UInt64 = 0
         var i = 0
+        var sha = SHA256()
         while done < l.streamBytes {
             let want = Int(min(UInt64(ChunkSink.chunkSize), l.streamBytes - done))
             let aligned = (want + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
             let at = l.streamOffset + done
             let n = pread(fd, buf.base, aligned, off_t(at))
             if n < want { throw SeedError.io("\(t.name): verify: cannot read volume \(l.volume) back at byte \(at)") }
-            if i >= chunks.count || CRC32.checksum(UnsafeRawBufferPointer(start: buf.base, count: want)) != chunks[i] {
+            let b = UnsafeRawBufferPointer(start: buf.base, count: want)
+            sha.update(bufferPointer: b)
+            if i >= chunks.count || CRC32.checksum(b) != chunks[i] {
                 throw SeedError.io("\(t.name): verify: volume \(l.volume) reads back differently at bytes \(at)-\(at + UInt64(want) - 1)")
             }
             done += UInt64(want)
             i += 1
+        }
+        if Hex.encode(Array(sha.finalize())) != l.streamSHA256 {
+            throw SeedError.io("\(t.name): verify: volume \(l.volume) reads back with another SHA-256 than was written")
         }
         if (try Target.readLabel(t.path)) != l { throw SeedError.io("\(t.name): verify: the label reads back differently") }
     }

@@ -1,4 +1,4 @@
-import CZlib
+import Crypto
 import Foundation
 
 #if canImport(Glibc)
@@ -7,11 +7,12 @@ import Foundation
 
 /// Writes one volume's bytes to a target in large aligned chunks: the
 /// reading thread fills a chunk, a writer thread writes it (syncing at
-/// checkpoints) while, for --verify, a checksum thread takes its CRC-32
-/// (seed-journal keeps SHA-256 of every record; two cores are better spent
-/// keeping up with the drive than digesting the same bytes twice), and the
-/// chunk is reused once both are done. Memory: `count` chunks, whatever
-/// the volume size, and 4 bytes of checksum per chunk for --verify.
+/// checkpoints) while, for --verify, a digest thread takes the stream's
+/// SHA-256 and each chunk's CRC-32 (without --verify it does nothing:
+/// seed-journal keeps SHA-256 of every record, and two cores are better
+/// spent keeping up with the drive), and the chunk is reused once both are
+/// done. Memory: `count` chunks, whatever the volume size, and 4 bytes per
+/// chunk for --verify.
 final class ChunkSink {
     static let chunkSize = 4 << 20
     static let alignment = 4096
@@ -33,14 +34,14 @@ final class ChunkSink {
     private var failure: Error?
     private var threadsDone = 0
     private var current: Chunk?
-    private var crc: UInt32 = 0
-    /// The CRC-32 of every chunk, in order, for reading back.
+    private var sha = SHA256()
+    /// The CRC-32 of every chunk, in order: where a read-back differs.
     private(set) var chunkCRCs: [UInt32] = []
     /// Where the next chunk goes on the target.
     private var nextOffset: UInt64
     private(set) var bytes: UInt64 = 0
 
-    /// Whether to take CRC-32s (for --verify).
+    /// Whether to take the digest and checksums (for --verify).
     private let checksums: Bool
 
     init(target: Target, at offset: UInt64, checkpoint: UInt64, checksums: Bool, chunks: Int = 4) {
@@ -106,9 +107,9 @@ final class ChunkSink {
     }
 
     /// Writes what is left (the last chunk padded with zeros to the
-    /// alignment), waits for both threads, syncs, and returns the CRC-32
-    /// of all the bytes appended (0 without checksums).
-    func finish() throws -> UInt32 {
+    /// alignment), waits for both threads, syncs, and returns the SHA-256
+    /// of all the bytes appended (nil without checksums).
+    func finish() throws -> [UInt8]? {
         if let c = current {
             let padded = (c.buffer.count + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
             memset(c.buffer.base + c.buffer.count, 0, padded - c.buffer.count)
@@ -122,7 +123,7 @@ final class ChunkSink {
         cond.unlock()
         if let f { throw f }
         try target.sync()
-        return crc
+        return checksums ? Array(sha.finalize()) : nil
     }
 
     /// Stops the threads after an error elsewhere.
@@ -185,9 +186,8 @@ final class ChunkSink {
         loop(queue: \.toHash) { c in
             if checksums {
                 let b = UnsafeRawBufferPointer(start: c.buffer.base, count: c.buffer.count)
-                let one = CRC32.checksum(b)
-                crc = crc32Combine(crc, one, c.buffer.count)
-                chunkCRCs.append(one)
+                sha.update(bufferPointer: b)
+                chunkCRCs.append(CRC32.checksum(b))
             }
             return \.hashed
         }
@@ -218,9 +218,4 @@ final class ChunkSink {
             cond.unlock()
         }
     }
-}
-
-/// The CRC-32 of two pieces joined, from theirs (zlib's crc32_combine).
-func crc32Combine(_ a: UInt32, _ b: UInt32, _ lengthOfB: Int) -> UInt32 {
-    UInt32(truncatingIfNeeded: crc32_combine(uLong(a), uLong(b), Int(lengthOfB)))
 }

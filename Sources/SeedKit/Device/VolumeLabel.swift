@@ -15,8 +15,8 @@ public struct VolumeLabel: Equatable {
     public var streamOffset: UInt64
     public var streamBytes: UInt64 = 0
     public var capacity: UInt64
-    /// CRC-32 of the volume's stream, in hex.
-    public var streamCRC = ""
+    /// SHA-256 of the volume's stream, in hex (written with --verify).
+    public var streamSHA256 = ""
     public var written = ""
     public var tool = "seed-writeblk \(Tool.version)"
     public var readBack = ""
@@ -39,7 +39,7 @@ public struct VolumeLabel: Equatable {
             stream-offset: \(streamOffset)
             stream-bytes: \(streamBytes)
             capacity: \(capacity)
-            stream-crc32: \(streamCRC)
+            stream-sha256: \(streamSHA256)
             written: \(written)
             tool: \(tool)
             read back with: \(readBack)
@@ -75,7 +75,7 @@ public struct VolumeLabel: Equatable {
         l.streamBytes = n
         l.lastVolume = f["last-volume"] == "yes"
         l.complete = f["state"] == "complete"
-        l.streamCRC = f["stream-crc32"] ?? ""
+        l.streamSHA256 = f["stream-sha256"] ?? ""
         l.written = f["written"] ?? ""
         l.tool = f["tool"] ?? ""
         l.readBack = f["read back with"] ?? ""

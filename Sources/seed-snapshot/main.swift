@@ -28,8 +28,8 @@ struct SeedSnapshot: ParsableCommand {
     @Flag(help: "Stay on the file system of DIR: do not descend into mount points.")
     var oneFileSystem = false
 
-    @Option(help: "Bytes of archive per data record (default 4194304).")
-    var recordSize = 4 << 20
+    @Option(help: ArgumentHelp("Bytes of archive per data record, K or M for 1024s (default 4M).", valueName: "SIZE"))
+    var recordSize = "4M"
 
     @Option(help: "Times to read a file again when it changed while read (default 2).")
     var retries = 2
@@ -66,7 +66,9 @@ struct SeedSnapshot: ParsableCommand {
             var o = SnapshotOptions(root: path!)
             o.excludes = excludes
             o.oneFileSystem = oneFileSystem
-            o.recordSize = recordSize
+            let size = try ByteSize.parse(recordSize)
+            guard size <= 32 << 20 else { throw SeedError.usage("record size \(recordSize) must be a multiple of 512 from 4 KiB to 32 MiB") }
+            o.recordSize = Int(size)
             o.retries = retries
             o.output = output
             o.force = output == "-"

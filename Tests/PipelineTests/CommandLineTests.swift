@@ -30,6 +30,19 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd\n")
     }
 
+    @Test func recordSizeTakesUnitsAndIsBounded() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && head -c 200000 /dev/urandom > src/f")
+        let r = try s.sh("seed-snapshot --record-size 64K src > s.seed && seed-snapshot -d < s.seed | tar -tf -")
+        #expect(r.status == 0)
+        #expect(r.stdout == "./\nf\n")
+        let big = try s.sh("seed-snapshot --record-size 33M src > /dev/null")
+        #expect(big.status == 64)
+        #expect(big.stderr.contains("record size 33M must be a multiple of 512 from 4 KiB to 32 MiB"))
+        #expect(try s.sh("seed-snapshot --record-size 1000 src > /dev/null").status == 64)
+        #expect(try s.sh("seed-snapshot --record-size 4X src > /dev/null").status == 64)
+    }
+
     @Test func missingInputExitsWithSixtySix() throws {
         let s = try Scratch()
         let r = try s.sh("seed-snapshot no-such-dir > /dev/null")

@@ -4,27 +4,46 @@ import SystemPackage
 
 /// Receives the pax archive libarchive writes and cuts it into data records
 /// of exactly `recordSize` bytes (the last may be shorter), so that an
-/// archive offset alone gives the record and the offset inside it. Records
-/// are checksummed on a worker thread and written in order by another.
+/// archive offset alone gives the record and the offset inside it.
+///
+/// File data is read straight into the record being filled (`freeSpace`)
+/// and handed to libarchive from there; with no blocking, libarchive passes
+/// it back to `append` at the same address, so it is never copied. Each
+/// record's CRC-32 is taken piece by piece as bytes arrive, while they are
+/// still in cache; a writer thread writes the records in order, and a
+/// record's memory is reused only after the hash lanes are done with it.
 final class ArchiveRecordSink {
+    /// The hash tickets a record's memory waits for, per lane.
+    private final class Fence {
+        var tickets: [HashLanes.Ticket] = []
+    }
+
     let recordSize: Int
     let writer: RecordWriter
     let pipeline: OrderedPipeline
+    private let lanes: HashLanes
     private var current: PipelineSlot?
+    private var currentCRC: UInt32 = 0
     private(set) var archiveBytes: UInt64 = 0
     private(set) var dataRecords: UInt64 = 0
+    /// Bytes `append` took where they already lay (see `freeSpace`).
+    private(set) var inPlaceBytes: UInt64 = 0
     /// The first error thrown inside a libarchive callback, rethrown by the caller.
     var pendingError: Error?
 
-    init(writer: RecordWriter, recordSize: Int) {
+    init(writer: RecordWriter, recordSize: Int, lanes: HashLanes) {
         self.writer = writer
         self.recordSize = recordSize
+        self.lanes = lanes
         pipeline = OrderedPipeline(
-            threads: 1, depth: 4,
+            threads: 1, depth: 8,
             work: { slot, _ in
                 if slot.needsVerify { slot.header.payloadCRC = CRC32.checksum(slot.input.bytes) }
             },
-            emit: { slot in try writer.write(header: slot.header, payload: slot.input.bytes) })
+            emit: { [lanes] slot in
+                try writer.write(header: slot.header, payload: slot.input.bytes)
+                if let f = slot.context as? Fence { for t in f.tickets { lanes.wait(for: t) } }
+            })
     }
 
     /// Queues a non-data record behind the data already queued.
@@ -36,18 +55,50 @@ final class ArchiveRecordSink {
         }
     }
 
+    /// The free tail of the data record being filled, taking a fresh
+    /// record if there is none. Bytes read into it and then given to
+    /// libarchive come back to `append` at this address, in place.
+    func freeSpace() throws -> UnsafeMutableRawBufferPointer {
+        let slot = try currentSlot()
+        return UnsafeMutableRawBufferPointer(start: slot.input.base + slot.input.count, count: recordSize - slot.input.count)
+    }
+
+    /// Keeps the record being filled from reuse until hash ticket `t` is done.
+    func fence(_ t: HashLanes.Ticket) {
+        guard let slot = current else { return }
+        let f: Fence
+        if let existing = slot.context as? Fence {
+            f = existing
+        } else {
+            f = Fence()
+            slot.context = f
+        }
+        if let i = f.tickets.firstIndex(where: { $0.lane == t.lane }) { f.tickets[i] = t } else { f.tickets.append(t) }
+    }
+
+    private func currentSlot() throws -> PipelineSlot {
+        if let s = current { return s }
+        let s = try pipeline.acquire()
+        s.input.reserve(recordSize)
+        s.input.count = 0
+        s.needsVerify = false
+        currentCRC = 0
+        current = s
+        return s
+    }
+
     func append(_ p: UnsafeRawBufferPointer) throws {
         var src = p
         while src.count > 0 {
-            if current == nil {
-                let s = try pipeline.acquire()
-                s.input.reserve(recordSize)
-                s.input.count = 0
-                current = s
-            }
-            let slot = current!
+            let slot = try currentSlot()
             let n = min(recordSize - slot.input.count, src.count)
-            (slot.input.base + slot.input.count).copyMemory(from: src.baseAddress!, byteCount: n)
+            let dest = slot.input.base + slot.input.count
+            if UnsafeRawPointer(dest) == src.baseAddress! {
+                inPlaceBytes += UInt64(n)
+            } else {
+                dest.copyMemory(from: src.baseAddress!, byteCount: n)
+            }
+            currentCRC = CRC32.checksum(UnsafeRawBufferPointer(start: dest, count: n), continuing: currentCRC)
             slot.input.count += n
             archiveBytes += UInt64(n)
             src = UnsafeRawBufferPointer(rebasing: src[n...])
@@ -60,6 +111,7 @@ final class ArchiveRecordSink {
         current = nil
         if slot.input.count == 0 { pipeline.release(slot); return }
         slot.header = RecordHeader(kind: .data, payloadLength: UInt64(slot.input.count))
+        slot.header.payloadCRC = currentCRC
         dataRecords += 1
         pipeline.enqueue(slot)
     }

@@ -78,3 +78,88 @@ enum IndexCoding {
         return e
     }
 }
+
+extension IndexEntry {
+    /// Appends the entry as one JSON line, byte for byte what
+    /// `IndexCoding.encoder()` writes (sorted keys, absent fields left
+    /// out), without its per-entry cost: a snapshot writes one line per file.
+    func appendJSONLine(to out: inout [UInt8]) {
+        var first = true
+        func key(_ k: StaticString) {
+            out.append(first ? 0x7b : 0x2c)
+            first = false
+            out.append(0x22)
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(0x22)
+            out.append(0x3a)
+        }
+        func number<T: BinaryInteger>(_ k: StaticString, _ v: T) {
+            key(k)
+            out.append(contentsOf: String(v).utf8)
+        }
+        func string(_ k: StaticString, _ v: String) {
+            key(k)
+            Self.appendJSONString(v, to: &out)
+        }
+        func bool(_ k: StaticString, _ v: Bool) {
+            key(k)
+            out.append(contentsOf: (v ? "true" : "false").utf8)
+        }
+        number("archiveOffset", archiveOffset)
+        if let changed { bool("changed", changed) }
+        if let devMajor { number("devMajor", devMajor) }
+        if let devMinor { number("devMinor", devMinor) }
+        number("gid", gid)
+        if let group { string("group", group) }
+        if let incomplete { bool("incomplete", incomplete) }
+        if let link { string("link", link) }
+        if let linkB64 { string("linkB64", linkB64) }
+        number("mode", mode)
+        number("mtime", mtime)
+        number("mtimeNsec", mtimeNsec)
+        number("offset", offset)
+        if let path { string("path", path) }
+        if let pathB64 { string("pathB64", pathB64) }
+        number("record", record)
+        if let sha256 { string("sha256", sha256) }
+        number("size", size)
+        if let sparse { bool("sparse", sparse) }
+        string("type", type)
+        number("uid", uid)
+        if let user { string("user", user) }
+        if let xattrs {
+            key("xattrs")
+            out.append(0x7b)
+            for (i, name) in xattrs.keys.sorted().enumerated() {
+                if i > 0 { out.append(0x2c) }
+                Self.appendJSONString(name, to: &out)
+                out.append(0x3a)
+                Self.appendJSONString(xattrs[name]!, to: &out)
+            }
+            out.append(0x7d)
+        }
+        out.append(0x7d)
+        out.append(0x0a)
+    }
+
+    /// A JSON string as JSONEncoder writes it with `.withoutEscapingSlashes`.
+    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out.append(contentsOf: [0x5c, 0x22])
+            case 0x5c: out.append(contentsOf: [0x5c, 0x5c])
+            case 0x08: out.append(contentsOf: [0x5c, 0x62])
+            case 0x0c: out.append(contentsOf: [0x5c, 0x66])
+            case 0x0a: out.append(contentsOf: [0x5c, 0x6e])
+            case 0x0d: out.append(contentsOf: [0x5c, 0x72])
+            case 0x09: out.append(contentsOf: [0x5c, 0x74])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+    }
+}

@@ -10,7 +10,7 @@ import Foundation
 final class IndexSpool {
     private let fd: Int32
     private let buffer = ByteBuffer(capacity: 1 << 20)
-    private let encoder = IndexCoding.encoder()
+    private var line: [UInt8] = []
     private(set) var lines: UInt64 = 0
 
     init() throws {
@@ -25,8 +25,8 @@ final class IndexSpool {
     deinit { close(fd) }
 
     func append(_ e: IndexEntry) throws {
-        var line = try encoder.encode(e)
-        line.append(0x0a)
+        line.removeAll(keepingCapacity: true)
+        e.appendJSONLine(to: &line)
         if buffer.count + line.count > buffer.capacity { try flush() }
         buffer.reserve(line.count)
         line.withUnsafeBytes { (buffer.base + buffer.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

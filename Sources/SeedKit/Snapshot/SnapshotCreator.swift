@@ -43,14 +43,10 @@ public final class SnapshotCreator {
     let resolver: OpaquePointer
     let entry: OpaquePointer
     let index: IndexSpool
-    /// Read buffers in turn, so the hasher can work on one while the next is read.
-    let readBuffers = (0..<24).map { _ in ByteBuffer(capacity: 1 << 20) }
-    var readTickets = [UInt64](repeating: 0, count: 24)
     /// Index entries waiting, in order, for their file's digest.
-    var pending: [(IndexEntry, UInt64)] = []
+    var pending: [(IndexEntry, HashLanes.Ticket)] = []
     var pendingHead = 0
-    var nextBuffer = 0
-    let hasher = ContentHasher()
+    let hasher: HashLanes
     let zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
     let progress: Progress
     var rootDev: UInt64 = 0
@@ -62,7 +58,8 @@ public final class SnapshotCreator {
         self.o = o
         self.diag = diag
         self.writer = writer
-        sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize)
+        hasher = HashLanes()
+        sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize, lanes: hasher)
         archive = archive_write_new()
         disk = archive_read_disk_new()
         resolver = archive_entry_linkresolver_new()
@@ -332,7 +329,7 @@ public final class SnapshotCreator {
 
     /// Queues an index entry; a file's entry waits for its digest (`digest`
     /// is its hasher ticket), and entries are written in archive order.
-    func record(_ ie: inout IndexEntry, at pos: UInt64, digest: UInt64 = 0) throws {
+    func record(_ ie: inout IndexEntry, at pos: UInt64, digest: HashLanes.Ticket = .none) throws {
         ie.archiveOffset = pos
         ie.record = pos / UInt64(o.recordSize)
         ie.offset = pos % UInt64(o.recordSize)
@@ -345,7 +342,7 @@ public final class SnapshotCreator {
     func flushPending(all: Bool) throws {
         while pendingHead < pending.count {
             var (ie, ticket) = pending[pendingHead]
-            if ticket != 0 {
+            if ticket != .none {
                 guard let d = hasher.digest(ticket, wait: all) else { break }
                 ie.sha256 = d
             }
@@ -400,28 +397,31 @@ public final class SnapshotCreator {
     }
 
     struct ContentOutcome {
-        var digestTicket: UInt64 = 0
+        var digestTicket = HashLanes.Ticket.none
         var shortRead = false
         var readError: String?
     }
 
     /// Feeds the file's whole logical content to libarchive (which skips the
-    /// holes of a sparse entry itself) and hashes it. Holes are not read:
-    /// zeros stand in for them. A file that ends early is padded with zeros
-    /// so the archive stays well-formed; the caller flags it.
+    /// holes of a sparse entry itself) and hashes it. Data is read straight
+    /// into the record being filled (see `ArchiveRecordSink.freeSpace`) and
+    /// hashed there; holes are not read: zeros stand in for them. A file
+    /// that ends early is padded with zeros so the archive stays
+    /// well-formed; the caller flags it.
     func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8]) throws -> ContentOutcome {
         var out = ContentOutcome()
+        let lane = hasher.begin()
         do {
-            try copyRegions(fd, entry: e, size: size, path: path, &out)
+            try copyRegions(fd, entry: e, size: size, path: path, lane: lane, &out)
         } catch {
-            hasher.wait(for: hasher.finish())  // the hasher must be done with our buffers
+            hasher.wait(for: hasher.finish(lane: lane))  // leaves the lane ready for the next file
             throw error
         }
-        out.digestTicket = hasher.finish()
+        out.digestTicket = hasher.finish(lane: lane)
         return out
     }
 
-    private func copyRegions(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], _ out: inout ContentOutcome) throws {
+    private func copyRegions(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], lane: Int, _ out: inout ContentOutcome) throws {
         var regions: [(UInt64, UInt64)] = []
         if archive_entry_sparse_reset(e) > 0 {
             var off: Int64 = 0, len: Int64 = 0
@@ -430,36 +430,32 @@ public final class SnapshotCreator {
             regions = [(0, size)]
         }
         var pos: UInt64 = 0
-        /// Hands a chunk to libarchive (which copies it) and to the hasher
-        /// (which reads it later: see the read buffer tickets).
-        func feed(_ b: UnsafeRawBufferPointer) throws -> UInt64 {
-            let ticket = hasher.update(b.baseAddress!, b.count)
+        /// Hands bytes to libarchive; it stops at the size in the header.
+        func feed(_ b: UnsafeRawBufferPointer) throws {
             var done = 0
             while done < b.count {
                 let n = archive_write_data(archive, b.baseAddress! + done, b.count - done)
                 if n < 0 { throw sink.pendingError ?? SeedError.io("\(quoted(bytes: path)): cannot write data: \(archiveError(archive))") }
-                if n == 0 { break }  // libarchive stops at the size in the header
+                if n == 0 { break }
                 done += n
             }
             pos += UInt64(b.count)
             fileBytes += UInt64(b.count)
-            return ticket
         }
         func zerosTo(_ target: UInt64) throws {
             while pos < target {
-                _ = try feed(UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20))))
+                let chunk = UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20)))
+                hasher.update(lane: lane, chunk.baseAddress!, chunk.count)
+                try feed(chunk)
             }
         }
         for (off, len) in regions where off < size {
             try zerosTo(off)
             let stop = min(off + len, size)
             while pos < stop && !out.shortRead {
-                let i = nextBuffer
-                nextBuffer = (nextBuffer + 1) % readBuffers.count
-                hasher.wait(for: readTickets[i])
-                let readBuffer = readBuffers[i]
-                let want = Int(min(stop - pos, UInt64(readBuffer.capacity)))
-                let n = pread(fd, readBuffer.base, want, off_t(pos))
+                let space = try sink.freeSpace()
+                let want = Int(min(stop - pos, UInt64(min(space.count, 1 << 20))))
+                let n = pread(fd, space.baseAddress!, want, off_t(pos))
                 if n < 0 {
                     if errno == EINTR { continue }
                     out.readError = errnoMessage()
@@ -467,7 +463,14 @@ public final class SnapshotCreator {
                     break
                 }
                 if n == 0 { out.shortRead = true; break }
-                readTickets[i] = try feed(UnsafeRawBufferPointer(start: readBuffer.base, count: n))
+                // Hashed where it lies: the record waits for the hash before
+                // its memory is reused.
+                sink.fence(hasher.update(lane: lane, space.baseAddress!, n))
+                let before = sink.inPlaceBytes
+                try feed(UnsafeRawBufferPointer(start: space.baseAddress!, count: n))
+                if sink.inPlaceBytes - before != UInt64(n) {
+                    throw SeedError(.failure, "\(quoted(bytes: path)): libarchive did not pass file data through unbuffered; cannot go on")
+                }
             }
             if out.shortRead { break }
         }

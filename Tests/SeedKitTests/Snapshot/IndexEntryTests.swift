@@ -36,4 +36,36 @@ import Testing
         let e = seedError { try payload.withUnsafeBytes { try IndexLines.decode($0, location: "record 4") { _ in } } }
         #expect(e?.message == "record 4: index record ends inside a line")
     }
+
+    @Test func indexLinesAreWhatJSONEncoderWritesForEveryField() throws {
+        var full = IndexEntry(pathBytes: Array("dir/\"q\\ / \u{1}\t\n grüße 📁".utf8), type: "char")
+        full.size = 1 << 40
+        full.mode = 0o4755
+        full.uid = 4_000_000_000
+        full.gid = 7
+        full.user = "ü\u{7f}"
+        full.group = "g\r"
+        full.mtime = -86_400 * 365 * 70
+        full.mtimeNsec = 999_999_999
+        full.setLink([0xff, 0x2f, 0x61])
+        full.devMajor = 8
+        full.devMinor = 17
+        full.xattrs = ["user.b": "YQ==", "user.a": "", "user.\"": "Ig=="]
+        full.sha256 = String(repeating: "ab", count: 32)
+        full.sparse = true
+        full.changed = false
+        full.incomplete = true
+        full.record = 12
+        full.offset = 4096
+        full.archiveOffset = 12 * 4096 + 4096
+        var bare = IndexEntry(pathBytes: [0x80], type: "dir")
+        bare.xattrs = [:]
+        let everyByte = IndexEntry(pathBytes: (1...127).map { UInt8($0) }, type: "file")
+        for e in [full, bare, everyByte, IndexEntry(pathBytes: Array("a".utf8), type: "fifo")] {
+            var line: [UInt8] = []
+            e.appendJSONLine(to: &line)
+            #expect(line == Array(try IndexCoding.encoder().encode(e)) + [0x0a])
+            #expect(try JSONDecoder().decode(IndexEntry.self, from: Data(line.dropLast())) == e)
+        }
+    }
 }

@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+
+/// SHA-256 of file contents on threads of their own, one lane per core:
+/// hashing is a snapshot's largest cost, and SHA-256 is sequential within
+/// a file, so each file is hashed whole by one lane and files are spread
+/// over the lanes while the reading thread goes on.
+///
+/// `begin` picks the least busy lane for a file; `update` queues a chunk
+/// and returns a ticket, and the chunk's memory must not be reused before
+/// `wait(for:)` that ticket; `finish` closes the file and returns the
+/// ticket under which its digest will be ready (`digest(_:wait:)`). A
+/// lane takes one file at a time: the chunks of a file are queued before
+/// the next file begins.
+final class HashLanes {
+    struct Ticket: Equatable {
+        var lane: Int
+        var sequence: UInt64
+        static let none = Ticket(lane: 0, sequence: 0)
+    }
+
+    private final class Lane {
+        struct Job {
+            var bytes: UnsafeRawPointer?
+            var count: Int
+            var finish: Bool
+        }
+
+        let cond = NSCondition()
+        var jobs: [Job] = []
+        var head = 0
+        var submitted: UInt64 = 0
+        var completed: UInt64 = 0
+        var queuedBytes = 0
+        var digests: [UInt64: String] = [:]
+        /// Whether the lane's thread sleeps for want of work.
+        var idle = false
+        /// Wakes the lane's thread if it sleeps with work queued: waking
+        /// it for every small file would cost more than hashing the file.
+        func kick() { if idle && head < jobs.count { cond.broadcast() } }
+        /// Threads sleeping on `cond` for room or for a ticket.
+        var waiters = 0
+        var stopping = false
+        var running = true
+    }
+
+    private let lanes: [Lane]
+    private let depth: Int
+    private var nextLane = 0
+
+    init(lanes count: Int = min(ProcessInfo.processInfo.activeProcessorCount, 8), depth: Int = 64) {
+        self.depth = depth
+        lanes = (0..<max(count, 1)).map { _ in Lane() }
+        for lane in lanes {
+            let t = Thread { [lane] in Self.loop(lane) }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    var laneCount: Int { lanes.count }
+
+    /// The lane for the next file: the one with the fewest bytes queued
+    /// (in turn, among equals).
+    func begin() -> Int {
+        var best = nextLane % lanes.count
+        var bestBytes = Int.max
+        for k in 0..<lanes.count {
+            let i = (nextLane + k) % lanes.count
+            let l = lanes[i]
+            l.cond.lock()
+            let q = l.queuedBytes
+            l.cond.unlock()
+            if q < bestBytes { best = i; bestBytes = q }
+        }
+        nextLane = best + 1
+        return best
+    }
+
+    /// Queues `count` bytes at `p` on `lane`; returns the ticket for `wait(for:)`.
+    @discardableResult
+    func update(lane: Int, _ p: UnsafeRawPointer, _ count: Int) -> Ticket {
+        enqueue(lane, .init(bytes: p, count: count, finish: false))
+    }
+
+    /// Ends the file on `lane`; its digest will be ready under the ticket returned.
+    func finish(lane: Int) -> Ticket { enqueue(lane, .init(bytes: nil, count: 0, finish: true)) }
+
+    /// Waits until the job with this ticket is done.
+    func wait(for t: Ticket) {
+        if t.sequence == 0 { return }
+        let l = lanes[t.lane]
+        l.cond.lock()
+        while l.completed < t.sequence {
+            l.kick()
+            l.waiters += 1
+            l.cond.wait()
+            l.waiters -= 1
+        }
+        l.cond.unlock()
+    }
+
+    /// The hex digest for a `finish` ticket (taken out: ask once), or nil
+    /// when it is not ready and `wait` is false.
+    func digest(_ t: Ticket, wait: Bool) -> String? {
+        let l = lanes[t.lane]
+        l.cond.lock()
+        defer { l.cond.unlock() }
+        if wait {
+            while l.completed < t.sequence {
+                l.kick()
+                l.waiters += 1
+                l.cond.wait()
+                l.waiters -= 1
+            }
+        }
+        return l.digests.removeValue(forKey: t.sequence)
+    }
+
+    /// Finishes the queued work and stops the threads; call once, when done.
+    func shutdown() {
+        for l in lanes {
+            l.cond.lock()
+            l.stopping = true
+            l.cond.broadcast()
+            while l.running {
+                l.waiters += 1
+                l.cond.wait()
+                l.waiters -= 1
+            }
+            l.cond.unlock()
+        }
+    }
+
+    private func enqueue(_ i: Int, _ j: Lane.Job) -> Ticket {
+        let l = lanes[i]
+        l.cond.lock()
+        while l.submitted - l.completed >= UInt64(depth) {
+            l.kick()
+            l.waiters += 1
+            l.cond.wait()
+            l.waiters -= 1
+        }
+        l.jobs.append(j)
+        l.submitted += 1
+        l.queuedBytes += j.count
+        let t = Ticket(lane: i, sequence: l.submitted)
+        if l.idle && (l.queuedBytes >= 1 << 20 || l.jobs.count - l.head >= depth / 4) { l.cond.broadcast() }
+        l.cond.unlock()
+        return t
+    }
+
+    private static func loop(_ l: Lane) {
+        var sha = SHA256()
+        l.cond.lock()
+        while true {
+            while l.head == l.jobs.count && !l.stopping {
+                l.idle = true
+                l.cond.wait()
+                l.idle = false
+            }
+            if l.head == l.jobs.count {
+                l.running = false
+                l.cond.broadcast()
+                l.cond.unlock()
+                return
+            }
+            let job = l.jobs[l.head]
+            l.head += 1
+            if l.head > 256 {
+                l.jobs.removeFirst(l.head)
+                l.head = 0
+            }
+            l.cond.unlock()
+            var digest: String?
+            if let p = job.bytes, job.count > 0 { sha.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: job.count)) }
+            if job.finish {
+                digest = Hex.encode(sha.finalize())
+                sha = SHA256()
+            }
+            l.cond.lock()
+            l.completed += 1
+            l.queuedBytes -= job.count
+            if let digest { l.digests[l.completed] = digest }
+            if l.waiters > 0 { l.cond.broadcast() }
+        }
+    }
+}

@@ -1,6 +1,5 @@
 import CArchive
 import CSeedSys
-import Crypto
 import Foundation
 import SystemPackage
 
@@ -65,6 +64,38 @@ public final class SnapshotExtractor {
         try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
         let digests = try DigestSpool()
         let progress = Progress(enabled: o.progress, label: "seed-snapshot")
+        // Content is hashed on the hash lanes while this thread writes: data
+        // blocks lie in the source's payload ring, which waits for their
+        // hashes before it reuses a buffer.
+        let lanes = HashLanes()
+        defer { lanes.shutdown() }
+        let fences = RingFences(count: 6)
+        src.useRing(depth: 6)
+        src.willReuse = { i in fences.wait(i, lanes) }
+        let spill = ByteBuffer(capacity: 1 << 16)
+        var spillTicket = HashLanes.Ticket.none
+        var waitingDigests: [(UInt64, HashLanes.Ticket)] = []
+        var waitingHead = 0
+        func storeDigests(all: Bool) throws {
+            while waitingHead < waitingDigests.count {
+                let (at, t) = waitingDigests[waitingHead]
+                guard let d = lanes.digest(t, wait: all) else { break }
+                try digests.append(offset: at, hex: d)
+                waitingHead += 1
+            }
+            if waitingHead > 1024 {
+                waitingDigests.removeFirst(waitingHead)
+                waitingHead = 0
+            }
+        }
+        func hashZeros(_ lane: Int, _ n: Int64) {
+            var left = n
+            while left > 0 {
+                let k = Int(min(left, Int64(zeroBlockSize)))
+                lanes.update(lane: lane, zeroBlock, k)
+                left -= Int64(k)
+            }
+        }
 
         let ar = archive_read_new()!
         let aw = archive_write_disk_new()!
@@ -73,10 +104,13 @@ public final class SnapshotExtractor {
             archive_write_free(aw)
         }
         archive_read_support_format_tar(ar)
+        // Sparse entries get their holes back from the archive's sparse map
+        // (libarchive seeks over them). ARCHIVE_EXTRACT_SPARSE is left off:
+        // it scans every byte for zeros and writes 4 KiB at a time.
         var flags =
             ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
             | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR
-            | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SPARSE
+            | ARCHIVE_EXTRACT_FFLAGS
         if geteuid() == 0 { flags |= ARCHIVE_EXTRACT_OWNER }
         archive_write_disk_set_options(aw, flags)
         if !o.numericOwner { archive_write_disk_set_standard_lookup(aw) }
@@ -117,7 +151,7 @@ public final class SnapshotExtractor {
             }
             if w == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
             let isFile = archive_entry_filetype(e) == 0o100000 /* AE_IFREG */ && archive_entry_hardlink(e) == nil
-            var hasher = SHA256()
+            let lane = isFile ? lanes.begin() : 0
             var pos: Int64 = 0
             var buf: UnsafeRawPointer?
             var size = 0
@@ -127,9 +161,17 @@ public final class SnapshotExtractor {
                 if d == ARCHIVE_EOF { break }
                 if let pe = pendingError { throw pe }
                 if d < ARCHIVE_WARN { throw SeedError.data("entry \(name): \(archiveError(ar))") }
-                if off > pos { hashZeros(&hasher, Int64(off - pos)) }
-                if size > 0 {
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: size))
+                if off > pos { hashZeros(lane, Int64(off - pos)) }
+                if size > 0, let buf {
+                    if let k = src.ringBuffer(holding: buf, count: size) {
+                        fences.add(k, lanes.update(lane: lane, buf, size))
+                    } else {
+                        // libarchive's own buffer (a block it had to join
+                        // across records): copied, as libarchive reuses it.
+                        lanes.wait(for: spillTicket)
+                        spill.set(UnsafeRawBufferPointer(start: buf, count: size))
+                        spillTicket = lanes.update(lane: lane, spill.base, size)
+                    }
                     let n = archive_write_data_block(aw, buf, size, off)
                     if n < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
                 }
@@ -139,8 +181,9 @@ public final class SnapshotExtractor {
             }
             if isFile {
                 let total = archive_entry_size(e)
-                if total > pos { hashZeros(&hasher, total - pos) }
-                try digests.append(offset: headerPos, digest: Array(hasher.finalize()))
+                if total > pos { hashZeros(lane, total - pos) }
+                waitingDigests.append((headerPos, lanes.finish(lane: lane)))
+                try storeDigests(all: false)
             }
             let f = archive_write_finish_entry(aw)
             if f < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
@@ -152,6 +195,7 @@ public final class SnapshotExtractor {
         if let root { try root.apply(owner: flags & ARCHIVE_EXTRACT_OWNER != 0) }
         // The archive's trailing blocks, then the index and the end record.
         while try nextData() != nil {}
+        try storeDigests(all: true)
         var checked = 0
         try digests.rewind()
         var item = lookahead
@@ -171,8 +215,7 @@ public final class SnapshotExtractor {
                 guard let got = try digests.find(offset: ie.archiveOffset) else {
                     throw SeedError.data("\(ie.displayPath): listed in the index at archive byte \(ie.archiveOffset) but not in the archive")
                 }
-                let hex = Hex.encode(got)
-                if hex != want { throw SeedError.data("\(ie.displayPath): content does not match the index (SHA-256 \(hex), expected \(want))") }
+                if got != want { throw SeedError.data("\(ie.displayPath): content does not match the index (SHA-256 \(got), expected \(want))") }
                 checked += 1
             }
         }
@@ -224,16 +267,27 @@ struct RootMetadata {
     }
 }
 
-private let zeroBlock = [UInt8](repeating: 0, count: 1 << 20)
+/// Zeros that stand in for the holes of sparse files, never written to.
+private let zeroBlockSize = 1 << 20
+private let zeroBlock: UnsafeRawPointer = {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: zeroBlockSize, alignment: 4096)
+    p.initializeMemory(as: UInt8.self, repeating: 0, count: zeroBlockSize)
+    return UnsafeRawPointer(p)
+}()
 
-func hashZeros(_ h: inout SHA256, _ n: Int64) {
-    var left = n
-    zeroBlock.withUnsafeBytes { z in
-        while left > 0 {
-            let k = Int(min(left, Int64(z.count)))
-            h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: z[0..<k]))
-            left -= Int64(k)
-        }
+/// The hash tickets each payload ring buffer waits for before it is reused.
+final class RingFences {
+    private var tickets: [[HashLanes.Ticket]]
+
+    init(count: Int) { tickets = Array(repeating: [], count: count) }
+
+    func add(_ i: Int, _ t: HashLanes.Ticket) {
+        if let j = tickets[i].firstIndex(where: { $0.lane == t.lane }) { tickets[i][j] = t } else { tickets[i].append(t) }
+    }
+
+    func wait(_ i: Int, _ lanes: HashLanes) {
+        for t in tickets[i] { lanes.wait(for: t) }
+        tickets[i].removeAll(keepingCapacity: true)
     }
 }
 
@@ -253,11 +307,11 @@ func mkdirP(_ path: String) -> Int32 {
     return 0
 }
 
-/// (archive offset, SHA-256) of each extracted file, in archive order, in an
+/// (archive offset, hex SHA-256) of each extracted file, in archive order, in an
 /// unlinked temporary file: bounded memory however many files there are.
 final class DigestSpool {
     private let file: UnsafeMutablePointer<FILE>
-    private var next: (UInt64, [UInt8])?
+    private var next: (UInt64, String)?
 
     init() throws {
         guard let f = tmpfile() else { throw SeedError(.cannotCreate, "cannot create a temporary file: \(errnoMessage())") }
@@ -266,11 +320,11 @@ final class DigestSpool {
 
     deinit { fclose(file) }
 
-    func append(offset: UInt64, digest: [UInt8]) throws {
-        var rec = [UInt8](repeating: 0, count: 40)
+    func append(offset: UInt64, hex: String) throws {
+        var rec = [UInt8](repeating: 0, count: 72)
         withUnsafeBytes(of: offset.littleEndian) { rec.replaceSubrange(0..<8, with: $0) }
-        rec.replaceSubrange(8..<40, with: digest)
-        if fwrite(rec, 1, 40, file) != 40 { throw SeedError.io("cannot write a temporary file: \(errnoMessage())") }
+        rec.replaceSubrange(8..<72, with: Array(hex.utf8))
+        if fwrite(rec, 1, 72, file) != 72 { throw SeedError.io("cannot write a temporary file: \(errnoMessage())") }
     }
 
     func rewind() throws {
@@ -280,13 +334,13 @@ final class DigestSpool {
 
     /// The digest of the entry at `offset`; entries before it (copies a
     /// later one replaced) are passed over. Offsets must be asked in order.
-    func find(offset: UInt64) throws -> [UInt8]? {
+    func find(offset: UInt64) throws -> String? {
         while true {
             if next == nil {
-                var rec = [UInt8](repeating: 0, count: 40)
-                if fread(&rec, 1, 40, file) != 40 { return nil }
+                var rec = [UInt8](repeating: 0, count: 72)
+                if fread(&rec, 1, 72, file) != 72 { return nil }
                 let off = rec.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-                next = (off, Array(rec[8..<40]))
+                next = (off, String(decoding: rec[8..<72], as: UTF8.self))
             }
             let (off, d) = next!
             if off == offset { next = nil; return d }

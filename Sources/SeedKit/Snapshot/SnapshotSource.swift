@@ -15,9 +15,26 @@ final class SnapshotSource {
     private(set) var dataRecords: UInt64 = 0
     private(set) var indexRecords: UInt64 = 0
     private(set) var archiveBytes: UInt64 = 0
-    /// A record read ahead and not yet handed out.
-    private var pending: Record?
-    private var pendingIsSet = false
+    /// With `useRing`, data payloads are read (or decoded) into these in
+    /// turn, and each stays as it is until the ring comes round to it
+    /// again: `willReuse` is told first, so a consumer still working on
+    /// the bytes (hashing them on another thread) can finish.
+    private var ring: [ByteBuffer] = []
+    private var ringNext = 0
+    var willReuse: ((Int) -> Void)?
+
+    /// Turns on the payload ring (see `ring`) with `depth` buffers.
+    func useRing(depth: Int) {
+        ring = (0..<depth).map { _ in ByteBuffer(capacity: 1 << 20) }
+        // Plain data payloads go from the input straight into the ring.
+        reader.deferPayload = { $0.kind == .data && $0.flags.codecBits == 0 && !$0.flags.isEncrypted }
+    }
+
+    /// The ring buffer holding all of the `count` bytes at `p`, if one does.
+    func ringBuffer(holding p: UnsafeRawPointer, count: Int) -> Int? {
+        for (i, b) in ring.enumerated() where p >= UnsafeRawPointer(b.base) && p + count <= UnsafeRawPointer(b.base + b.count) { return i }
+        return nil
+    }
 
     init(input: String?) throws {
         let fd = try StreamFiles.openInput(input)
@@ -37,16 +54,9 @@ final class SnapshotSource {
     func next(decodeData: Bool = true) throws -> Item? {
         reader.skipPayload = decodeData ? nil : { $0.kind == .data }
         while true {
-            let r: Record
-            if pendingIsSet {
-                r = pending!
-                pendingIsSet = false
-            } else {
-                guard let n = try reader.next() else {
-                    try checkTotals()
-                    return nil
-                }
-                r = n
+            guard let r = try reader.next() else {
+                try checkTotals()
+                return nil
             }
             let loc = "\(source): \(r.location)"
             switch r.header.kind {
@@ -60,6 +70,7 @@ final class SnapshotSource {
                 dataRecords += 1
                 archiveBytes += r.header.rawLength
                 if !decodeData { return Item(kind: .data, payload: UnsafeRawBufferPointer(start: nil, count: 0), location: loc) }
+                if !ring.isEmpty { return Item(kind: .data, payload: try loadIntoRing(r, loc), location: loc) }
                 return Item(kind: .data, payload: try decode(r, loc), location: loc)
             case .index:
                 indexRecords += 1
@@ -77,12 +88,36 @@ final class SnapshotSource {
         }
     }
 
-    private func decode(_ r: Record, _ loc: String) throws -> UnsafeRawBufferPointer {
+    /// A data payload, read or decoded into the next ring buffer and checked.
+    private func loadIntoRing(_ r: Record, _ loc: String) throws -> UnsafeRawBufferPointer {
+        let i = ringNext
+        ringNext = (ringNext + 1) % ring.count
+        willReuse?(i)
+        let b = ring[i]
+        b.count = 0
+        if r.payload.count == 0 && r.header.payloadLength > 0 {
+            b.reserve(Int(r.header.payloadLength))
+            try reader.readPayload(into: b.base)
+            b.count = Int(r.header.payloadLength)
+            if CRC32.checksum(b.bytes) != r.header.payloadCRC {
+                throw SeedError.data("\(loc): payload checksum mismatch (\(r.header.kind) record damaged)")
+            }
+            return b.bytes
+        }
+        return try decode(r, loc, into: b)
+    }
+
+    private func decode(_ r: Record, _ loc: String, into out: ByteBuffer? = nil) throws -> UnsafeRawBufferPointer {
         if r.header.flags.isEncrypted {
             throw SeedError.data("\(loc): record is encrypted", hint: "decrypt the stream with seed-encrypt -d first")
         }
         let bits = r.header.flags.codecBits
-        if bits == 0 { return r.payload }
+        let decoded = out ?? self.decoded
+        if bits == 0 {
+            guard out != nil else { return r.payload }
+            decoded.set(r.payload)
+            return decoded.bytes
+        }
         guard let codec = r.header.flags.codec else { throw SeedError.data("\(loc): unknown codec \(bits)") }
         decoded.reserve(Int(r.header.rawLength))
         try codecs.decompress(codec, r.payload, into: UnsafeMutableRawBufferPointer(start: decoded.base, count: Int(r.header.rawLength)), what: loc)

@@ -40,6 +40,10 @@ public final class SnapshotCreator {
     let writer: RecordWriter
     let archive: OpaquePointer
     let disk: OpaquePointer
+    /// The same, but not looking for holes: for files with a block for
+    /// every byte, which cannot have any (as tar judges sparseness), this
+    /// saves six lseek calls per file.
+    let denseDisk: OpaquePointer
     let resolver: OpaquePointer
     let entry: OpaquePointer
     let index: IndexSpool
@@ -62,6 +66,7 @@ public final class SnapshotCreator {
         sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize, lanes: hasher)
         archive = archive_write_new()
         disk = archive_read_disk_new()
+        denseDisk = archive_read_disk_new()
         resolver = archive_entry_linkresolver_new()
         entry = archive_entry_new()
         index = try IndexSpool()
@@ -71,6 +76,8 @@ public final class SnapshotCreator {
         // No tar blocking: libarchive hands every byte straight to the sink.
         archive_write_set_bytes_per_block(archive, 0)
         archive_read_disk_set_standard_lookup(disk)
+        archive_read_disk_set_standard_lookup(denseDisk)
+        archive_read_disk_set_behavior(denseDisk, ARCHIVE_READDISK_NO_SPARSE)
         archive_entry_linkresolver_set_strategy(resolver, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
     }
 
@@ -78,6 +85,7 @@ public final class SnapshotCreator {
         hasher.shutdown()
         archive_write_free(archive)
         archive_read_free(disk)
+        archive_read_free(denseDisk)
         archive_entry_linkresolver_free(resolver)
         archive_entry_free(entry)
         zeros.deallocate()
@@ -236,12 +244,14 @@ public final class SnapshotCreator {
                 warn("\(quoted(bytes: path)): was replaced while read; skipped")
                 return
             }
-            posix_fadvise(handle, 0, 0, POSIX_FADV_SEQUENTIAL)
+            if st.st_size >= 1 << 20 { posix_fadvise(handle, 0, 0, POSIX_FADV_SEQUENTIAL) }
             archive_entry_clear(entry)
             cString(path) { archive_entry_copy_pathname(entry, $0) }
             cString(name) { archive_entry_copy_sourcepath(entry, $0) }
-            if archive_read_disk_entry_from_file(disk, entry, handle, &st) < ARCHIVE_WARN {
-                warn("\(quoted(bytes: path)): cannot read metadata: \(archiveError(disk)); skipped")
+            let mayHaveHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
+            let reader = mayHaveHoles ? disk : denseDisk
+            if archive_read_disk_entry_from_file(reader, entry, handle, &st) < ARCHIVE_WARN {
+                warn("\(quoted(bytes: path)): cannot read metadata: \(archiveError(reader)); skipped")
                 return
             }
             dropVolatileTimes(entry)

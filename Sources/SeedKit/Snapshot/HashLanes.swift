@@ -35,13 +35,23 @@ final class HashLanes {
         var digests: [UInt64: String] = [:]
         /// Whether the lane's thread sleeps for want of work.
         var idle = false
-        /// Wakes the lane's thread if it sleeps with work queued: waking
-        /// it for every small file would cost more than hashing the file.
-        func kick() { if idle && head < jobs.count { cond.broadcast() } }
         /// Threads sleeping on `cond` for room or for a ticket.
         var waiters = 0
         var stopping = false
         var running = true
+
+        /// Wakes the lane's thread if it sleeps with work queued: waking
+        /// it for every small file would cost more than hashing the file.
+        func kick() { if idle && head < jobs.count { cond.broadcast() } }
+
+        /// Waits on `cond` (held) for the lane's thread to make progress,
+        /// waking it first if it sleeps with work queued.
+        func sleep() {
+            kick()
+            waiters += 1
+            cond.wait()
+            waiters -= 1
+        }
     }
 
     private let lanes: [Lane]
@@ -92,10 +102,7 @@ final class HashLanes {
         let l = lanes[t.lane]
         l.cond.lock()
         while l.completed < t.sequence {
-            l.kick()
-            l.waiters += 1
-            l.cond.wait()
-            l.waiters -= 1
+            l.sleep()
         }
         l.cond.unlock()
     }
@@ -108,10 +115,7 @@ final class HashLanes {
         defer { l.cond.unlock() }
         if wait {
             while l.completed < t.sequence {
-                l.kick()
-                l.waiters += 1
-                l.cond.wait()
-                l.waiters -= 1
+                l.sleep()
             }
         }
         return l.digests.removeValue(forKey: t.sequence)
@@ -123,11 +127,7 @@ final class HashLanes {
             l.cond.lock()
             l.stopping = true
             l.cond.broadcast()
-            while l.running {
-                l.waiters += 1
-                l.cond.wait()
-                l.waiters -= 1
-            }
+            while l.running { l.sleep() }
             l.cond.unlock()
         }
     }
@@ -136,10 +136,7 @@ final class HashLanes {
         let l = lanes[i]
         l.cond.lock()
         while l.submitted - l.completed >= UInt64(depth) {
-            l.kick()
-            l.waiters += 1
-            l.cond.wait()
-            l.waiters -= 1
+            l.sleep()
         }
         l.jobs.append(j)
         l.submitted += 1

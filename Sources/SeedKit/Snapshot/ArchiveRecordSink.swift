@@ -13,11 +13,6 @@ import SystemPackage
 /// still in cache; a writer thread writes the records in order, and a
 /// record's memory is reused only after the hash lanes are done with it.
 final class ArchiveRecordSink {
-    /// The hash tickets a record's memory waits for, per lane.
-    private final class Fence {
-        var tickets: [HashLanes.Ticket] = []
-    }
-
     let recordSize: Int
     let writer: RecordWriter
     let pipeline: OrderedPipeline
@@ -42,7 +37,7 @@ final class ArchiveRecordSink {
             },
             emit: { [lanes] slot in
                 try writer.write(header: slot.header, payload: slot.input.bytes)
-                if let f = slot.context as? Fence { for t in f.tickets { lanes.wait(for: t) } }
+                if let f = slot.context as? HashLanes.Fence { lanes.wait(for: f) }
             })
     }
 
@@ -66,14 +61,14 @@ final class ArchiveRecordSink {
     /// Keeps the record being filled from reuse until hash ticket `t` is done.
     func fence(_ t: HashLanes.Ticket) {
         guard let slot = current else { return }
-        let f: Fence
-        if let existing = slot.context as? Fence {
+        let f: HashLanes.Fence
+        if let existing = slot.context as? HashLanes.Fence {
             f = existing
         } else {
-            f = Fence()
+            f = HashLanes.Fence()
             slot.context = f
         }
-        if let i = f.tickets.firstIndex(where: { $0.lane == t.lane }) { f.tickets[i] = t } else { f.tickets.append(t) }
+        f.add(t)
     }
 
     private func currentSlot() throws -> PipelineSlot {

@@ -19,6 +19,26 @@ final class HashLanes {
         static let none = Ticket(lane: 0, sequence: 0)
     }
 
+    /// What a buffer waits for before it is reused: the last ticket of
+    /// each lane that hashes from it.
+    final class Fence {
+        private(set) var tickets: [Ticket] = []
+
+        func add(_ t: Ticket) {
+            if let i = tickets.firstIndex(where: { $0.lane == t.lane }) { tickets[i] = t } else { tickets.append(t) }
+        }
+
+        func clear() { tickets.removeAll(keepingCapacity: true) }
+    }
+
+    /// 1 MiB of zeros that stand in for holes, never written to.
+    static let zeroCount = 1 << 20
+    static let zeros: UnsafeRawPointer = {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: zeroCount, alignment: 4096)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: zeroCount)
+        return UnsafeRawPointer(p)
+    }()
+
     private final class Lane {
         struct Job {
             var bytes: UnsafeRawPointer?
@@ -95,6 +115,12 @@ final class HashLanes {
 
     /// Ends the file on `lane`; its digest will be ready under the ticket returned.
     func finish(lane: Int) -> Ticket { enqueue(lane, .init(bytes: nil, count: 0, finish: true)) }
+
+    /// Waits for every ticket of `f`, then clears it.
+    func wait(for f: Fence) {
+        for t in f.tickets { wait(for: t) }
+        f.clear()
+    }
 
     /// Waits until the job with this ticket is done.
     func wait(for t: Ticket) {

@@ -51,7 +51,6 @@ public final class SnapshotCreator {
     var pending: [(IndexEntry, HashLanes.Ticket)] = []
     var pendingHead = 0
     let hasher: HashLanes
-    let zeros = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
     let progress: Progress
     var rootDev: UInt64 = 0
     var entries: UInt64 = 0
@@ -70,7 +69,6 @@ public final class SnapshotCreator {
         resolver = archive_entry_linkresolver_new()
         entry = archive_entry_new()
         index = try IndexSpool()
-        zeros.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
         progress = Progress(enabled: o.progress, label: "seed-snapshot")
         archive_write_set_format_pax(archive)
         // No tar blocking: libarchive hands every byte straight to the sink.
@@ -88,7 +86,6 @@ public final class SnapshotCreator {
         archive_read_free(denseDisk)
         archive_entry_linkresolver_free(resolver)
         archive_entry_free(entry)
-        zeros.deallocate()
     }
 
     /// Runs a whole snapshot of `o.root` to standard output or `o.output`.
@@ -454,7 +451,7 @@ public final class SnapshotCreator {
         }
         func zerosTo(_ target: UInt64) throws {
             while pos < target {
-                let chunk = UnsafeRawBufferPointer(start: zeros, count: Int(min(target - pos, 1 << 20)))
+                let chunk = UnsafeRawBufferPointer(start: HashLanes.zeros, count: Int(min(target - pos, UInt64(HashLanes.zeroCount))))
                 hasher.update(lane: lane, chunk.baseAddress!, chunk.count)
                 try feed(chunk)
             }

@@ -69,9 +69,9 @@ public final class SnapshotExtractor {
         // hashes before it reuses a buffer.
         let lanes = HashLanes()
         defer { lanes.shutdown() }
-        let fences = RingFences(count: 6)
-        src.useRing(depth: 6)
-        src.willReuse = { i in fences.wait(i, lanes) }
+        let fences = (0..<6).map { _ in HashLanes.Fence() }
+        src.useRing(depth: fences.count)
+        src.willReuse = { i in lanes.wait(for: fences[i]) }
         let spill = ByteBuffer(capacity: 1 << 16)
         var spillTicket = HashLanes.Ticket.none
         var waitingDigests: [(UInt64, HashLanes.Ticket)] = []
@@ -91,8 +91,8 @@ public final class SnapshotExtractor {
         func hashZeros(_ lane: Int, _ n: Int64) {
             var left = n
             while left > 0 {
-                let k = Int(min(left, Int64(zeroBlockSize)))
-                lanes.update(lane: lane, zeroBlock, k)
+                let k = Int(min(left, Int64(HashLanes.zeroCount)))
+                lanes.update(lane: lane, HashLanes.zeros, k)
                 left -= Int64(k)
             }
         }
@@ -164,7 +164,7 @@ public final class SnapshotExtractor {
                 if off > pos { hashZeros(lane, Int64(off - pos)) }
                 if size > 0, let buf {
                     if let k = src.ringBuffer(holding: buf, count: size) {
-                        fences.add(k, lanes.update(lane: lane, buf, size))
+                        fences[k].add(lanes.update(lane: lane, buf, size))
                     } else {
                         // libarchive's own buffer (a block it had to join
                         // across records): copied, as libarchive reuses it.
@@ -264,30 +264,6 @@ struct RootMetadata {
         try syscall("cannot set the mode of the target") { chmod(".", mode) }
         var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
         try syscall("cannot set the times of the target") { utimensat(AT_FDCWD, ".", &times, 0) }
-    }
-}
-
-/// Zeros that stand in for the holes of sparse files, never written to.
-private let zeroBlockSize = 1 << 20
-private let zeroBlock: UnsafeRawPointer = {
-    let p = UnsafeMutableRawPointer.allocate(byteCount: zeroBlockSize, alignment: 4096)
-    p.initializeMemory(as: UInt8.self, repeating: 0, count: zeroBlockSize)
-    return UnsafeRawPointer(p)
-}()
-
-/// The hash tickets each payload ring buffer waits for before it is reused.
-final class RingFences {
-    private var tickets: [[HashLanes.Ticket]]
-
-    init(count: Int) { tickets = Array(repeating: [], count: count) }
-
-    func add(_ i: Int, _ t: HashLanes.Ticket) {
-        if let j = tickets[i].firstIndex(where: { $0.lane == t.lane }) { tickets[i][j] = t } else { tickets[i].append(t) }
-    }
-
-    func wait(_ i: Int, _ lanes: HashLanes) {
-        for t in tickets[i] { lanes.wait(for: t) }
-        tickets[i].removeAll(keepingCapacity: true)
     }
 }
 

@@ -94,14 +94,20 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         // begin's header and payload, its last byte, and a random offset.
         let label = try #require(try Target.readLabel(s.path("d2")))
         for at in [0, 47, 200, label.streamBytes - 1, UInt64.random(in: 0..<label.streamBytes)] {
-            try s.sh("cp d2.good d2 && printf '\\xa5' | dd of=d2 bs=1 seek=\(label.streamOffset + at) conv=notrunc status=none")
+            // Every bit of the byte flipped, so it differs whatever it was.
+            let seek = label.streamOffset + at
+            try s.sh(
+                "cp d2.good d2 && b=$(od -An -tu1 -j \(seek) -N1 d2) && printf \"\\\\x$(printf %02x $((b ^ 255)))\" | dd of=d2 bs=1 seek=\(seek) conv=notrunc status=none"
+            )
             let (r, damaged) = try check(s, drives)
             #expect(r.status == 65, "byte \(at): \(r.stderr)")
             #expect(damaged.count == 1, "byte \(at): \(damaged)")
             #expect(damaged.first?.hasPrefix("2 ") == true, "byte \(at): \(damaged)")
             let hit = try s.sh("jq -r '.volumes[] | select(.volume == 2) | .damaged[0] | \"\\(.offset) \\(.length) \\(.kind)\"' report.json").stdout
             let f = hit.split(separator: "\n").first?.split(separator: " ").map(String.init) ?? []
-            #expect(f.count == 3 && UInt64(f[0])! <= at && at < UInt64(f[0])! + UInt64(f[1])!, "byte \(at) not in \(hit)")
+            let start = f.count == 3 ? UInt64(f[0]) : nil
+            let length = f.count == 3 ? UInt64(f[1]) : nil
+            #expect(start != nil && length != nil && start! <= at && at < start! + length!, "byte \(at) not in \(hit)")
             if f.count == 3 && f[2] == "data" {
                 #expect(damaged.first?.contains("huge.bin") == true, "\(damaged)")
                 #expect(r.stderr.contains("it carries 'huge.bin'"), "\(r.stderr)")

@@ -66,9 +66,7 @@ struct SeedSnapshot: ParsableCommand {
             var o = SnapshotOptions(root: path!)
             o.excludes = excludes
             o.oneFileSystem = oneFileSystem
-            let size = try ByteSize.parse(recordSize)
-            guard size <= 32 << 20 else { throw SeedError.usage("record size \(recordSize) must be a multiple of 512 from 4 KiB to 32 MiB") }
-            o.recordSize = Int(size)
+            o.recordSize = try SnapshotOptions.recordSize(recordSize)
             o.retries = retries
             o.output = output
             o.force = output == "-"

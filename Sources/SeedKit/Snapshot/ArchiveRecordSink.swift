@@ -16,7 +16,6 @@ final class ArchiveRecordSink {
     let recordSize: Int
     let writer: RecordWriter
     let pipeline: OrderedPipeline
-    private let lanes: HashLanes
     private var current: PipelineSlot?
     private var currentCRC: UInt32 = 0
     private(set) var archiveBytes: UInt64 = 0
@@ -29,7 +28,6 @@ final class ArchiveRecordSink {
     init(writer: RecordWriter, recordSize: Int, lanes: HashLanes) {
         self.writer = writer
         self.recordSize = recordSize
-        self.lanes = lanes
         pipeline = OrderedPipeline(
             threads: 1, depth: 8,
             work: { slot, _ in
@@ -60,15 +58,7 @@ final class ArchiveRecordSink {
 
     /// Keeps the record being filled from reuse until hash ticket `t` is done.
     func fence(_ t: HashLanes.Ticket) {
-        guard let slot = current else { return }
-        let f: HashLanes.Fence
-        if let existing = slot.context as? HashLanes.Fence {
-            f = existing
-        } else {
-            f = HashLanes.Fence()
-            slot.context = f
-        }
-        f.add(t)
+        (current?.context as? HashLanes.Fence)?.add(t)
     }
 
     private func currentSlot() throws -> PipelineSlot {
@@ -77,6 +67,7 @@ final class ArchiveRecordSink {
         s.input.reserve(recordSize)
         s.input.count = 0
         s.needsVerify = false
+        s.context = HashLanes.Fence()
         currentCRC = 0
         current = s
         return s

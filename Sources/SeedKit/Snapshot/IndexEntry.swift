@@ -155,8 +155,8 @@ extension IndexEntry {
             case 0x0d: out.append(contentsOf: [0x5c, 0x72])
             case 0x09: out.append(contentsOf: [0x5c, 0x74])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                out.append(contentsOf: [0x5c, 0x75, 0x30, 0x30])
+                out.append(contentsOf: Hex.encode([b]).utf8)
             default: out.append(b)
             }
         }

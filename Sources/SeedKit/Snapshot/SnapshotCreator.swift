@@ -20,6 +20,19 @@ public struct SnapshotOptions {
     public var progress = false
 
     public init(root: String) { self.root = root }
+
+    /// A record size as given on the command line ("4M", "65536"), checked.
+    public static func recordSize(_ text: String) throws -> Int {
+        let n = try ByteSize.parse(text)
+        try checkRecordSize(n, as: text)
+        return Int(n)
+    }
+
+    static func checkRecordSize(_ n: UInt64, as text: String) throws {
+        if n < 4096 || n > 32 << 20 || n % 512 != 0 {
+            throw SeedError.usage("record size \(text) must be a multiple of 512 from 4 KiB to 32 MiB")
+        }
+    }
 }
 
 /// seed-snapshot DIR: walks a tree in a stable order (bytewise by name,
@@ -98,9 +111,7 @@ public final class SnapshotCreator {
         if (st.st_mode & S_IFMT) != S_IFDIR, stat(o.root, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
             throw SeedError(.noInput, "\(quoted(o.root)) is not a directory")
         }
-        if o.recordSize < 4096 || o.recordSize > 32 << 20 || o.recordSize % 512 != 0 {
-            throw SeedError.usage("record size \(o.recordSize) must be a multiple of 512 from 4 KiB to 32 MiB")
-        }
+        try SnapshotOptions.checkRecordSize(UInt64(max(o.recordSize, 0)), as: "\(o.recordSize)")
         let output = try StreamOutput(path: o.output, force: o.force)
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let c = try SnapshotCreator(o, writer: writer, diag: diag)

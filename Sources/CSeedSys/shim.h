@@ -19,7 +19,6 @@ static const long CSeedSys_UTIME_OMIT = UTIME_OMIT;
 extern __ssize_t splice(int fdin, __off64_t *offin, int fdout, __off64_t *offout, size_t len, unsigned int flags);
 /* Moves up to len bytes from in to out (one must be a pipe) without a copy
  * through user space: SPLICE_F_MOVE | SPLICE_F_MORE. */
-static inline long CSeedSys_splice(int in, int out, size_t len) { return (long)splice(in, 0, out, 0, len, 1 | 4); }
 
 /* O_DIRECT is _GNU_SOURCE only too; glibc names it __O_DIRECT always. */
 static const int CSeedSys_O_DIRECT = __O_DIRECT;

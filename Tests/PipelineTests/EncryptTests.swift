@@ -148,6 +148,7 @@ import Testing
         var recs = try encrypted(s)
         let i = try #require(recs.firstIndex { $0.header.kind == .data })
         recs[i].header.flags.rawValue &= ~RecordFlags.encrypted.rawValue
+        recs[i].header.rawLength = recs[i].header.payloadLength  // a header that is consistent on its own
         try StreamSurgery.write(recs, to: s.path("bad.seed"))
         try expectRefused(s, "unflagged", containing: "data record is not encrypted in an encrypted stream")
     }

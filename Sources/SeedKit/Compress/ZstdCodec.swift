@@ -52,6 +52,16 @@ final class ZstdDecompressor {
             throw SeedError.data("\(what): not a valid zstd frame (\(String(cString: ZSTD_getErrorName(frame))))")
         }
         if frame != src.count { throw SeedError.data("\(what): \(src.count - frame) bytes after the zstd frame") }
+        // seed-stream(5): a standard frame (not a skippable one) that states
+        // its content size and carries a content checksum.
+        let magic = UInt32(littleEndian: src.loadUnaligned(as: UInt32.self))
+        guard magic == 0xFD2F_B528, src.count > 4 else { throw SeedError.data("\(what): not a standard zstd frame") }
+        if src[4] & 0x04 == 0 { throw SeedError.data("\(what): zstd frame without a content checksum") }
+        let size = ZSTD_getFrameContentSize(src.baseAddress, src.count)
+        if size >= UInt64.max - 1 {  // ZSTD_CONTENTSIZE_UNKNOWN, ZSTD_CONTENTSIZE_ERROR
+            throw SeedError.data("\(what): zstd frame does not state its content size")
+        }
+        if size != UInt64(dst.count) { throw SeedError.data("\(what): zstd frame holds \(size) bytes, header says \(dst.count)") }
         let r = ZSTD_decompressDCtx(dctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
         if ZSTD_isError(r) != 0 {
             throw SeedError.data("\(what): zstd: \(String(cString: ZSTD_getErrorName(r)))")

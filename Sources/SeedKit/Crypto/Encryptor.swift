@@ -18,13 +18,14 @@ public struct EncryptOptions {
 }
 
 /// A data key, the cipher it is used with, and what every record sealed
-/// under it is bound to besides its own header: the SHA-256 of its volume's
-/// begin record payload (empty for a stream not split into volumes), so a
-/// volume begin record cannot be altered or swapped for another.
+/// under it is bound to besides its own header: the digest of the clear
+/// records of its scope (see `ClearTranscript`), so that none of them (the
+/// stream header, a volume begin, the key record itself) can be altered
+/// or swapped for another.
 final class DataKey {
     let key: SymmetricKey
     let chacha: Bool
-    let binding: [UInt8]
+    var binding: [UInt8]
     init(key: SymmetricKey, chacha: Bool, binding: [UInt8]) {
         self.key = key
         self.chacha = chacha
@@ -40,6 +41,27 @@ final class DataKey {
 /// into volumes) or after every volume begin, in a key record that wraps it
 /// for each recipient; with `-d`, every record is authenticated before any
 /// of its bytes go out.
+/// The records of a scope (a stream not split into volumes, or one
+/// volume) that travel in the clear: the volume begin, the key record and
+/// the stream header. Each adds its kind (1 byte), its payload length
+/// (8 bytes, little-endian) and its payload to a SHA-256, in stream
+/// order; the digest so far is bound into every sealed record after them
+/// (seed-stream(5), kind 6).
+struct ClearTranscript {
+    private var hash = SHA256()
+
+    mutating func reset() { hash = SHA256() }
+
+    mutating func add(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
+        var head = [kind.rawValue]
+        withUnsafeBytes(of: UInt64(payload.count).littleEndian) { head.append(contentsOf: $0) }
+        hash.update(data: head)
+        hash.update(bufferPointer: payload)
+    }
+
+    var digest: [UInt8] { Array(hash.finalize()) }
+}
+
 public enum Encryptor {
     static let tagSize = 16
 
@@ -89,8 +111,13 @@ public enum Encryptor {
         var outSequence: UInt64 = 0
         var current: DataKey?
         var keyRecords = 0
-        /// Binds the records of the current volume to its begin record.
-        var binding: [UInt8] = []
+        var transcript = ClearTranscript()
+        /// Adds a clear record to the scope's transcript and binds the
+        /// scope's key to it.
+        func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
+            transcript.add(kind, payload)
+            current?.binding = transcript.digest
+        }
         /// With -d, a volume begin must be followed by its key record.
         var keyDue: String?
         try pipeline.run {
@@ -99,7 +126,9 @@ public enum Encryptor {
                 let kind = r.header.kind
                 if kind == .volumeBegin {
                     try r.verifyPayload(source: source)
-                    binding = Array(SHA256.hash(data: r.payload))
+                    current = nil
+                    transcript.reset()
+                    bindClear(kind, r.payload)
                     outSequence = 0  // each volume numbers its own records
                 } else if let due = keyDue, kind != .key {
                     throw SeedError.data("\(loc): \(due) has no key record (not encrypted, or its key record was removed)")
@@ -117,10 +146,13 @@ public enum Encryptor {
                         if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
                         meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": o.chacha ? "chacha20-poly1305" : "aes-256-gcm"]))
                     }
-                    try pipeline.submit { $0.load(r.header, payload: meta.encoded()) }
+                    let out = meta.encoded()
+                    // The encrypted stream's stream header is the one bound.
+                    if o.decrypt { bindClear(kind, r.payload) } else { out.withUnsafeBytes { bindClear(kind, $0) } }
+                    try pipeline.submit { $0.load(r.header, payload: out) }
                     outSequence += 1
                     if !o.decrypt && !reader.volumed {
-                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, binding: [], budget: nil, volume: 0, &outSequence)
+                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &transcript, budget: nil, volume: 0, &outSequence)
                         keyRecords += 1
                     }
                     continue
@@ -128,7 +160,8 @@ public enum Encryptor {
                 if o.decrypt {
                     if kind == .key {
                         try r.verifyPayload(source: source)
-                        current = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: reader.volumed ? binding : [])
+                        transcript.add(kind, r.payload)
+                        current = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
                         keyRecords += 1
                         continue  // key records end here
                     }
@@ -165,7 +198,7 @@ public enum Encryptor {
                 if kind == .volumeBegin {
                     let budget = try VolumeBegin.decode(r.payload, record: loc).budget
                     current = try emitKeyRecord(
-                        pipeline, o, recipients, keyFile, passphrase, binding: binding, budget: budget, volume: r.header.volume, &outSequence)
+                        pipeline, o, recipients, keyFile, passphrase, &transcript, budget: budget, volume: r.header.volume, &outSequence)
                     keyRecords += 1
                 }
             }
@@ -179,7 +212,8 @@ public enum Encryptor {
     /// A fresh data key, wrapped for everyone named, in a key record.
     static func emitKeyRecord(
         _ p: OrderedPipeline, _ o: EncryptOptions, _ recipients: [Curve25519.KeyAgreement.PublicKey],
-        _ keyFile: Data?, _ passphrase: Data?, binding: [UInt8], budget: VolumeBudget?, volume: UInt32, _ outSequence: inout UInt64
+        _ keyFile: Data?, _ passphrase: Data?, _ transcript: inout ClearTranscript, budget: VolumeBudget?, volume: UInt32,
+        _ outSequence: inout UInt64
     ) throws -> DataKey {
         let key = SymmetricKey(size: .bits256)
         let keyId = Hex.encode(randomBytes(8))
@@ -187,11 +221,12 @@ public enum Encryptor {
         for r in recipients { slots.append(try Wrapping.wrapForRecipient(key, keyId: keyId, to: r)) }
         if let k = keyFile { slots.append(try Wrapping.wrapWithKeyFile(key, keyId: keyId, secret: k)) }
         if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
-        let dk = DataKey(key: key, chacha: o.chacha, binding: binding)
-        let record = KeyRecord(cipher: dk.cipherName, keyId: keyId, slots: slots)
+        let record = KeyRecord(cipher: o.chacha ? "chacha20-poly1305" : "aes-256-gcm", keyId: keyId, slots: slots)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let payload = try enc.encode(record)
+        payload.withUnsafeBytes { transcript.add(.key, $0) }
+        let dk = DataKey(key: key, chacha: o.chacha, binding: transcript.digest)
         // seed-split kept room for the key record in every volume.
         if let b = budget, UInt64(RecordHeader.size + payload.count) > b.volume {
             throw SeedError.usage(
@@ -228,7 +263,7 @@ public enum Encryptor {
 
     /// The associated data of a record: its header with the payload CRC
     /// (computed over the ciphertext, after sealing) and header CRC left
-    /// out, then the key's binding to its volume.
+    /// out, then the key's binding to the clear records of its scope.
     static func associatedData(_ h: RecordHeader, _ k: DataKey) -> [UInt8] {
         var z = h
         z.payloadCRC = 0

@@ -168,21 +168,26 @@ final class VolumeProgress {
     }
 }
 
-/// The pipeline's writing end: good records go on; on a broken pipe the
-/// check goes on without passing anything.
+/// The pipeline's writing end: good records go on until the first missing
+/// or damaged one; from there on nothing more is passed (the next stage
+/// must not take a stream with a hole for a whole one), but every record
+/// is still checked, so the report names all the damage. On a broken pipe
+/// the check goes on without passing anything.
 final class CheckSink {
     let output: StreamOutput
     var broken = false
+    private(set) var withheld = false
     init(output: StreamOutput) { self.output = output }
 
     func take(_ slot: PipelineSlot) throws {
         let e = slot.context as! ExpectedRecord
         guard e.problem == nil else {
             e.volume.bad.append(e)
+            withheld = true
             return
         }
         e.volume.good += 1
-        if broken { return }
+        if broken || withheld { return }
         do { _ = try output.fd.writeAll(slot.input.bytes) } catch Errno.brokenPipe { broken = true } catch let err as Errno {
             throw SeedError.io("cannot write to \(output.name): \(err.message)")
         }
@@ -198,6 +203,7 @@ struct VolumeChecker {
     var session: String?
     var outputBroken = false
     var lastVolume: UInt32?
+    var checked: Set<UInt32> = []
 
     /// Reads the next volume in the input into the pipeline, record by
     /// record as its journal places them; nil at the end of the input.
@@ -233,6 +239,8 @@ struct VolumeChecker {
         guard let (s, volume) = ident else {
             throw SeedError.data("\(source): byte \(at): no volume starts here (its volume begin record is damaged): cannot tell which volume this is")
         }
+        if checked.contains(volume) { throw SeedError.data("\(source): byte \(at): volume \(volume) appears twice") }
+        checked.insert(volume)
         lastVolume = volume
         if let known = session, known != s {
             diag.warning("volume \(volume) belongs to session \(s), not \(known)")

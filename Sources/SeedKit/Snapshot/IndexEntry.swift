@@ -21,7 +21,9 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     public var linkB64: String?
     public var devMajor: UInt32?
     public var devMinor: UInt32?
-    public var xattrs: [String: String]?
+    /// Extended attributes in the order the archive holds them (names are
+    /// bytes: never a dictionary key, which would fold canonically equal names).
+    public var xattrs: [Xattr]?
     public var sha256: String?
     public var sparse: Bool?
     /// The file changed while it was read, on every try: kept as last read.
@@ -68,6 +70,24 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     }
 
     public var displayPath: String { quoted(bytes: pathBytes) }
+
+    /// One extended attribute: its name (`nameB64` when not UTF-8) and its
+    /// value in base64.
+    public struct Xattr: Codable, Equatable, Sendable {
+        public var name: String?
+        public var nameB64: String?
+        public var value: String
+
+        public init(nameBytes: [UInt8], value: [UInt8]) {
+            if let s = String(validating: nameBytes, as: UTF8.self) { name = s } else { nameB64 = Data(nameBytes).base64EncodedString() }
+            self.value = Data(value).base64EncodedString()
+        }
+
+        public var nameBytes: [UInt8] {
+            if let name { return Array(name.utf8) }
+            return nameB64.flatMap { Data(base64Encoded: $0) }.map(Array.init) ?? []
+        }
+    }
 }
 
 /// Index lines are written with one encoder and read with one decoder.
@@ -129,14 +149,28 @@ extension IndexEntry {
         if let user { string("user", user) }
         if let xattrs {
             key("xattrs")
-            out.append(0x7b)
-            for (i, name) in xattrs.keys.sorted().enumerated() {
+            out.append(0x5b)
+            for (i, x) in xattrs.enumerated() {
                 if i > 0 { out.append(0x2c) }
-                Self.appendJSONString(name, to: &out)
+                out.append(0x7b)
+                if let n = x.name {
+                    Self.appendJSONString("name", to: &out)
+                    out.append(0x3a)
+                    Self.appendJSONString(n, to: &out)
+                    out.append(0x2c)
+                }
+                if let n = x.nameB64 {
+                    Self.appendJSONString("nameB64", to: &out)
+                    out.append(0x3a)
+                    Self.appendJSONString(n, to: &out)
+                    out.append(0x2c)
+                }
+                Self.appendJSONString("value", to: &out)
                 out.append(0x3a)
-                Self.appendJSONString(xattrs[name]!, to: &out)
+                Self.appendJSONString(x.value, to: &out)
+                out.append(0x7d)
             }
-            out.append(0x7d)
+            out.append(0x5d)
         }
         out.append(0x7d)
         out.append(0x0a)

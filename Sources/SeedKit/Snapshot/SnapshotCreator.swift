@@ -236,6 +236,7 @@ public final class SnapshotCreator {
         }
         var attempt = 0
         var linked = false
+        var copying = false
         while true {
             var handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | CSeedSys_O_NOATIME) }
             if handle < 0 && errno == EPERM { handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
@@ -264,7 +265,7 @@ public final class SnapshotCreator {
             }
             dropVolatileTimes(entry)
             var e: OpaquePointer? = entry
-            if attempt == 0 && st.st_nlink > 1 {
+            if attempt == 0 && !copying && st.st_nlink > 1 {
                 var spare: OpaquePointer?
                 archive_entry_linkify(resolver, &e, &spare)
                 linked = archive_entry_hardlink(e) != nil
@@ -272,14 +273,23 @@ public final class SnapshotCreator {
             guard let ent = e else { return }
             var ie = makeIndexEntry(ent, path: path, st: st)
             let pos = sink.archiveBytes
-            try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
+            try writeHeader(ent, path: path)
             if linked {
                 ie.type = "hardlink"
                 ie.size = 0
                 try record(&ie, at: pos)
                 return
             }
-            let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path)
+            let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path, copying: copying)
+            if outcome.notInPlace {
+                // Ends this copy of the entry well-formed; the next replaces it.
+                try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+                _ = hasher.digest(outcome.digestTicket, wait: true)  // superseded
+                if simulateNotInPlace > 0 { simulateNotInPlace -= 1 }
+                copying = true
+                diag.verbose("\(quoted(bytes: path)): written again through the copying path")
+                continue
+            }
             try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
             var after = stat()
             let changed =
@@ -331,9 +341,13 @@ public final class SnapshotCreator {
         var ie = makeIndexEntry(ent, path: path, st: st)
         if linked { ie.type = "hardlink" }
         let pos = sink.archiveBytes
-        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
+        try writeHeader(ent, path: path)
         try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
         try record(&ie, at: pos)
+    }
+
+    func writeHeader(_ ent: OpaquePointer, path: [UInt8]) throws {
+        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
     }
 
     /// Access and change times cannot be restored, and reading the tree
@@ -400,13 +414,14 @@ public final class SnapshotCreator {
             ie.devMinor = CArchive_minor(st.st_rdev)
         }
         if archive_entry_xattr_reset(e) > 0 {
-            var xs: [String: String] = [:]
+            var xs: [IndexEntry.Xattr] = []
             var name: UnsafePointer<CChar>?
             var value: UnsafeRawPointer?
             var size = 0
             while archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK {
                 guard let name else { continue }
-                xs[String(cString: name)] = Data(bytes: value ?? UnsafeRawPointer(bitPattern: 1)!, count: value == nil ? 0 : size).base64EncodedString()
+                let v = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                xs.append(IndexEntry.Xattr(nameBytes: cBytes(name), value: v))
             }
             if !xs.isEmpty { ie.xattrs = xs }
         }
@@ -418,19 +433,29 @@ public final class SnapshotCreator {
         var digestTicket = HashLanes.Ticket.none
         var shortRead = false
         var readError: String?
+        /// libarchive did not take the bytes where they lay: what was hashed
+        /// may not be what went into the archive, so the file is written
+        /// again through the copying path.
+        var notInPlace = false
     }
 
     /// Feeds the file's whole logical content to libarchive (which skips the
-    /// holes of a sparse entry itself) and hashes it. Data is read straight
-    /// into the record being filled (see `ArchiveRecordSink.freeSpace`) and
-    /// hashed there; holes are not read: zeros stand in for them. A file
-    /// that ends early is padded with zeros so the archive stays
-    /// well-formed; the caller flags it.
-    func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8]) throws -> ContentOutcome {
+    /// holes of a sparse entry itself) and hashes it: all of it for a dense
+    /// file, only the data regions for a sparse one (seed-stream(5)), so
+    /// holes cost neither reads nor hashing. A file that ends early is
+    /// padded with zeros so the archive stays well-formed; the caller flags
+    /// it.
+    ///
+    /// Two ways in: a dense file is read straight into the record being
+    /// filled (see `ArchiveRecordSink.freeSpace`) and hashed there; a sparse
+    /// one, or any file when `copying` is set, is read into a buffer of its
+    /// own that libarchive copies from, and hashed there before the buffer
+    /// is reused. The second needs nothing of libarchive but to copy.
+    func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], copying: Bool) throws -> ContentOutcome {
         var out = ContentOutcome()
         let lane = hasher.begin()
         do {
-            try copyRegions(fd, entry: e, size: size, path: path, lane: lane, &out)
+            try copyRegions(fd, entry: e, size: size, path: path, lane: lane, copying: copying, &out)
         } catch {
             hasher.wait(for: hasher.finish(lane: lane))  // leaves the lane ready for the next file
             throw error
@@ -439,14 +464,24 @@ public final class SnapshotCreator {
         return out
     }
 
-    private func copyRegions(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], lane: Int, _ out: inout ContentOutcome) throws {
+    /// The copying path's buffer, and the hash ticket it waits for.
+    private lazy var copyBuffer = ByteBuffer(capacity: 1 << 20)
+    private var copyTicket = HashLanes.Ticket.none
+    /// For tests: how many of the next dense files take the in-place path
+    /// and are then treated as if libarchive had not taken them in place.
+    var simulateNotInPlace = 0
+
+    private func copyRegions(
+        _ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], lane: Int, copying: Bool, _ out: inout ContentOutcome
+    ) throws {
         var regions: [(UInt64, UInt64)] = []
         if archive_entry_sparse_reset(e) > 0 {
             var off: Int64 = 0, len: Int64 = 0
             while archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK { regions.append((UInt64(off), UInt64(len))) }
-        } else {
-            regions = [(0, size)]
         }
+        let sparse = !regions.isEmpty
+        if !sparse { regions = [(0, size)] }
+        let inPlace = !sparse && !copying
         var pos: UInt64 = 0
         /// Hands bytes to libarchive; it stops at the size in the header.
         func feed(_ b: UnsafeRawBufferPointer) throws {
@@ -460,39 +495,61 @@ public final class SnapshotCreator {
             pos += UInt64(b.count)
             fileBytes += UInt64(b.count)
         }
-        func zerosTo(_ target: UInt64) throws {
+        /// Zeros for libarchive: in a hole it skips them, and a dense file's
+        /// digest covers them; in a data region (a file that ended early)
+        /// they are stored, and hashed.
+        func zeros(to target: UInt64, hashed: Bool) throws {
             while pos < target {
                 let chunk = UnsafeRawBufferPointer(start: HashLanes.zeros, count: Int(min(target - pos, UInt64(HashLanes.zeroCount))))
-                hasher.update(lane: lane, chunk.baseAddress!, chunk.count)
+                if hashed { hasher.update(lane: lane, chunk.baseAddress!, chunk.count) }
                 try feed(chunk)
             }
         }
         for (off, len) in regions where off < size {
-            try zerosTo(off)
+            try zeros(to: max(off, pos), hashed: !sparse)
             let stop = min(off + len, size)
-            while pos < stop && !out.shortRead {
-                let space = try sink.freeSpace()
+            while pos < stop {
+                if out.shortRead {
+                    try zeros(to: stop, hashed: true)
+                    break
+                }
+                let space: UnsafeMutableRawBufferPointer
+                if inPlace {
+                    space = try sink.freeSpace()
+                } else {
+                    hasher.wait(for: copyTicket)
+                    space = UnsafeMutableRawBufferPointer(start: copyBuffer.base, count: copyBuffer.capacity)
+                }
                 let want = Int(min(stop - pos, UInt64(min(space.count, 1 << 20))))
                 let n = pread(fd, space.baseAddress!, want, off_t(pos))
                 if n < 0 {
                     if errno == EINTR { continue }
                     out.readError = errnoMessage()
                     out.shortRead = true
-                    break
+                    continue
                 }
-                if n == 0 { out.shortRead = true; break }
+                if n == 0 {
+                    out.shortRead = true
+                    continue
+                }
+                let ticket = hasher.update(lane: lane, space.baseAddress!, n)
+                if !inPlace {
+                    copyTicket = ticket
+                    try feed(UnsafeRawBufferPointer(start: space.baseAddress!, count: n))
+                    continue
+                }
                 // Hashed where it lies: the record waits for the hash before
                 // its memory is reused.
-                sink.fence(hasher.update(lane: lane, space.baseAddress!, n))
+                sink.fence(ticket)
                 let before = sink.inPlaceBytes
                 try feed(UnsafeRawBufferPointer(start: space.baseAddress!, count: n))
-                if sink.inPlaceBytes - before != UInt64(n) {
-                    throw SeedError(.failure, "\(quoted(bytes: path)): libarchive did not pass file data through unbuffered; cannot go on")
+                if sink.inPlaceBytes - before != UInt64(n) || simulateNotInPlace > 0 {
+                    out.notInPlace = true
+                    return  // the caller writes the file again, copying
                 }
             }
-            if out.shortRead { break }
         }
-        try zerosTo(size)
+        try zeros(to: size, hashed: !sparse)
     }
 
     func check(_ r: Int32, _ what: String) throws {

@@ -62,7 +62,7 @@ public final class SnapshotExtractor {
     func extract(_ o: ExtractOptions) throws -> SeedExit {
         if mkdirP(o.target) != 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(o.target)): \(errnoMessage())") }
         try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
-        let digests = try DigestSpool()
+        let log = try ArchiveLog()
         let progress = Progress(enabled: o.progress, label: "seed-snapshot")
         // Content is hashed on the hash lanes while this thread writes: data
         // blocks lie in the source's payload ring, which waits for their
@@ -74,26 +74,22 @@ public final class SnapshotExtractor {
         src.willReuse = { i in lanes.wait(for: fences[i]) }
         let spill = ByteBuffer(capacity: 1 << 16)
         var spillTicket = HashLanes.Ticket.none
-        var waitingDigests: [(UInt64, HashLanes.Ticket)] = []
+        // Entries wait here, in order, for their file's digest.
+        var waiting: [(ArchiveLog.Entry, HashLanes.Ticket)] = []
         var waitingHead = 0
-        func storeDigests(all: Bool) throws {
-            while waitingHead < waitingDigests.count {
-                let (at, t) = waitingDigests[waitingHead]
-                guard let d = lanes.digest(t, wait: all) else { break }
-                try digests.append(offset: at, hex: d)
+        func logEntries(all: Bool) throws {
+            while waitingHead < waiting.count {
+                var (e, t) = waiting[waitingHead]
+                if t != .none {
+                    guard let d = lanes.digest(t, wait: all) else { break }
+                    e.digest = d
+                }
+                try log.append(e)
                 waitingHead += 1
             }
             if waitingHead > 1024 {
-                waitingDigests.removeFirst(waitingHead)
+                waiting.removeFirst(waitingHead)
                 waitingHead = 0
-            }
-        }
-        func hashZeros(_ lane: Int, _ n: Int64) {
-            var left = n
-            while left > 0 {
-                let k = Int(min(left, Int64(HashLanes.zeroCount)))
-                lanes.update(lane: lane, HashLanes.zeros, k)
-                left -= Int64(k)
             }
         }
 
@@ -104,6 +100,11 @@ public final class SnapshotExtractor {
             archive_write_free(aw)
         }
         archive_read_support_format_tar(ar)
+        // Names are bytes. libarchive converts a pax header's UTF-8 names to
+        // the current locale, and where that is UTF-8 it NFC-normalizes
+        // them on the way, which makes two names one. In the C locale it
+        // takes them as they are. This thread reads the whole archive.
+        if let c = newlocale(LC_CTYPE_MASK, "C", nil) { uselocale(c) }
         // Sparse entries get their holes back from the archive's sparse map
         // (libarchive seeks over them). ARCHIVE_EXTRACT_SPARSE is left off:
         // it scans every byte for zeros and writes 4 KiB at a time.
@@ -151,6 +152,13 @@ public final class SnapshotExtractor {
             }
             if w == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
             let isFile = archive_entry_filetype(e) == 0o100000 /* AE_IFREG */ && archive_entry_hardlink(e) == nil
+            var logged = ArchiveLog.Entry(
+                offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(archive_entry_size(e), 0)) : 0,
+                mode: UInt32(archive_entry_perm(e)) & 0o7777, sparse: false, path: SnapshotExtractor.indexPath(e),
+                link: (archive_entry_symlink(e) ?? archive_entry_hardlink(e)).map(cBytes))
+            // Only the bytes the archive holds are hashed: a sparse entry's
+            // digest covers its data regions, never its holes, so the work
+            // is bounded by the stream whatever size a header declares.
             let lane = isFile ? lanes.begin() : 0
             var pos: Int64 = 0
             var buf: UnsafeRawPointer?
@@ -161,7 +169,7 @@ public final class SnapshotExtractor {
                 if d == ARCHIVE_EOF { break }
                 if let pe = pendingError { throw pe }
                 if d < ARCHIVE_WARN { throw SeedError.data("entry \(name): \(archiveError(ar))") }
-                if off > pos { hashZeros(lane, Int64(off - pos)) }
+                if off != pos { logged.sparse = true }
                 if size > 0, let buf {
                     if let k = src.ringBuffer(holding: buf, count: size) {
                         fences[k].add(lanes.update(lane: lane, buf, size))
@@ -179,12 +187,9 @@ public final class SnapshotExtractor {
                 bytes += UInt64(size)
                 progress.update(bytes: bytes)
             }
-            if isFile {
-                let total = archive_entry_size(e)
-                if total > pos { hashZeros(lane, total - pos) }
-                waitingDigests.append((headerPos, lanes.finish(lane: lane)))
-                try storeDigests(all: false)
-            }
+            if isFile && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) != pos) { logged.sparse = true }
+            waiting.append((logged, isFile ? lanes.finish(lane: lane) : .none))
+            try logEntries(all: false)
             let f = archive_write_finish_entry(aw)
             if f < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
             if f == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
@@ -195,9 +200,9 @@ public final class SnapshotExtractor {
         if let root { try root.apply(owner: flags & ARCHIVE_EXTRACT_OWNER != 0) }
         // The archive's trailing blocks, then the index and the end record.
         while try nextData() != nil {}
-        try storeDigests(all: true)
-        var checked = 0
-        try digests.rewind()
+        try logEntries(all: true)
+        var checked: UInt64 = 0
+        try log.rewind()
         var item = lookahead
         lookahead = nil
         while true {
@@ -211,22 +216,44 @@ public final class SnapshotExtractor {
             try IndexLines.decode(it.payload, location: it.location) { ie in
                 if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read") }
                 if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros") }
-                guard ie.type == "file", let want = ie.sha256 else { return }
-                guard let got = try digests.find(offset: ie.archiveOffset) else {
-                    throw SeedError.data("\(ie.displayPath): listed in the index at archive byte \(ie.archiveOffset) but not in the archive")
-                }
-                if got != want { throw SeedError.data("\(ie.displayPath): content does not match the index (SHA-256 \(got), expected \(want))") }
+                try log.check(ie)
                 checked += 1
             }
         }
+        try log.checkEnd()
+        if let t = src.totals, t.entries != checked {
+            throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(checked)")
+        }
         progress.finish(bytes: bytes)
-        diag.verbose("\(checked) files checked against the index")
+        diag.verbose("\(checked) entries checked against the index")
         return warnings > 0 ? .warnings : .success
     }
 
     func warn(_ m: String) {
         warnings += 1
         diag.warning(m)
+    }
+
+    /// An archive entry's path as the index names it: pax writers end a
+    /// directory's name with a slash, the index does not.
+    static func indexPath(_ e: OpaquePointer) -> [UInt8] {
+        var p = archive_entry_pathname(e).map(cBytes) ?? []
+        if archive_entry_filetype(e) == 0o040000 && p.count > 1 && p.last == 0x2f { p.removeLast() }
+        return p
+    }
+
+    /// An archive entry's type as the index names it.
+    static func typeName(_ e: OpaquePointer) -> String {
+        if archive_entry_hardlink(e) != nil { return "hardlink" }
+        switch archive_entry_filetype(e) {
+        case 0o100000: return "file"
+        case 0o040000: return "dir"
+        case 0o120000: return "symlink"
+        case 0o010000: return "fifo"
+        case 0o020000: return "char"
+        case 0o060000: return "block"
+        default: return "other"
+        }
     }
 
     /// seed-snapshot -d: the plain pax archive, every record checked, to stdout.
@@ -283,11 +310,26 @@ func mkdirP(_ path: String) -> Int32 {
     return 0
 }
 
-/// (archive offset, hex SHA-256) of each extracted file, in archive order, in an
-/// unlinked temporary file: bounded memory however many files there are.
-final class DigestSpool {
+/// What extraction wrote, one line per archive entry in archive order, in
+/// an unlinked temporary file (bounded memory however many entries there
+/// are), to be held against the index once it arrives: seed-stream(5)
+/// says they must agree entry for entry, so that `seed-snapshot -t` shows
+/// exactly what `-x` writes.
+final class ArchiveLog {
+    struct Entry {
+        var offset: UInt64
+        var type: String
+        var size: UInt64
+        var mode: UInt32
+        var sparse: Bool
+        var path: [UInt8]
+        var link: [UInt8]?
+        var digest: String?
+    }
+
     private let file: UnsafeMutablePointer<FILE>
-    private var next: (UInt64, String)?
+    private var peeked: Entry?
+    private var atEnd = false
 
     init() throws {
         guard let f = tmpfile() else { throw SeedError(.cannotCreate, "cannot create a temporary file: \(errnoMessage())") }
@@ -296,32 +338,97 @@ final class DigestSpool {
 
     deinit { fclose(file) }
 
-    func append(offset: UInt64, hex: String) throws {
-        var rec = [UInt8](repeating: 0, count: 72)
-        withUnsafeBytes(of: offset.littleEndian) { rec.replaceSubrange(0..<8, with: $0) }
-        rec.replaceSubrange(8..<72, with: Array(hex.utf8))
-        if fwrite(rec, 1, 72, file) != 72 { throw SeedError.io("cannot write a temporary file: \(errnoMessage())") }
+    func append(_ e: Entry) throws {
+        var rec: [UInt8] = []
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { rec.append(contentsOf: $0) } }
+        u64(e.offset)
+        u64(e.size)
+        u64(UInt64(e.mode))
+        u64(e.sparse ? 1 : 0)
+        for field in [Array(e.type.utf8), e.path, e.link ?? [], Array((e.digest ?? "").utf8)] {
+            u64(UInt64(field.count))
+            rec += field
+        }
+        u64(e.link == nil ? 0 : 1)
+        if fwrite(rec, 1, rec.count, file) != rec.count { throw SeedError.io("cannot write a temporary file: \(errnoMessage())") }
     }
 
     func rewind() throws {
         if fflush(file) != 0 || fseek(file, 0, SEEK_SET) != 0 { throw SeedError.io("cannot rewind a temporary file: \(errnoMessage())") }
-        next = nil
+        peeked = nil
+        atEnd = false
     }
 
-    /// The digest of the entry at `offset`; entries before it (copies a
-    /// later one replaced) are passed over. Offsets must be asked in order.
-    func find(offset: UInt64) throws -> String? {
-        while true {
-            if next == nil {
-                var rec = [UInt8](repeating: 0, count: 72)
-                if fread(&rec, 1, 72, file) != 72 { return nil }
-                let off = rec.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-                next = (off, String(decoding: rec[8..<72], as: UTF8.self))
+    /// The next entry without taking it.
+    func peek() throws -> Entry? {
+        if peeked == nil && !atEnd { peeked = try read() }
+        return peeked
+    }
+
+    func next() throws -> Entry? {
+        let e = try peek()
+        peeked = nil
+        return e
+    }
+
+    private func read() throws -> Entry? {
+        func u64() -> UInt64? {
+            var v: UInt64 = 0
+            return fread(&v, 8, 1, file) == 1 ? UInt64(littleEndian: v) : nil
+        }
+        func bytes() -> [UInt8]? {
+            guard let n = u64() else { return nil }
+            var b = [UInt8](repeating: 0, count: Int(n))
+            return n == 0 || fread(&b, 1, Int(n), file) == Int(n) ? b : nil
+        }
+        guard let offset = u64() else {
+            atEnd = true
+            return nil
+        }
+        guard let size = u64(), let mode = u64(), let sparse = u64(), let type = bytes(), let path = bytes(), let link = bytes(),
+            let digest = bytes(), let hasLink = u64()
+        else { throw SeedError.io("cannot read back a temporary file") }
+        return Entry(
+            offset: offset, type: String(decoding: type, as: UTF8.self), size: size, mode: UInt32(mode), sparse: sparse != 0, path: path,
+            link: hasLink != 0 ? link : nil, digest: digest.isEmpty ? nil : String(decoding: digest, as: UTF8.self))
+    }
+
+    /// Holds the index entry `ie` against the archive entries logged: the
+    /// entry at its offset must agree in path, type, size, link, mode,
+    /// sparseness and content digest. Entries before it that no index line
+    /// names must each be an earlier copy of a file that the entry right
+    /// after it replaces (a file read again because it changed).
+    func check(_ ie: IndexEntry) throws {
+        while let a = try peek(), a.offset < ie.archiveOffset {
+            _ = try next()
+            try checkSuperseded(a)
+        }
+        guard let a = try next(), a.offset == ie.archiveOffset else {
+            throw SeedError.data("\(ie.displayPath): listed in the index at archive byte \(ie.archiveOffset) but not in the archive")
+        }
+        let name = quoted(bytes: a.path)
+        if a.path != ie.pathBytes { throw SeedError.data("\(name): the index names it \(ie.displayPath) (archive byte \(a.offset))") }
+        if a.type != ie.type { throw SeedError.data("\(name): a \(a.type) in the archive, a \(ie.type) in the index") }
+        if a.mode != ie.mode { throw SeedError.data("\(name): mode \(String(a.mode, radix: 8)) in the archive, \(String(ie.mode, radix: 8)) in the index") }
+        if a.link != ie.linkBytes { throw SeedError.data("\(name): its link target differs between the archive and the index") }
+        if a.type == "file" {
+            if a.size != ie.size { throw SeedError.data("\(name): \(a.size) bytes in the archive, \(ie.size) in the index") }
+            if a.sparse != (ie.sparse ?? false) { throw SeedError.data("\(name): sparse in one of the archive and the index, not in the other") }
+            guard let want = ie.sha256 else { throw SeedError.data("\(name): the index gives no SHA-256 for it") }
+            if a.digest != want {
+                throw SeedError.data("\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))")
             }
-            let (off, d) = next!
-            if off == offset { next = nil; return d }
-            if off > offset { return nil }
-            next = nil
+        }
+    }
+
+    /// After the last index entry: nothing left but replaced copies.
+    func checkEnd() throws {
+        while let a = try next() { try checkSuperseded(a) }
+    }
+
+    private func checkSuperseded(_ a: Entry) throws {
+        guard a.type == "file", let b = try peek(), b.type == "file", b.path == a.path else {
+            throw SeedError.data("\(quoted(bytes: a.path)): in the archive at byte \(a.offset) but not in the index")
         }
     }
 }

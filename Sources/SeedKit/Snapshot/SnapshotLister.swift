@@ -12,9 +12,11 @@ public enum SnapshotLister {
         let src = try SnapshotSource(input: input)
         let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
         var flagged = 0
+        var listed: UInt64 = 0
         while let item = try src.next(decodeData: false) {
             guard item.kind == .index else { continue }
             try IndexLines.decode(item.payload, location: item.location) { e in
+                listed += 1
                 if e.changed == true || e.incomplete == true { flagged += 1 }
                 if long { try out.write(Array(longLine(e).utf8)) }
                 try out.write(e.pathBytes)
@@ -26,6 +28,9 @@ public enum SnapshotLister {
             }
         }
         try out.flush()
+        if let t = src.totals, t.entries != listed {
+            throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(listed)")
+        }
         return .success
     }
 

@@ -40,7 +40,7 @@ struct Joiner {
         return .success
     }
 
-    /// Payloads passed on without being read (see `RecordReader.deferPayload`).
+    /// Payloads read straight into the reader's buffer and checked there (see `RecordReader.deferPayload`).
     static let movedKinds: (RecordHeader) -> Bool = { $0.kind == .data || $0.kind == .index }
 
     mutating func join(_ reader: RecordReader) throws {
@@ -152,12 +152,8 @@ struct Joiner {
             default:
                 tally.add(r.header)
                 if v == 1 && first { throw SeedError.data("\(loc): volume 1 does not start with the stream header") }
-                if reader.deferPayload?(r.header) == true {
-                    try writer.writeHeader(forMovedPayload: h)
-                    try reader.movePayload(to: writer.fd, destination: writer.destination)
-                } else {
-                    try writer.write(header: h, payload: r.payload)
-                }
+                let payload = reader.deferPayload?(r.header) == true ? try reader.takePayload() : r.payload
+                try writer.write(header: h, payload: payload)
                 progress.advance(by: UInt64(RecordHeader.size) + h.payloadLength)
             }
             first = false
@@ -198,12 +194,7 @@ final class HeldVolume {
         try w.write(header: first.header, payload: first.payload)
         while let r = try reader.next() {
             if r.header.kind == .end, let t = try? StreamTotals.decode(r.payload, record: "") { volumeCount = t.volumes }
-            if reader.deferPayload?(r.header) == true {
-                try w.writeHeader(forMovedPayload: r.header)
-                try reader.movePayload(to: fd, destination: w.destination)
-            } else {
-                try w.write(header: r.header, payload: r.payload)
-            }
+            try w.write(header: r.header, payload: reader.deferPayload?(r.header) == true ? try reader.takePayload() : r.payload)
             if r.header.kind == .volumeEnd { break }
         }
         try w.flush()

@@ -134,14 +134,12 @@ struct SplitState {
     /// Data records emitted so far.
     var dataRecords: UInt64 = 0
     var tally = VolumeTally()
-    let discard: FileDescriptor
 
     init(_ o: SplitOptions, reader: RecordReader, source: String, diag: Diagnostics) throws {
         self.o = o
         self.reader = reader
         self.source = source
         self.diag = diag
-        discard = try FileDescriptor.open("/dev/null", .writeOnly)
         guard let first = try reader.next() else { throw SeedError.data("\(source): empty stream") }
         let loc = "\(source): \(first.location)"
         if first.header.kind == .volumeBegin {
@@ -236,12 +234,10 @@ struct SplitState {
         } else if moved {
             h.sequence = sequence
             tally.add(h)
-            if skipping {
-                try reader.movePayload(to: discard, destination: "/dev/null")
-            } else {
-                let given = try writer.writeHeader(forMovedPayload: h)
+            let payload = try reader.takePayload()
+            if !skipping {
+                let given = try writer.write(header: h, payload: payload)
                 precondition(given == sequence)
-                try reader.movePayload(to: writer.fd, destination: writer.destination)
             }
             sequence += 1
         } else {

@@ -63,6 +63,8 @@ public struct VolumeBegin: Codable, Equatable, Sendable {
             throw SeedError.data("\(record): volume begin record is not valid")
         }
         guard v.format == 1 else { throw SeedError.data("\(record): volume format \(v.format) is not supported (this is format 1)") }
+        try Session.check(v.session, record: record)
+        if v.volume == 0 { throw SeedError.data("\(record): volume begin record for volume 0") }
         return v
     }
 }

@@ -1,7 +1,7 @@
 import CDeflate
 
-/// The kinds of record in a seed stream (seed-stream(5)). Kinds a tool does
-/// not know are passed through unchanged.
+/// The kinds of record in a seed stream (seed-stream(5)). Kind 0 and kinds
+/// 9 to 255 are reserved: a reader refuses them.
 public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -14,6 +14,14 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let key = RecordKind(rawValue: 6)
     public static let resume = RecordKind(rawValue: 7)
     public static let end = RecordKind(rawValue: 8)
+
+    /// Whether format version 1 defines this kind.
+    public var isDefined: Bool { (1...8).contains(rawValue) }
+    /// Whether seed-compress may give this kind's payloads a codec.
+    public var mayBeCompressed: Bool { self == .data || self == .index }
+    /// Whether seed-encrypt seals this kind's payloads: all but the
+    /// records a reader needs before it has a key.
+    public var isSealed: Bool { self != .streamHeader && self != .volumeBegin && self != .key }
 
     public var description: String {
         switch self {
@@ -37,6 +45,10 @@ public struct RecordFlags: RawRepresentable, Hashable, Sendable {
 
     public static let codecMask: UInt16 = 0x0007
     public static let encrypted = RecordFlags(rawValue: 0x0008)
+    /// Bits 4 to 15: reserved, zero.
+    public static let reservedMask: UInt16 = 0xfff0
+    /// What AEAD appends to a sealed payload.
+    public static let tagSize: UInt64 = 16
 
     public var codec: Codec? {
         get { Codec(rawValue: UInt8(rawValue & RecordFlags.codecMask)) }
@@ -125,6 +137,24 @@ public struct RecordHeader: Equatable, Sendable {
     /// What can be wrong with 48 bytes that should be a header.
     public enum DecodeProblem: Error, Equatable {
         case badMagic, badVersion(UInt8), badChecksum, nonzeroReserved, tooLong(UInt64)
+        case reservedKind(UInt8), reservedFlags(UInt16), unknownCodec(UInt8)
+        /// A flag or length that the kind does not allow (seed-stream(5), Flags).
+        case inconsistent(String)
+
+        /// What is wrong, for messages.
+        public var message: String {
+            switch self {
+            case .badMagic: return "damaged record header (bad magic)"
+            case .badChecksum: return "damaged record header (header checksum mismatch)"
+            case .badVersion(let v): return "record format version \(v) is not supported (this is version 1)"
+            case .nonzeroReserved: return "damaged record header (reserved field not zero)"
+            case .tooLong(let n): return "record length \(n) exceeds the \(RecordHeader.maxPayload >> 20) MiB limit"
+            case .reservedKind(let k): return "record kind \(k) is reserved"
+            case .reservedFlags(let f): return String(format: "reserved flag bits set (0x%04x)", f)
+            case .unknownCodec(let c): return "codec \(c) is reserved"
+            case .inconsistent(let why): return why
+            }
+        }
     }
 
     /// Decodes and checks a header: magic, version, header CRC, reserved
@@ -140,10 +170,31 @@ public struct RecordHeader: Equatable, Sendable {
         guard u32(40) == 0 else { return .failure(.nonzeroReserved) }
         let len = u64(24)
         guard len <= maxPayload, u64(32) <= maxPayload else { return .failure(.tooLong(max(len, u64(32)))) }
-        return .success(
-            RecordHeader(
-                kind: RecordKind(rawValue: u8(5)), flags: RecordFlags(rawValue: u16(6)), volume: u32(8),
-                sequence: u64(16), payloadLength: len, rawLength: u64(32), payloadCRC: u32(12)))
+        let h = RecordHeader(
+            kind: RecordKind(rawValue: u8(5)), flags: RecordFlags(rawValue: u16(6)), volume: u32(8),
+            sequence: u64(16), payloadLength: len, rawLength: u64(32), payloadCRC: u32(12))
+        if let problem = h.formProblem { return .failure(problem) }
+        return .success(h)
+    }
+
+    /// What seed-stream(5) forbids in a header on its own: reserved kinds,
+    /// flags and codecs, a codec or seal on a kind that never has one, and
+    /// lengths that cannot belong together.
+    public var formProblem: DecodeProblem? {
+        guard kind.isDefined else { return .reservedKind(kind.rawValue) }
+        guard flags.rawValue & RecordFlags.reservedMask == 0 else { return .reservedFlags(flags.rawValue & RecordFlags.reservedMask) }
+        guard let codec = flags.codec else { return .unknownCodec(flags.codecBits) }
+        if codec != .none && !kind.mayBeCompressed { return .inconsistent("\(kind) record with codec \(codec.name)") }
+        if flags.isEncrypted {
+            if !kind.isSealed { return .inconsistent("\(kind) record marked encrypted") }
+            if payloadLength < RecordFlags.tagSize { return .inconsistent("encrypted record shorter than its tag") }
+            if codec == .none && rawLength != payloadLength - RecordFlags.tagSize {
+                return .inconsistent("raw length \(rawLength) of an encrypted record without codec is not its payload length less the tag")
+            }
+        } else if codec == .none && rawLength != payloadLength {
+            return .inconsistent("raw length \(rawLength) differs from the payload length \(payloadLength) of a record without codec")
+        }
+        return nil
     }
 }
 

@@ -50,16 +50,18 @@ public final class RecordReader {
     /// out with an empty payload.
     public var skipPayload: ((RecordHeader) -> Bool)?
     /// Records this says yes to are handed out with an empty payload left
-    /// unread in the input; the caller passes it on with `movePayload(to:)`
-    /// (unchecked: the next reader checks it against its CRC) before the
-    /// next call. Headers are then read exactly, so payloads can move from
-    /// pipe to pipe with splice(2), never copied through this process.
+    /// unread in the input; before the next call the caller either passes
+    /// it on with `takePayload()` (checked there) or reads it with
+    /// `readPayload(into:)` (and checks it itself). Headers are then read
+    /// exactly, so a payload can go straight into the caller's memory.
     public var deferPayload: ((RecordHeader) -> Bool)? {
         didSet { exactReads = deferPayload != nil }
     }
     private var exactReads = false
     private var pendingPayload: UInt64 = 0
     private var pendingLocation = ""
+    private var pendingCRC: UInt32 = 0
+    private var pendingKind = RecordKind.data
     private let seekable: Bool
     private let fileBase: Int64
     private let fileSize: Int64
@@ -109,7 +111,7 @@ public final class RecordReader {
     /// there. Throws a `SeedError` (status 65, or 74 for a read error) naming
     /// the record and byte offset for anything else.
     public func next() throws -> Record? {
-        precondition(pendingPayload == 0, "movePayload(to:) not called for a deferred payload")
+        precondition(pendingPayload == 0, "takePayload() not called for a deferred payload")
         if sawEnd && !volumed {
             try fill(1)
             if end > start {
@@ -138,14 +140,7 @@ public final class RecordReader {
         let header: RecordHeader
         switch RecordHeader.decode(buffer + start) {
         case .success(let h): header = h
-        case .failure(let p):
-            switch p {
-            case .badMagic: throw SeedError.data("\(source): \(here): damaged record header (bad magic)")
-            case .badChecksum: throw SeedError.data("\(source): \(here): damaged record header (header checksum mismatch)")
-            case .badVersion(let v): throw SeedError.data("\(source): \(here): record format version \(v) is not supported (this is version 1)")
-            case .nonzeroReserved: throw SeedError.data("\(source): \(here): damaged record header (reserved field not zero)")
-            case .tooLong(let n): throw SeedError.data("\(source): \(here): record length \(n) exceeds the \(RecordHeader.maxPayload >> 20) MiB limit")
-            }
+        case .failure(let p): throw SeedError.data("\(source): \(here): \(p.message)")
         }
         let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
         try checkPlace(header, loc)
@@ -169,6 +164,8 @@ public final class RecordReader {
             position += UInt64(total)
             pendingPayload = header.payloadLength
             pendingLocation = loc
+            pendingCRC = header.payloadCRC
+            pendingKind = header.kind
             accepted(header)
             return record
         }
@@ -195,8 +192,9 @@ public final class RecordReader {
             }
             volumed = h.kind == .volumeBegin
         }
+        try checkKindOrder(h, loc)
         if !volumed {
-            if h.kind == .volumeBegin || h.volume != 0 {
+            if h.kind == .volumeBegin || h.kind == .volumeEnd || h.volume != 0 {
                 throw SeedError.data("\(source): \(loc): volume \(h.volume) record in a stream that is not split into volumes")
             }
         } else if h.kind == .volumeBegin {
@@ -224,8 +222,33 @@ public final class RecordReader {
 
     private var lastVolume: UInt32 = 0
     private var endInVolume = false
+    private var lastKind: RecordKind?
+    private var sawStreamHeader = false
+
+    /// The places seed-stream(5) allows each kind: one stream header, before
+    /// any data, index or end record of its volume; a key record only right
+    /// after the stream header (a stream not split into volumes) or right
+    /// after a volume begin.
+    private func checkKindOrder(_ h: RecordHeader, _ loc: String) throws {
+        switch h.kind {
+        case .streamHeader:
+            if sawStreamHeader { throw SeedError.data("\(source): \(loc): a second stream header") }
+        case .key:
+            let after: RecordKind = volumed ? .volumeBegin : .streamHeader
+            if lastKind != after {
+                throw SeedError.data("\(source): \(loc): key record out of place (a key record may only follow the \(after))")
+            }
+        case .end where sawEnd:
+            throw SeedError.data("\(source): \(loc): a second end record")
+        case .data, .index, .end:
+            if !volumed && !sawStreamHeader { throw SeedError.data("\(source): \(loc): \(h.kind) record before the stream header") }
+        default: break
+        }
+    }
 
     private func accepted(_ h: RecordHeader) {
+        lastKind = h.kind
+        if h.kind == .streamHeader { sawStreamHeader = true }
         expectedSequence = h.sequence &+ 1
         lastSequence = h.sequence
         recordsRead += 1
@@ -249,47 +272,20 @@ public final class RecordReader {
         return true
     }
 
-    /// Writes the payload of the record just handed out with a deferred
-    /// payload to `out`: what is buffered, then the rest straight from the
-    /// input, by splice(2) where the kernel can, else through the buffer.
-    public func movePayload(to out: FileDescriptor, destination: String) throws {
-        var left = Int(pendingPayload)
+    /// The payload of the record just handed out with a deferred payload,
+    /// read whole and checked against its CRC-32 (a damaged payload is
+    /// never handed on); valid until the next call.
+    public func takePayload() throws -> UnsafeRawBufferPointer {
+        let n = Int(pendingPayload)
         pendingPayload = 0
-        let buffered = min(end - start, left)
-        if buffered > 0 {
-            try put(UnsafeRawBufferPointer(start: buffer + start, count: buffered), out, destination)
-            start += buffered
-            left -= buffered
+        try fill(n)
+        if end - start < n { throw truncatedPayload(n - (end - start)) }
+        let payload = UnsafeRawBufferPointer(start: buffer + start, count: n)
+        if CRC32.checksum(payload) != pendingCRC {
+            throw SeedError.data("\(source): \(pendingLocation): payload checksum mismatch (\(pendingKind) record damaged)")
         }
-        var canSplice = true
-        while left > 0 {
-            if canSplice {
-                let n = CSeedSys_splice(fd.rawValue, out.rawValue, left)
-                if n > 0 {
-                    left -= n
-                    bytesRead += UInt64(n)
-                    continue
-                }
-                if n == 0 { throw truncatedPayload(left) }
-                if errno == EINTR || errno == EAGAIN { continue }
-                if errno != EINVAL && errno != ENOSYS {
-                    throw SeedError.io("\(source): \(pendingLocation): cannot pass the payload on to \(destination): \(errnoMessage())")
-                }
-                canSplice = false  // neither end is a pipe
-            }
-            start = 0
-            end = 0
-            let got: Int
-            do {
-                got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: min(capacity, left)))
-            } catch let e as Errno {
-                throw SeedError.io("\(source): \(pendingLocation): read error: \(e.message)")
-            }
-            if got == 0 { throw truncatedPayload(left) }
-            bytesRead += UInt64(got)
-            try put(UnsafeRawBufferPointer(start: buffer, count: got), out, destination)
-            left -= got
-        }
+        start += n
+        return payload
     }
 
     /// Reads the payload of the record just handed out with a deferred
@@ -331,10 +327,6 @@ public final class RecordReader {
     private func truncatedPayload(_ missing: Int) -> SeedError {
         eof = true
         return SeedError.data("\(source): \(pendingLocation): truncated record (the input ends \(missing) payload bytes short)")
-    }
-
-    private func put(_ b: UnsafeRawBufferPointer, _ out: FileDescriptor, _ destination: String) throws {
-        do { _ = try out.writeAll(b) } catch let e as Errno { throw SeedError.io("cannot write to \(destination): \(e.message)") }
     }
 
     /// Reads until `n` bytes are buffered or the input ends.

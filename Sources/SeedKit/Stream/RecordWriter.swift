@@ -87,16 +87,6 @@ public final class RecordWriter {
         return h.sequence
     }
 
-    /// Writes a record's header (numbered as `write(header:payload:)` does)
-    /// and flushes, for a payload the caller then moves to `fd` itself
-    /// (`RecordReader.movePayload(to:)`).
-    @discardableResult
-    public func writeHeader(forMovedPayload header: RecordHeader) throws -> UInt64 {
-        let sequence = try putHeader(header)
-        try flush()
-        return sequence
-    }
-
     public func flush() throws {
         if used > 0 {
             try put(UnsafeRawBufferPointer(start: buffer, count: used))

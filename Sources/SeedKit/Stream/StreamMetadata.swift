@@ -38,6 +38,7 @@ public struct StreamMetadata: Codable, Equatable, Sendable {
         do {
             let m = try JSONDecoder().decode(StreamMetadata.self, from: Data(payload))
             guard m.format == 1 else { throw SeedError.data("\(record): stream format \(m.format) is not supported (this is format 1)") }
+            try Session.check(m.session, record: record)
             return m
         } catch let e as SeedError { throw e } catch {
             throw SeedError.data("\(record): stream header is not valid JSON metadata")
@@ -75,5 +76,26 @@ public struct StreamTotals: Codable, Equatable, Sendable {
             throw SeedError.data("\(record): end record is not valid JSON totals")
         }
         return t
+    }
+}
+
+/// A session id: a UUID in its 36-character text form, lower-case hex.
+/// It names journal files, so nothing else is accepted from a stream.
+public enum Session {
+    public static func isValid(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count == 36 else { return false }
+        for (i, c) in b.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != 0x2d { return false }
+            } else if !((0x30...0x39).contains(c) || (0x61...0x66).contains(c)) {
+                return false
+            }
+        }
+        return true
+    }
+
+    static func check(_ s: String, record: String) throws {
+        if !isValid(s) { throw SeedError.data("\(record): session id is not a lower-case UUID") }
     }
 }

@@ -50,7 +50,10 @@ import Testing
         full.setLink([0xff, 0x2f, 0x61])
         full.devMajor = 8
         full.devMinor = 17
-        full.xattrs = ["user.b": "YQ==", "user.a": "", "user.\"": "Ig=="]
+        full.xattrs = [
+            .init(nameBytes: Array("user.b".utf8), value: [0x61]), .init(nameBytes: Array("user.a".utf8), value: []),
+            .init(nameBytes: Array("user.\"".utf8), value: [0x22]), .init(nameBytes: [0x75, 0xff], value: [1]),
+        ]
         full.sha256 = String(repeating: "ab", count: 32)
         full.sparse = true
         full.changed = false
@@ -59,7 +62,7 @@ import Testing
         full.offset = 4096
         full.archiveOffset = 12 * 4096 + 4096
         var bare = IndexEntry(pathBytes: [0x80], type: "dir")
-        bare.xattrs = [:]
+        bare.xattrs = []
         let everyByte = IndexEntry(pathBytes: (1...127).map { UInt8($0) }, type: "file")
         for e in [full, bare, everyByte, IndexEntry(pathBytes: Array("a".utf8), type: "fifo")] {
             var line: [UInt8] = []

@@ -87,13 +87,30 @@ import Testing
         #expect(e?.message.contains("does not start with a stream header") == true)
     }
 
-    @Test func unknownRecordKindsPassThrough() throws {
-        let s = try StreamBytes.make { w in
-            try w.write(kind: .streamHeader, bytes: [0x7b, 0x7d])
-            try w.write(kind: RecordKind(rawValue: 200), bytes: [9, 9])
-            try w.write(kind: .end, bytes: [])
+    @Test func reservedRecordKindsAndFlagBitsAreRefused() throws {
+        for (kind, flags) in [(UInt8(0), UInt16(0)), (9, 0), (200, 0), (2, 0x0010), (2, 0x8000), (2, 0x0003), (1, 0x0001), (4, 0x0008)] {
+            let s = try StreamBytes.make { w in
+                try w.write(kind: .streamHeader, bytes: [0x7b, 0x7d])
+                try w.write(kind: RecordKind(rawValue: kind), flags: RecordFlags(rawValue: flags), bytes: [9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])
+                try w.write(kind: .end, bytes: [])
+            }
+            let e = seedError { _ = try s.readAll() }
+            #expect(e?.status == .dataError, "kind \(kind) flags \(flags)")
+            #expect(e?.message.hasPrefix("test: record 1 at byte 50: ") == true, "\(e?.message ?? "")")
         }
-        #expect(try s.readAll() == [.streamHeader, RecordKind(rawValue: 200), .end])
+    }
+
+    @Test func aSecondStreamHeaderOrAMisplacedKeyRecordIsRefused() throws {
+        for second in [RecordKind.streamHeader, .key] {
+            let s = try StreamBytes.make { w in
+                try w.write(kind: .streamHeader, bytes: [0x7b, 0x7d])
+                try w.write(kind: .data, bytes: [1])
+                try w.write(kind: second, bytes: [0x7b, 0x7d])
+                try w.write(kind: .end, bytes: [])
+            }
+            let e = seedError { _ = try s.readAll() }
+            #expect(e?.message.contains("record 2 at byte") == true, "\(e?.message ?? "")")
+        }
     }
 
     @Test func recordsLargerThanTheBufferAreRead() throws {
@@ -111,31 +128,38 @@ import Testing
 }
 
 @Suite struct DeferredPayloadTests {
-    /// Reads `bytes` with data payloads deferred and moved to a file; returns
-    /// what was moved, or throws what the reader throws.
+    /// Reads `bytes` with data payloads deferred and taken; returns what
+    /// was taken, or throws what the reader throws.
     func move(_ bytes: [UInt8]) throws -> [UInt8] {
         let inPath = tempPath("in")
-        let outPath = tempPath("out")
         try Data(bytes).write(to: URL(fileURLWithPath: inPath))
-        defer { unlink(inPath); unlink(outPath) }
+        defer { unlink(inPath) }
         let fd = try FileDescriptor.open(inPath, .readOnly)
-        let out = try FileDescriptor.open(outPath, .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
-        defer { try? fd.close(); try? out.close() }
+        defer { try? fd.close() }
         let r = RecordReader(fd: fd, source: "test", bufferSize: 4096)
         r.deferPayload = { $0.kind == .data }
+        var taken: [UInt8] = []
         while let rec = try r.next() {
             if rec.header.kind == .data {
                 #expect(rec.payload.count == 0)
-                try r.movePayload(to: out, destination: "out")
+                taken += try r.takePayload()
             }
         }
-        return Array(try Data(contentsOf: URL(fileURLWithPath: outPath)))
+        return taken
     }
 
     @Test func deferredPayloadsAreMovedWhole() throws {
         let s = try StreamBytes.sample(dataRecords: 3, payload: 10_000)
         let want: [UInt8] = (0..<3).flatMap { i in (0..<10_000).map { (j: Int) in UInt8(truncatingIfNeeded: j &* 7 &+ i) } }
         #expect(try move(s.bytes) == want)
+    }
+
+    @Test func aDamagedDeferredPayloadIsRefusedBeforeItIsHandedOn() throws {
+        var s = try StreamBytes.sample(dataRecords: 3, payload: 10_000)
+        s.bytes[s.recordOffsets[2] + RecordHeader.size + 17] ^= 0x40
+        let e = seedError { _ = try move(s.bytes) }
+        #expect(e?.status == .dataError)
+        #expect(e?.message.contains("payload checksum mismatch (data record damaged)") == true, "\(e?.message ?? "")")
     }
 
     @Test func aDeferredPayloadCutShortIsATruncatedRecord() throws {

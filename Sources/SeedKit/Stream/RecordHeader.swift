@@ -1,7 +1,8 @@
 import CDeflate
 
-/// The kinds of record in a seed stream (seed-stream(5)). Kind 0 and kinds
-/// 9 to 255 are reserved: a reader refuses them.
+/// The kinds of record in a seed stream (seed-stream(5)). Kind 0, kind 7
+/// (resume, not yet specified) and kinds 9 to 255 are reserved: a reader
+/// refuses them.
 public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -15,8 +16,9 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let resume = RecordKind(rawValue: 7)
     public static let end = RecordKind(rawValue: 8)
 
-    /// Whether format version 1 defines this kind.
-    public var isDefined: Bool { (1...8).contains(rawValue) }
+    /// Whether format version 1 defines this kind (resume is reserved
+    /// until its record is specified).
+    public var isDefined: Bool { (1...8).contains(rawValue) && self != .resume }
     /// Whether seed-compress may give this kind's payloads a codec.
     public var mayBeCompressed: Bool { self == .data || self == .index }
     /// Whether seed-encrypt seals this kind's payloads: all but the

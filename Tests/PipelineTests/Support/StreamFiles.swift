@@ -51,6 +51,7 @@ extension StreamSurgery {
             if renumber { h.sequence = next }
             next += 1
             h.payloadLength = UInt64(r.payload.count)
+            if h.flags.codecBits == 0 && !h.flags.isEncrypted { h.rawLength = h.payloadLength }
             h.payloadCRC = r.payload.withUnsafeBytes { CRC32.checksum($0) }
             bytes += h.bytes + r.payload
         }
@@ -84,5 +85,29 @@ extension StreamSurgery {
         }
         try flush(bytes.count)
         return sizes
+    }
+}
+
+extension StreamSurgery {
+    /// The index entries of a plain stream's records, in order.
+    static func indexEntries(_ records: [Located]) throws -> [IndexEntry] {
+        try records.filter { $0.header.kind == .index }.flatMap { r in
+            try r.payload.split(separator: 0x0a).map { try JSONDecoder().decode(IndexEntry.self, from: Data($0)) }
+        }
+    }
+
+    /// `records` with its index records replaced by one holding `entries`,
+    /// and the end record's totals made to agree, as a careful forger would.
+    static func replacingIndex(_ records: [Located], with entries: [IndexEntry]) throws -> [Located] {
+        var out = records.filter { $0.header.kind != .index && $0.header.kind != .end }
+        var payload: [UInt8] = []
+        for e in entries { e.appendJSONLine(to: &payload) }
+        if !entries.isEmpty { out.append(Located(header: RecordHeader(kind: .index, payloadLength: 0), offset: 0, payload: payload)) }
+        guard let end = records.last(where: { $0.header.kind == .end }) else { return out }
+        var totals = try end.payload.withUnsafeBytes { try StreamTotals.decode($0, record: "") }
+        totals.entries = UInt64(entries.count)
+        totals.indexRecords = entries.isEmpty ? 0 : 1
+        out.append(Located(header: end.header, offset: 0, payload: totals.encoded()))
+        return out
     }
 }

@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+@testable import SeedKit
+
+/// Streams a damaged or tampered drive could present. Each is refused with
+/// one line naming the record or entry, a non-zero status, nothing written
+/// outside the target or journal directory and nothing damaged passed on.
+@Suite(.serialized) struct HostileStreamTests {
+    func plainStream(_ s: Scratch) throws -> [StreamSurgery.Located] {
+        try s.sh("mkdir src && seq 1 20000 > src/numbers && printf hi > src/hi && ln -s hi src/link && mkdir src/d && printf x > src/d/x")
+        try s.sh("seed-snapshot --record-size 16384 src > good.seed")
+        return try StreamSurgery.records(s.path("good.seed"))
+    }
+
+    func expectRefused(_ r: ShellResult, _ tool: String, containing: String, status: Int32 = 65, _ what: String) {
+        #expect(r.status == status, "\(what): status \(r.status), \(r.stderr)")
+        #expect(r.stderrLines.count == 1, "\(what): \(r.stderr)")
+        #expect(r.stderr.hasPrefix("\(tool): error: "), "\(what): \(r.stderr)")
+        #expect(r.stderr.contains(containing), "\(what): \(r.stderr)")
+    }
+
+    // MARK: listing lies
+
+    @Test func everyListingLieIsRefusedByExtraction() throws {
+        let s = try Scratch()
+        let recs = try plainStream(s)
+        let index = try StreamSurgery.indexEntries(recs)
+        func at(_ path: String) throws -> Int { try #require(index.firstIndex { $0.path == path }) }
+        var lies: [(String, [IndexEntry], String)] = []
+        var omitted = index
+        omitted.remove(at: try at("hi"))
+        lies.append(("an entry left out", omitted, "'hi': in the archive at byte"))
+        var renamed = index
+        renamed[try at("hi")].setPath(Array("ho".utf8))
+        lies.append(("an entry renamed", renamed, "the index names it 'ho'"))
+        var relinked = index
+        relinked[try at("link")].setLink(Array("/etc/passwd".utf8))
+        lies.append(("a symlink pointing elsewhere", relinked, "'link': its link target differs"))
+        var resized = index
+        resized[try at("numbers")].size += 1
+        lies.append(("another size", resized, "'numbers': 108894 bytes in the archive, 108895 in the index"))
+        var retyped = index
+        retyped[try at("d/x")].type = "fifo"
+        lies.append(("another type", retyped, "'d/x': a file in the archive, a fifo in the index"))
+        var remoded = index
+        remoded[try at("hi")].mode = 0o4755
+        lies.append(("another mode", remoded, "'hi': mode"))
+        lies.append(("no index at all", [], "'.': in the archive at byte 0 but not in the index"))
+        for (what, entries, message) in lies {
+            try StreamSurgery.write(try StreamSurgery.replacingIndex(recs, with: entries), to: s.path("bad.seed"))
+            let r = try s.sh("rm -rf out; seed-snapshot -x out < bad.seed")
+            expectRefused(r, "seed-snapshot", containing: message, what)
+        }
+    }
+
+    // MARK: forged encryption
+
+    func encrypted(_ s: Scratch) throws -> [StreamSurgery.Located] {
+        try s.sh("seed-encrypt --keygen dc.key > /dev/null && mkdir src && seq 1 200000 > src/n")
+        try s.sh(
+            "seed-snapshot --record-size 65536 src | seed-encrypt -r dc.key.pub > e.seed && seed-snapshot --record-size 65536 src | seed-encrypt -r dc.key.pub > f.seed"
+        )
+        return try StreamSurgery.records(s.path("e.seed"))
+    }
+
+    @Test func aStreamHeaderChangedAfterEncryptionIsRefused() throws {
+        let s = try Scratch()
+        var recs = try encrypted(s)
+        var meta = try recs[0].payload.withUnsafeBytes { try StreamMetadata.decode($0, record: "") }
+        meta.stages[0].settings = ["recordSize": "4096"]
+        recs[0].payload = meta.encoded()
+        try StreamSurgery.write(recs, to: s.path("bad.seed"))
+        let r = try s.sh("seed-encrypt -d -i dc.key < bad.seed > out")
+        expectRefused(r, "seed-encrypt", containing: "record 2 at byte", "changed stream header")
+        #expect(r.stderr.contains("fails authentication"), "\(r.stderr)")
+        #expect(try s.read("out").isEmpty)
+    }
+
+    @Test func aKeyRecordOfOneOwnInTheMiddleIsRefused() throws {
+        let s = try Scratch()
+        let recs = try encrypted(s)
+        let other = try StreamSurgery.records(s.path("f.seed"))
+        // Anyone holding the public key can seal records of their own: cut
+        // the stream and go on with another stream's key and records.
+        let cut = Array(recs.prefix(4)) + Array(other.dropFirst(1))
+        try StreamSurgery.write(cut, to: s.path("bad.seed"))
+        let r = try s.sh("seed-encrypt -d -i dc.key < bad.seed > out")
+        expectRefused(r, "seed-encrypt", containing: "record 4 at byte", "spliced key record")
+        #expect(r.stderr.contains("key record out of place"), "\(r.stderr)")
+    }
+
+    @Test func aKeyRecordSwappedForAnotherOfTheSameRecipientIsRefused() throws {
+        let s = try Scratch()
+        var recs = try encrypted(s)
+        let other = try StreamSurgery.records(s.path("f.seed"))
+        recs[1] = other[1]
+        try StreamSurgery.write(recs, to: s.path("bad.seed"))
+        let r = try s.sh("seed-encrypt -d -i dc.key < bad.seed > out")
+        expectRefused(r, "seed-encrypt", containing: "fails authentication", "swapped key record")
+    }
+
+    // MARK: paths from a stream
+
+    @Test func aSessionIdThatIsNotAUUIDNeverBecomesAPath() throws {
+        let s = try Scratch()
+        var recs = try plainStream(s)
+        var meta = try recs[0].payload.withUnsafeBytes { try StreamMetadata.decode($0, record: "") }
+        meta.session = "../outside/x"
+        recs[0].payload = meta.encoded()
+        try StreamSurgery.write(recs, to: s.path("bad.seed"))
+        let r = try s.sh("mkdir J && seed-journal --journal-dir J < bad.seed > /dev/null")
+        expectRefused(r, "seed-journal", containing: "record 0 at byte 0: session id is not a lower-case UUID", "journal")
+        #expect(!s.exists("outside"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.path("J")).isEmpty)
+    }
+
+    // MARK: every tool checks what it passes on
+
+    @Test func splitJoinRefusesADamagedPayloadAndPassesNothingOfIt() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        try s.sh("seed-split --volume-size 2M < good.seed > split.seed && seed-split -d < split.seed > joined.seed")
+        var recs = try StreamSurgery.records(s.path("split.seed"))
+        let i = try #require(recs.lastIndex { $0.header.kind == .data })
+        var bytes = try s.read("split.seed")
+        bytes[Int(recs[i].offset) + RecordHeader.size + 100] ^= 0x20  // payload CRC left as it was
+        try s.write("bad.seed", bytes)
+        let r = try s.sh("seed-split -d < bad.seed > out")
+        expectRefused(r, "seed-split", containing: "payload checksum mismatch (data record damaged)", "split -d")
+        let out = try s.read("out")
+        let good = try s.read("joined.seed")
+        #expect(out.count < good.count && Array(good.prefix(out.count)) == out)
+        recs = try StreamSurgery.records(s.path("good.seed"))
+        let j = try #require(recs.lastIndex { $0.header.kind == .data })
+        var plain = try s.read("good.seed")
+        plain[Int(recs[j].offset) + RecordHeader.size + 100] ^= 0x20
+        try s.write("badplain.seed", plain)
+        let f = try s.sh("seed-split --volume-size 2M < badplain.seed > out2")
+        expectRefused(f, "seed-split", containing: "payload checksum mismatch (data record damaged)", "split")
+    }
+
+    @Test func journalCheckPassesNothingAfterTheFirstDamageAndRefusesAVolumeTwice() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        try s.sh("seed-split --volume-size 2M < good.seed | seed-journal --journal-dir J > j.seed")
+        let recs = try StreamSurgery.records(s.path("j.seed"))
+        let datas = recs.filter { $0.header.kind == .data }
+        let first = try #require(datas.first)
+        var bytes = try s.read("j.seed")
+        bytes[Int(first.offset) + RecordHeader.size + 10] ^= 0x01
+        try s.write("bad.seed", bytes)
+        let r = try s.sh("seed-journal --check J < bad.seed > out")
+        #expect(r.status == 65, "\(r.stderr)")
+        let out = try s.read("out")
+        #expect(out.count <= Int(first.offset), "\(out.count) bytes passed on, damage at byte \(first.offset)")
+        #expect(out == Array(bytes.prefix(out.count)))
+        let vol1End =
+            Int(try #require(recs.first { $0.header.kind == .volumeEnd }).offset) + RecordHeader.size
+            + recs.first { $0.header.kind == .volumeEnd }!.payload.count
+        try s.write("twice.seed", Array(bytes.prefix(0)) + Array(try s.read("j.seed").prefix(vol1End)) + Array(try s.read("j.seed").prefix(vol1End)))
+        let t = try s.sh("seed-journal --check J < twice.seed > /dev/null")
+        expectRefused(t, "seed-journal", containing: "volume 1 appears twice", "repeated volume")
+    }
+
+    @Test func compressDecodingRefusesWhatTheSpecForbids() throws {
+        let s = try Scratch()
+        let recs = try plainStream(s)
+        var cases: [(String, [StreamSurgery.Located], String)] = []
+        cases.append(("two stream headers", [recs[0], recs[0]] + recs.dropFirst(), "record 1 at byte 0: a second stream header"))
+        // A payload without codec whose raw length says otherwise.
+        var lying = recs
+        let d = try #require(lying.firstIndex { $0.header.kind == .data })
+        lying[d].header.flags.setCodec(.zstd)
+        try s.write("plain.bin", lying[d].payload)
+        try s.sh("zstd -q --no-check -c plain.bin > nocheck.zst && zstd -q -c < plain.bin > nosize.zst")
+        lying[d].payload = try s.read("nocheck.zst")
+        cases.append(("a zstd frame without checksum", lying, "zstd frame without a content checksum"))
+        lying[d].payload = try s.read("nosize.zst")
+        cases.append(("a zstd frame without content size", lying, "zstd frame does not state its content size"))
+        var kind0 = recs
+        kind0[d].header.kind = RecordKind(rawValue: 0)
+        cases.append(("kind 0", kind0, "record kind 0 is reserved"))
+        var flagged = recs
+        flagged[d].header.flags = RecordFlags(rawValue: 0x0100)
+        cases.append(("a reserved flag bit", flagged, "reserved flag bits set (0x0100)"))
+        for (what, records, message) in cases {
+            try StreamSurgery.write(records, to: s.path("bad.seed"), renumber: false)
+            var bytes = try s.read("bad.seed")
+            if what == "two stream headers" { try StreamSurgery.write(records, to: s.path("bad.seed")); bytes = try s.read("bad.seed") }
+            try s.write("bad.seed", bytes)
+            let r = try s.sh("seed-compress -d < bad.seed > out")
+            #expect(r.status == 65, "\(what): \(r.stderr)")
+            #expect(r.stderrLines.count == 1, "\(what): \(r.stderr)")
+            #expect(r.stderr.contains(message.replacingOccurrences(of: "record 1 at byte 0: ", with: "")), "\(what): \(r.stderr)")
+        }
+        // A payload without codec whose raw length differs from its length.
+        var h = recs[1].header
+        h.rawLength += 1
+        h.payloadCRC = recs[1].payload.withUnsafeBytes { CRC32.checksum($0) }
+        h.payloadLength = UInt64(recs[1].payload.count)
+        let bytes = try s.read("good.seed")
+        let o = Int(recs[1].offset)
+        try s.write("raw.seed", Array(bytes[..<o]) + h.bytes + Array(bytes[(o + RecordHeader.size)...]))
+        let r = try s.sh("seed-compress -d < raw.seed > out")
+        expectRefused(r, "seed-compress", containing: "differs from the payload length", "raw length")
+    }
+}

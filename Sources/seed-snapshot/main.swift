@@ -40,6 +40,9 @@ struct SeedSnapshot: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the stream to FILE instead of standard output (- forces standard output even on a terminal).")
     var output: String?
 
+    @Option(help: ArgumentHelp("Also write the index to FILE as an index stream, for seed-journal --index.", valueName: "FILE"))
+    var indexFile: String?
+
     @OptionGroup var common: CommonOptions
 
     @Argument(help: "DIR to snapshot; with -t, -d or -x, the seed stream FILE to read.")
@@ -69,6 +72,7 @@ struct SeedSnapshot: ParsableCommand {
             o.recordSize = try SnapshotOptions.recordSize(recordSize)
             o.retries = retries
             o.output = output
+            o.indexFile = indexFile
             o.force = output == "-"
             o.progress = common.showsProgress
             return try SnapshotCreator.run(o, diag: diag)

@@ -54,6 +54,24 @@ import Testing
         }
     }
 
+    // MARK: sizes a header declares
+
+    @Test func aDeclaredTebibyteWithoutItsBytesLeavesNothingBehind() throws {
+        let s = try Scratch()
+        try s.sh(
+            """
+            python3 - <<'PY'
+            import tarfile
+            t = tarfile.TarInfo("big"); t.size = 1 << 40
+            open("big.tar", "wb").write(t.tobuf(format=tarfile.PAX_FORMAT) + b"x" * 512 + b"\\0" * 1024)
+            PY
+            """)
+        try StreamSurgery.wrapArchive(try s.read("big.tar"), into: s.path("big.seed"))
+        let r = try s.sh("timeout 10 seed-snapshot -x out < big.seed")
+        expectRefused(r, "seed-snapshot", containing: "entry 'big': Truncated tar archive", "declared size")
+        #expect(!s.exists("out/big"))
+    }
+
     // MARK: forged encryption
 
     func encrypted(_ s: Scratch) throws -> [StreamSurgery.Located] {

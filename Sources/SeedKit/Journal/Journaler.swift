@@ -284,6 +284,9 @@ struct JournalState {
         if let index = o.index {
             let src = try SnapshotSource(input: index)
             while let item = try src.next(decodeData: false) {
+                if let m = src.metadata, !session.isEmpty, m.session != session {
+                    throw SeedError.data("\(src.source): the index of session \(m.session), not of this stream's \(session)")
+                }
                 if item.kind == .index {
                     if recordSize == nil { recordSize = src.metadata.flatMap { StreamMetadata.recordSize($0.stages) } }
                     try addIndex(item.payload, item.location)

@@ -49,7 +49,7 @@ final class IndexSpool {
 
     /// Emits the spooled lines as index records of about `recordSize` bytes,
     /// each ending on a line boundary. Returns how many records it wrote.
-    func emit(into sink: ArchiveRecordSink, recordSize: Int) throws -> UInt64 {
+    func emit(recordSize: Int, _ record: (UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
         try flush()
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw SeedError.io("cannot rewind the temporary index file: \(errnoMessage())") }
         let chunk = ByteBuffer(capacity: recordSize * 2)
@@ -79,7 +79,7 @@ final class IndexSpool {
                 }
                 cut = nl + 1
             }
-            try sink.enqueue(kind: .index, payload: UnsafeRawBufferPointer(start: chunk.base, count: cut))
+            try record(UnsafeRawBufferPointer(start: chunk.base, count: cut))
             records += 1
             memmove(chunk.base, chunk.base + cut, chunk.count - cut)
             chunk.count -= cut

@@ -16,6 +16,8 @@ public struct SnapshotOptions {
     public var recordSize = 4 << 20
     public var retries = 2
     public var output: String?
+    /// Where to write a copy of the index as an index stream (seed-snapshot(1)).
+    public var indexFile: String?
     public var force = false
     public var progress = false
 
@@ -115,15 +117,20 @@ public final class SnapshotCreator {
         let output = try StreamOutput(path: o.output, force: o.force)
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let c = try SnapshotCreator(o, writer: writer, diag: diag)
+        c.indexOutput = try o.indexFile.map { try StreamOutput(path: $0, force: false) }
         try c.snapshot()
         try writer.flush()
         try output.commit()
         return c.warnings > 0 ? .warnings : .success
     }
 
+    /// The index stream's file, when asked for one.
+    var indexOutput: StreamOutput?
+
     func snapshot() throws {
         let meta = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
         try meta.encoded().withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
+        streamHeader = meta.encoded()
         guard sink.open(archive) == ARCHIVE_OK else { throw SeedError(.failure, "cannot start the archive: \(archiveError(archive))") }
         do {
             let rootFD = open(o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -139,7 +146,10 @@ public final class SnapshotCreator {
             try flushPending(all: true)
             try sink.flushPartial()
             let dataRecords = sink.dataRecords
-            let indexRecords = try index.emit(into: sink, recordSize: o.recordSize)
+            let indexRecords = try index.emit(recordSize: o.recordSize) { try sink.enqueue(kind: .index, payload: $0) }
+            // Before the end record: a stage reading the index stream may
+            // look for it as soon as this stream ends.
+            try writeIndexStream(indexRecords: indexRecords)
             let totals = StreamTotals(
                 entries: entries, archiveBytes: sink.archiveBytes, dataRecords: dataRecords,
                 indexRecords: indexRecords, warnings: warnings)
@@ -151,6 +161,21 @@ public final class SnapshotCreator {
         }
         progress.finish(bytes: fileBytes, extra: "\(entries) entries")
         if warnings > 0 { diag.info("completed with \(warnings) warning\(warnings == 1 ? "" : "s")") }
+    }
+
+    private var streamHeader: [UInt8] = []
+
+    /// The index stream: this stream's header, its index records and an
+    /// end record counting them (no data records), so a stage that sees
+    /// the index only encrypted can still name files (seed-journal --index).
+    func writeIndexStream(indexRecords: UInt64) throws {
+        guard let out = indexOutput else { return }
+        let w = RecordWriter(fd: out.fd, destination: out.name)
+        try w.write(kind: .streamHeader, bytes: streamHeader)
+        _ = try index.emit(recordSize: o.recordSize) { try w.write(kind: .index, bytes: Array($0)) }
+        try w.write(kind: .end, bytes: StreamTotals(entries: entries, indexRecords: indexRecords, warnings: warnings).encoded())
+        try w.flush()
+        try out.commit()
     }
 
     // MARK: walking

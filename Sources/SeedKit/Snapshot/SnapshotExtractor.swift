@@ -164,6 +164,15 @@ public final class SnapshotExtractor {
             var buf: UnsafeRawPointer?
             var size = 0
             var off: Int64 = 0
+            // A file whose data cannot be read whole is removed, not left
+            // at the size its header declares.
+            var written = false
+            defer {
+                if isFile && !written, let p = archive_entry_pathname(e) {
+                    var st = stat()
+                    if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
+                }
+            }
             while isFile {
                 let d = archive_read_data_block(ar, &buf, &size, &off)
                 if d == ARCHIVE_EOF { break }
@@ -187,6 +196,7 @@ public final class SnapshotExtractor {
                 bytes += UInt64(size)
                 progress.update(bytes: bytes)
             }
+            written = true
             if isFile && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) != pos) { logged.sparse = true }
             waiting.append((logged, isFile ? lanes.finish(lane: lane) : .none))
             try logEntries(all: false)
@@ -416,7 +426,10 @@ final class ArchiveLog {
             if a.sparse != (ie.sparse ?? false) { throw SeedError.data("\(name): sparse in one of the archive and the index, not in the other") }
             guard let want = ie.sha256 else { throw SeedError.data("\(name): the index gives no SHA-256 for it") }
             if a.digest != want {
-                throw SeedError.data("\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))")
+                // Not left behind to pass for the file the index describes.
+                let removed = cString(a.path) { unlink($0) } == 0
+                throw SeedError.data(
+                    "\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))\(removed ? "; removed" : "")")
             }
         }
     }

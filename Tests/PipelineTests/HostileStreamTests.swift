@@ -118,6 +118,24 @@ import Testing
         expectRefused(r, "seed-encrypt", containing: "fails authentication", "swapped key record")
     }
 
+    @Test func aVolumeSealedByAnotherEncryptionIsRefused() throws {
+        let s = try Scratch()
+        try s.sh("seed-encrypt --keygen dc.key > /dev/null && mkdir src && head -c 3000000 /dev/urandom > src/r && seq 1 100000 > src/n")
+        try s.sh("seed-snapshot --record-size 64K src | seed-split --volume-size 3M > split.seed")
+        try s.sh("seed-encrypt -r dc.key.pub < split.seed > a.seed && seed-encrypt -r dc.key.pub < split.seed > b.seed")
+        let sizes = try StreamSurgery.cutVolumes(s.path("a.seed"), prefix: s.path("a"))
+        #expect(sizes.count == 2)
+        try StreamSurgery.cutVolumes(s.path("b.seed"), prefix: s.path("b"))
+        let good = try s.sh("cat a1 a2 | seed-encrypt -d -i dc.key | cmp - split.seed && cat a2 a1 | seed-encrypt -d -i dc.key > /dev/null")
+        #expect(good.status == 0, "\(good.stderr)")
+        let alone = try s.sh("seed-encrypt -d -i dc.key < b2 > /dev/null")
+        #expect(alone.status == 0, "a volume read alone: \(alone.stderr)")
+        let mixed = try s.sh("cat a1 b2 | seed-encrypt -d -i dc.key > /dev/null")
+        expectRefused(mixed, "seed-encrypt", containing: "volume 2 is not chained to volume 1", "a volume of another encryption")
+        let late = try s.sh("cat b2 a1 | seed-encrypt -d -i dc.key > /dev/null")
+        expectRefused(late, "seed-encrypt", containing: "volume 2 is not chained to volume 1", "found when volume 1 comes")
+    }
+
     // MARK: paths from a stream
 
     @Test func aSessionIdThatIsNotAUUIDNeverBecomesAPath() throws {

@@ -112,6 +112,10 @@ public enum Encryptor {
         var current: DataKey?
         var keyRecords = 0
         var transcript = ClearTranscript()
+        /// Each volume's data key, by volume, for the chain from one to the next.
+        var volumeKeys: [UInt32: SymmetricKey] = [:]
+        /// -d: chains of volumes that came before the volume they chain from.
+        var pendingChains: [UInt32: (chain: String, keyId: String, key: SymmetricKey, loc: String)] = [:]
         /// Adds a clear record to the scope's transcript and binds the
         /// scope's key to it.
         func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
@@ -152,7 +156,8 @@ public enum Encryptor {
                     try pipeline.submit { $0.load(r.header, payload: out) }
                     outSequence += 1
                     if !o.decrypt && !reader.volumed {
-                        current = try emitKeyRecord(pipeline, o, recipients, keyFile, passphrase, &transcript, budget: nil, volume: 0, &outSequence)
+                        current = try emitKeyRecord(
+                            pipeline, o, recipients, keyFile, passphrase, &transcript, budget: nil, volume: 0, chainFrom: nil, &outSequence)
                         keyRecords += 1
                     }
                     continue
@@ -161,8 +166,33 @@ public enum Encryptor {
                     if kind == .key {
                         try r.verifyPayload(source: source)
                         transcript.add(kind, r.payload)
-                        current = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
+                        let (key, record) = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
+                        current = key
                         keyRecords += 1
+                        let v = r.header.volume
+                        guard reader.volumed else {
+                            if record.chain != nil { throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes") }
+                            continue
+                        }
+                        if v == 1 && record.chain != nil { throw SeedError.data("\(loc): volume 1 key record chained to a volume before it") }
+                        if v > 1 {
+                            guard let chain = record.chain else {
+                                throw SeedError.data("\(loc): volume \(v) key record is not chained to volume \(v - 1) (a volume of another encryption)")
+                            }
+                            if let prev = volumeKeys[v - 1] {
+                                if !Chain.holds(chain, key: key.key, keyId: record.keyId, previous: prev) {
+                                    throw SeedError.data("\(loc): volume \(v) is not chained to volume \(v - 1) (sealed under a key of another encryption)")
+                                }
+                            } else {
+                                pendingChains[v] = (chain, record.keyId, key.key, loc)
+                            }
+                        }
+                        volumeKeys[v] = key.key
+                        if let next = pendingChains.removeValue(forKey: v + 1),
+                            !Chain.holds(next.chain, key: next.key, keyId: next.keyId, previous: key.key)
+                        {
+                            throw SeedError.data("\(next.loc): volume \(v + 1) is not chained to volume \(v) (sealed under a key of another encryption)")
+                        }
                         continue  // key records end here
                     }
                     let clear = kind == .volumeBegin
@@ -197,8 +227,11 @@ public enum Encryptor {
                 outSequence += 1
                 if kind == .volumeBegin {
                     let budget = try VolumeBegin.decode(r.payload, record: loc).budget
+                    let v = r.header.volume
                     current = try emitKeyRecord(
-                        pipeline, o, recipients, keyFile, passphrase, &transcript, budget: budget, volume: r.header.volume, &outSequence)
+                        pipeline, o, recipients, keyFile, passphrase, &transcript, budget: budget, volume: v,
+                        chainFrom: v > 1 ? volumeKeys[v - 1] : nil, &outSequence)
+                    volumeKeys = [v: current!.key]
                     keyRecords += 1
                 }
             }
@@ -213,7 +246,7 @@ public enum Encryptor {
     static func emitKeyRecord(
         _ p: OrderedPipeline, _ o: EncryptOptions, _ recipients: [Curve25519.KeyAgreement.PublicKey],
         _ keyFile: Data?, _ passphrase: Data?, _ transcript: inout ClearTranscript, budget: VolumeBudget?, volume: UInt32,
-        _ outSequence: inout UInt64
+        chainFrom previous: SymmetricKey?, _ outSequence: inout UInt64
     ) throws -> DataKey {
         let key = SymmetricKey(size: .bits256)
         let keyId = Hex.encode(randomBytes(8))
@@ -221,7 +254,8 @@ public enum Encryptor {
         for r in recipients { slots.append(try Wrapping.wrapForRecipient(key, keyId: keyId, to: r)) }
         if let k = keyFile { slots.append(try Wrapping.wrapWithKeyFile(key, keyId: keyId, secret: k)) }
         if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
-        let record = KeyRecord(cipher: o.chacha ? "chacha20-poly1305" : "aes-256-gcm", keyId: keyId, slots: slots)
+        var record = KeyRecord(cipher: o.chacha ? "chacha20-poly1305" : "aes-256-gcm", keyId: keyId, slots: slots)
+        if let previous { record.chain = try Chain.seal(key, keyId: keyId, previous: previous) }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let payload = try enc.encode(record)
@@ -241,22 +275,29 @@ public enum Encryptor {
 
     static func unwrapKey(
         _ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?, binding: [UInt8]
-    ) throws -> DataKey {
+    ) throws -> (DataKey, KeyRecord) {
         guard let kr = try? JSONDecoder().decode(KeyRecord.self, from: Data(r.payload)) else {
             throw SeedError.data("\(loc): key record is not valid")
         }
         guard kr.cipher == "aes-256-gcm" || kr.cipher == "chacha20-poly1305" else {
             throw SeedError.data("\(loc): unknown cipher \(kr.cipher)")
         }
+        if kr.slots.count > KeyRecord.maxSlots {
+            throw SeedError.data("\(loc): key record with \(kr.slots.count) key slots (at most \(KeyRecord.maxSlots))")
+        }
+        var scryptTries = 0
         for slot in kr.slots {
             var key: SymmetricKey?
             switch slot.kind {
             case "x25519": key = ids.lazy.compactMap { Wrapping.unwrap(slot, keyId: kr.keyId, identity: $0) }.first
             case "keyfile": key = keyFile.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, keyFile: $0) }
-            case "scrypt": key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }
+            case "scrypt":
+                guard scryptTries < KeyRecord.maxScryptTries else { continue }
+                scryptTries += 1
+                key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }
             default: continue
             }
-            if let key { return DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305", binding: binding) }
+            if let key { return (DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305", binding: binding), kr) }
         }
         throw SeedError.data("\(loc): no key matches: none of the \(kr.slots.count) key slots opens with the identity, key file or passphrase given")
     }

@@ -9,6 +9,15 @@ public struct KeyRecord: Codable, Equatable {
     public var cipher: String
     public var keyId: String
     public var slots: [Slot]
+    /// In volume 2 and later: this volume's data key sealed under a key
+    /// derived from the previous volume's, so that a volume cannot be
+    /// replaced by one sealed under a key of someone else's (see `Chain`).
+    public var chain: String?
+
+    /// No reader tries more slots than this: a key record is small.
+    public static let maxSlots = 4096
+    /// Nor more scrypt slots than this, each costing a fraction of a second.
+    public static let maxScryptTries = 4
 
     public struct Slot: Codable, Equatable {
         /// "x25519" (HPKE, RFC 9180), "keyfile" or "scrypt".
@@ -74,9 +83,10 @@ public enum Wrapping {
     }
 
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, passphrase: Data) -> SymmetricKey? {
-        // Bounded parameters: a hostile key record must not make us allocate gigabytes.
+        // Bounded parameters: a hostile key record must not make us take
+        // more than 256 MiB (128 * r * 2^logN bytes) or seconds of work.
         guard slot.kind == "scrypt", let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r, let p = slot.p,
-            (10...20).contains(logN), (1...16).contains(r), (1...4).contains(p),
+            (10...18).contains(logN), (1...16).contains(r), (1...2).contains(p), 128 * r << logN <= 256 << 20,
             let kek = try? KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r, parallelism: p)
         else { return nil }
         return open(slot.wrapped, kek, aad("scrypt", keyId))
@@ -92,6 +102,30 @@ public enum Wrapping {
             let key = try? AES.GCM.open(box, using: kek, authenticating: aad), key.count == 32
         else { return nil }
         return SymmetricKey(data: key)
+    }
+}
+
+/// The chain from one volume's data key to the next (seed-stream(5), kind
+/// 6): the next key sealed with AES-256-GCM under HKDF-SHA256 of the
+/// previous one (no salt, info "seed-encrypt volume chain v1"), with
+/// associated data "seed chain " and the next key record's keyId.
+public enum Chain {
+    static let info = Data("seed-encrypt volume chain v1".utf8)
+
+    static func kek(_ previous: SymmetricKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: previous, info: info, outputByteCount: 32)
+    }
+
+    static func aad(_ keyId: String) -> Data { Data("seed chain \(keyId)".utf8) }
+
+    public static func seal(_ key: SymmetricKey, keyId: String, previous: SymmetricKey) throws -> String {
+        try Wrapping.seal(key, kek(previous), aad(keyId))
+    }
+
+    /// Whether `chain` holds `key` sealed under `previous`.
+    public static func holds(_ chain: String, key: SymmetricKey, keyId: String, previous: SymmetricKey) -> Bool {
+        guard let opened = Wrapping.open(chain, kek(previous), aad(keyId)) else { return false }
+        return opened == key
     }
 }
 

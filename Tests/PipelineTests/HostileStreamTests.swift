@@ -72,6 +72,26 @@ import Testing
         #expect(!s.exists("out/big"))
     }
 
+    @Test func oversizedJSONIsRefusedBeforeItIsDecoded() throws {
+        let s = try Scratch()
+        let recs = try plainStream(s)
+        var meta = try recs[0].payload.withUnsafeBytes { try StreamMetadata.decode($0, record: "") }
+        meta.stages += Array(repeating: .init(tool: String(repeating: "x", count: 100), version: "1"), count: 12_000)
+        var header = recs
+        header[0].payload = meta.encoded()
+        try StreamSurgery.write(header, to: s.path("header.seed"))
+        var line = IndexEntry(pathBytes: Array(repeating: 0x61, count: 5 << 20), type: "dir")
+        line.mode = 0o755
+        let index = try StreamSurgery.replacingIndex(recs, with: try StreamSurgery.indexEntries(recs) + [line])
+        try StreamSurgery.write(index, to: s.path("index.seed"))
+        for tool in ["seed-compress -d", "seed-split --volume-size 8M", "seed-journal --journal-dir J", "seed-snapshot -t"] {
+            let r = try s.sh("\(tool) < header.seed > /dev/null")
+            expectRefused(r, String(tool.split(separator: " ")[0]), containing: "record 0 at byte 0: stream header record of", tool)
+        }
+        let t = try s.sh("seed-snapshot -t index.seed > /dev/null")
+        expectRefused(t, "seed-snapshot", containing: "index line 7 is longer than 4 MiB", "index line")
+    }
+
     // MARK: forged encryption
 
     func encrypted(_ s: Scratch) throws -> [StreamSurgery.Located] {

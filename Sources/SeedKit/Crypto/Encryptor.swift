@@ -175,10 +175,7 @@ public enum Encryptor {
                             continue
                         }
                         if v == 1 && record.chain != nil { throw SeedError.data("\(loc): volume 1 key record chained to a volume before it") }
-                        if v > 1 {
-                            guard let chain = record.chain else {
-                                throw SeedError.data("\(loc): volume \(v) key record is not chained to volume \(v - 1) (a volume of another encryption)")
-                            }
+                        if v > 1, let chain = record.chain {
                             if let prev = volumeKeys[v - 1] {
                                 if !Chain.holds(chain, key: key.key, keyId: record.keyId, previous: prev) {
                                     throw SeedError.data("\(loc): volume \(v) is not chained to volume \(v - 1) (sealed under a key of another encryption)")
@@ -186,6 +183,10 @@ public enum Encryptor {
                             } else {
                                 pendingChains[v] = (chain, record.keyId, key.key, loc)
                             }
+                        } else if v > 1 {
+                            // A later run of seed-encrypt (seed-split --first-volume)
+                            // never had the key before it, so cannot chain to it.
+                            diag.warning("\(loc): volume \(v) was sealed by a later run of seed-encrypt: nothing but the stream binds it to volume \(v - 1)")
                         }
                         volumeKeys[v] = key.key
                         if let next = pendingChains.removeValue(forKey: v + 1),

@@ -139,20 +139,29 @@ final class SnapshotSource {
 
 /// Splits index record payloads into entries.
 enum IndexLines {
+    /// A longer line is damage: decoding one costs several times its size.
+    static let maxLine = 4 << 20
+
     static func decode(_ payload: UnsafeRawBufferPointer, location: String, _ body: (IndexEntry) throws -> Void) throws {
         let decoder = JSONDecoder()
+        guard let base = payload.baseAddress, payload.count > 0 else { return }
         var start = 0
-        let p = payload.bindMemory(to: UInt8.self)
         var lineNo = 0
-        for i in 0..<p.count where p[i] == 0x0a {
+        while start < payload.count {
+            let end: Int
+            if let nl = memchr(base + start, 0x0a, payload.count - start) {
+                end = UnsafeRawPointer(nl) - base
+            } else {
+                throw SeedError.data("\(location): index record ends inside a line")
+            }
             lineNo += 1
-            let line = Data(bytes: payload.baseAddress! + start, count: i - start)
-            start = i + 1
+            if end - start > maxLine { throw SeedError.data("\(location): index line \(lineNo) is longer than \(maxLine >> 20) MiB") }
+            let line = Data(bytes: base + start, count: end - start)
+            start = end + 1
             guard let e = try? decoder.decode(IndexEntry.self, from: line) else {
                 throw SeedError.data("\(location): index line \(lineNo) is not a valid entry")
             }
             try body(e)
         }
-        if start != p.count { throw SeedError.data("\(location): index record ends inside a line") }
     }
 }

@@ -90,6 +90,9 @@ public struct RecordHeader: Equatable, Sendable {
     public static let formatVersion: UInt8 = 1
     /// No record carries more; a larger length is damage, not data.
     public static let maxPayload: UInt64 = 64 << 20
+    /// Nor does a record of JSON (every kind but data and index) carry more
+    /// than this, so decoding one stays cheap whatever a stream holds.
+    public static let maxControlPayload: UInt64 = 1 << 20
 
     public var kind: RecordKind
     public var flags: RecordFlags
@@ -186,6 +189,9 @@ public struct RecordHeader: Equatable, Sendable {
         guard kind.isDefined else { return .reservedKind(kind.rawValue) }
         guard flags.rawValue & RecordFlags.reservedMask == 0 else { return .reservedFlags(flags.rawValue & RecordFlags.reservedMask) }
         guard let codec = flags.codec else { return .unknownCodec(flags.codecBits) }
+        if !kind.mayBeCompressed && payloadLength > RecordHeader.maxControlPayload + RecordFlags.tagSize {
+            return .inconsistent("\(kind) record of \(payloadLength) bytes (at most 1 MiB)")
+        }
         if codec != .none && !kind.mayBeCompressed { return .inconsistent("\(kind) record with codec \(codec.name)") }
         if flags.isEncrypted {
             if !kind.isSealed { return .inconsistent("\(kind) record marked encrypted") }

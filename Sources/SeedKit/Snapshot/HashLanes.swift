@@ -209,3 +209,35 @@ final class HashLanes {
         }
     }
 }
+
+/// Items waiting, in order, for the digests of their hash-lane tickets
+/// (`.none` for an item with no content), handed on in the same order as
+/// the digests come ready: index entries on create, archive entries on
+/// extract.
+struct DigestQueue<Item> {
+    private var items: [(Item, HashLanes.Ticket)] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+
+    mutating func append(_ item: Item, _ ticket: HashLanes.Ticket) { items.append((item, ticket)) }
+
+    /// Hands on each item whose digest is ready, in order, stopping at the
+    /// first that is not; with `all`, waits for every one.
+    mutating func drain(_ lanes: HashLanes, all: Bool, _ body: (Item, String?) throws -> Void) rethrows {
+        while head < items.count {
+            let (item, ticket) = items[head]
+            var digest: String?
+            if ticket != .none {
+                guard let d = lanes.digest(ticket, wait: all) else { break }
+                digest = d
+            }
+            try body(item, digest)
+            head += 1
+        }
+        if head > 1024 {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+}

@@ -63,8 +63,7 @@ public final class SnapshotCreator {
     let entry: OpaquePointer
     let index: IndexSpool
     /// Index entries waiting, in order, for their file's digest.
-    var pending: [(IndexEntry, HashLanes.Ticket)] = []
-    var pendingHead = 0
+    var pending = DigestQueue<IndexEntry>()
     let hasher: HashLanes
     let progress: Progress
     var rootDev: UInt64 = 0
@@ -390,25 +389,17 @@ public final class SnapshotCreator {
         ie.archiveOffset = pos
         ie.record = pos / UInt64(o.recordSize)
         ie.offset = pos % UInt64(o.recordSize)
-        pending.append((ie, digest))
+        pending.append(ie, digest)
         entries += 1
-        try flushPending(all: pending.count - pendingHead > 4096)
+        try flushPending(all: pending.count > 4096)
         progress.update(bytes: fileBytes, extra: "\(entries) entries")
     }
 
     func flushPending(all: Bool) throws {
-        while pendingHead < pending.count {
-            var (ie, ticket) = pending[pendingHead]
-            if ticket != .none {
-                guard let d = hasher.digest(ticket, wait: all) else { break }
-                ie.sha256 = d
-            }
+        try pending.drain(hasher, all: all) { ie, digest in
+            var ie = ie
+            if let digest { ie.sha256 = digest }
             try index.append(ie)
-            pendingHead += 1
-        }
-        if pendingHead > 1024 {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
         }
     }
 

@@ -75,21 +75,12 @@ public final class SnapshotExtractor {
         let spill = ByteBuffer(capacity: 1 << 16)
         var spillTicket = HashLanes.Ticket.none
         // Entries wait here, in order, for their file's digest.
-        var waiting: [(ArchiveLog.Entry, HashLanes.Ticket)] = []
-        var waitingHead = 0
+        var waiting = DigestQueue<ArchiveLog.Entry>()
         func logEntries(all: Bool) throws {
-            while waitingHead < waiting.count {
-                var (e, t) = waiting[waitingHead]
-                if t != .none {
-                    guard let d = lanes.digest(t, wait: all) else { break }
-                    e.digest = d
-                }
+            try waiting.drain(lanes, all: all) { e, digest in
+                var e = e
+                e.digest = digest
                 try log.append(e)
-                waitingHead += 1
-            }
-            if waitingHead > 1024 {
-                waiting.removeFirst(waitingHead)
-                waitingHead = 0
             }
         }
 
@@ -198,7 +189,7 @@ public final class SnapshotExtractor {
             }
             written = true
             if isFile && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) != pos) { logged.sparse = true }
-            waiting.append((logged, isFile ? lanes.finish(lane: lane) : .none))
+            waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
             try logEntries(all: false)
             let f = archive_write_finish_entry(aw)
             if f < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }

@@ -128,8 +128,8 @@ public final class SnapshotCreator {
 
     func snapshot() throws {
         let meta = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
-        try meta.encoded().withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
         streamHeader = meta.encoded()
+        try streamHeader.withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
         guard sink.open(archive) == ARCHIVE_OK else { throw SeedError(.failure, "cannot start the archive: \(archiveError(archive))") }
         do {
             let rootFD = open(o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -297,7 +297,7 @@ public final class SnapshotCreator {
             guard let ent = e else { return }
             var ie = makeIndexEntry(ent, path: path, st: st)
             let pos = sink.archiveBytes
-            try writeHeader(ent, path: path)
+            try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
             if linked {
                 ie.type = "hardlink"
                 ie.size = 0
@@ -365,13 +365,9 @@ public final class SnapshotCreator {
         var ie = makeIndexEntry(ent, path: path, st: st)
         if linked { ie.type = "hardlink" }
         let pos = sink.archiveBytes
-        try writeHeader(ent, path: path)
+        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
         try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
         try record(&ie, at: pos)
-    }
-
-    func writeHeader(_ ent: OpaquePointer, path: [UInt8]) throws {
-        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
     }
 
     /// Access and change times cannot be restored, and reading the tree

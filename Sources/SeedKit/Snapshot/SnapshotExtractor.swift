@@ -95,7 +95,14 @@ public final class SnapshotExtractor {
         // the current locale, and where that is UTF-8 it NFC-normalizes
         // them on the way, which makes two names one. In the C locale it
         // takes them as they are. This thread reads the whole archive.
-        if let c = newlocale(LC_CTYPE_MASK, "C", nil) { uselocale(c) }
+        let cLocale = newlocale(LC_CTYPE_MASK, "C", nil)
+        let previousLocale = cLocale.map { uselocale($0) }
+        defer {
+            if let c = cLocale, let p = previousLocale {
+                uselocale(p)
+                freelocale(c)
+            }
+        }
         // Sparse entries get their holes back from the archive's sparse map
         // (libarchive seeks over them). ARCHIVE_EXTRACT_SPARSE is left off:
         // it scans every byte for zeros and writes 4 KiB at a time.

@@ -171,6 +171,28 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.path("J")).isEmpty)
     }
 
+    @Test func aDriveLabelWhoseNumbersDoNotHoldTogetherIsRefused() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        try s.sh("seed-split --volume-size 2M < good.seed | seed-writeblk d1")
+        try s.sh(
+            """
+            python3 - <<'PY'
+            import re, zlib
+            b = bytearray(open("d1", "rb").read())
+            text = bytes(b[:4096]).split(b"\\0")[0].decode()
+            body = text[:text.index("\\ncrc32: ")] + "\\n"
+            body = re.sub(r"stream-bytes: \\d+", "stream-bytes: 1152921504606846976", body)
+            label = (body + "crc32: %08x\\n" % zlib.crc32(body.encode())).encode()
+            b[:4096] = label + b"\\0" * (4096 - len(label))
+            open("d1", "wb").write(b)
+            PY
+            """)
+        let r = try s.sh("timeout 10 seed-writeblk -d d1 > out")
+        expectRefused(r, "seed-writeblk", containing: "'d1': the drive label does not hold together", "label")
+        #expect(try s.read("out").isEmpty)
+    }
+
     // MARK: every tool checks what it passes on
 
     @Test func splitJoinRefusesADamagedPayloadAndPassesNothingOfIt() throws {

@@ -55,6 +55,18 @@ enum BlockReader {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 { throw SeedError.io("cannot open \(quoted(path)): \(errnoMessage())") }
             defer { close(fd) }
+            // A drive cannot hold more than its size: a label that says so is
+            // damage, and reading on would pass zeros for as long as it says.
+            // (A file standing in for a drive may have been cut short; the
+            // zeros for its missing bytes end at what its label claims.)
+            var st = stat()
+            if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFBLK {
+                let size = try DriveSizes.deviceSize(path)
+                if l.streamOffset + l.streamBytes > size {
+                    throw SeedError.data(
+                        "\(quoted(path)): its label says volume \(l.volume) runs to byte \(l.streamOffset + l.streamBytes), past the drive's end at \(size)")
+                }
+            }
             _ = posix_fadvise(fd, off_t(l.streamOffset), off_t(l.streamBytes), POSIX_FADV_SEQUENTIAL)
             var done: UInt64 = 0
             var cut = false

@@ -71,6 +71,11 @@ public struct VolumeLabel: Equatable {
             let off = f["stream-offset"].flatMap(UInt64.init), let cap = f["capacity"].flatMap(UInt64.init),
             let n = f["stream-bytes"].flatMap(UInt64.init)
         else { throw SeedError.data("\(name): the drive label is not one this version reads") }
+        // The numbers say where to read and how much: they must fit together.
+        let (end, overflow) = off.addingReportingOverflow(n)
+        guard Session.isValid(s), v > 0, off >= UInt64(VolumeLabel.size), !overflow, end <= cap else {
+            throw SeedError.data("\(name): the drive label does not hold together (session, volume, stream offset, bytes and capacity)")
+        }
         var l = VolumeLabel(session: s, volume: v, capacity: cap, streamOffset: off)
         l.streamBytes = n
         l.lastVolume = f["last-volume"] == "yes"

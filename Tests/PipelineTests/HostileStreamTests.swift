@@ -283,4 +283,22 @@ import Testing
         let r = try s.sh("seed-compress -d < raw.seed > out")
         expectRefused(r, "seed-compress", containing: "differs from the payload length", "raw length")
     }
+
+    @Test func anInterruptedRunLeavesNoPartialOutputBehind() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        for sig in ["INT", "TERM"] {
+            let r = try s.sh(
+                """
+                rm -f in && mkfifo in
+                { head -c 100000 good.seed; exec sleep 30; } > in 2> /dev/null & feeder=$!
+                seed-compress -o out.seed < in & pid=$!
+                until ls out.seed.seed-partial.* > /dev/null 2>&1; do sleep 0.01; done
+                kill -\(sig) $pid; wait $pid; echo status=$?; ls out.seed* 2>/dev/null | wc -l
+                kill -KILL $feeder
+                """)
+            let status = sig == "INT" ? 130 : 143
+            #expect(r.stdout == "status=\(status)\n0\n", "\(sig): \(r.stdout) \(r.stderr)")
+        }
+    }
 }

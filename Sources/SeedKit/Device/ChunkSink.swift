@@ -152,8 +152,11 @@ final class ChunkSink {
                 sinceSync = 0
             }
             return \.written
+        } beforeDone: {
+            // A checkpoint sync still running must finish, and its failure be
+            // known, before finish() may take the volume for written.
+            syncs.wait()
         }
-        syncs.wait()
     }
 
     /// A checkpoint's sync runs beside the writes that follow it, one at a
@@ -193,11 +196,17 @@ final class ChunkSink {
         }
     }
 
-    private func loop(queue: ReferenceWritableKeyPath<ChunkSink, [Chunk]>, _ body: (Chunk) throws -> ReferenceWritableKeyPath<Chunk, Bool>) {
+    private func loop(
+        queue: ReferenceWritableKeyPath<ChunkSink, [Chunk]>, _ body: (Chunk) throws -> ReferenceWritableKeyPath<Chunk, Bool>,
+        beforeDone: () -> Void = {}
+    ) {
         while true {
             cond.lock()
             while self[keyPath: queue].isEmpty && !closed && failure == nil { cond.wait() }
             if failure != nil || self[keyPath: queue].isEmpty {
+                cond.unlock()
+                beforeDone()
+                cond.lock()
                 threadsDone += 1
                 cond.broadcast()
                 cond.unlock()

@@ -55,10 +55,15 @@ public final class AtomicOutput {
     public init(path: String) throws {
         self.path = path
         tmp = path + ".seed-partial.\(getpid())"
-        let r = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if r < 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage())") }
-        fd = FileDescriptor(rawValue: r)
+        // Known to the signal handler before it exists, so never left behind.
         AtomicOutput.register(tmp)
+        let r = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if r < 0 {
+            let e = errno
+            AtomicOutput.unregister(tmp)
+            throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage(e))")
+        }
+        fd = FileDescriptor(rawValue: r)
     }
 
     public func commit() throws {
@@ -77,16 +82,45 @@ public final class AtomicOutput {
         }
     }
 
-    // Partial files are removed on SIGINT/SIGTERM too.
-    nonisolated(unsafe) static var pending: [String] = []
-    static func register(_ p: String) {
-        pending.append(p)
+    // Partial files are removed on SIGINT/SIGTERM too. The handler may run
+    // at any moment on any thread, so it reads a fixed table of C strings,
+    // with no lock, no allocation and nothing the main thread moves: a
+    // slot is filled or emptied by one pointer-sized store, and a string,
+    // once in the table, is never freed (a tool has an output or two).
+    static let slotCount = 64
+    nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let t = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
+        t.initialize(repeating: nil, count: slotCount)
         signal(SIGINT) { sig in AtomicOutput.cleanupAndExit(sig) }
         signal(SIGTERM) { sig in AtomicOutput.cleanupAndExit(sig) }
+        // A parent may hand its blocked signals down through exec.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        return t
+    }()
+
+    static func register(_ p: String) {
+        guard let c = strdup(p) else { return }
+        for i in 0..<slotCount where slots[i] == nil {
+            slots[i] = c
+            return
+        }
     }
-    static func unregister(_ p: String) { pending.removeAll { $0 == p } }
+
+    static func unregister(_ p: String) {
+        for i in 0..<slotCount {
+            if let c = slots[i], strcmp(c, p) == 0 { slots[i] = nil }
+        }
+    }
+
+    /// Async-signal-safe: unlink(2) and _exit(2) only.
     static func cleanupAndExit(_ sig: Int32) {
-        for p in pending { unlink(p) }
+        for i in 0..<slotCount {
+            if let c = slots[i] { unlink(c) }
+        }
         _exit(128 + sig)
     }
 }

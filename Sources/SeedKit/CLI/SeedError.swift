@@ -49,4 +49,15 @@ public struct SeedExit: RawRepresentable, Hashable, Sendable {
     public static let resumable = SeedExit(rawValue: 75)
     /// Interrupted by SIGINT (128 + 2).
     public static let interrupted = SeedExit(rawValue: 130)
+
+    /// Killed by SIGPIPE (128 + 13): the next stage stopped reading first.
+    public static let brokenPipe = SeedExit(rawValue: 141)
+    /// Terminated by SIGTERM (128 + 15).
+    public static let terminated = SeedExit(rawValue: 143)
+
+    /// Every status above: the table seed(7) documents.
+    public static let all: [SeedExit] = [
+        .success, .failure, .warnings, .nextDrive, .usage, .dataError, .noInput, .cannotCreate, .ioError, .resumable, .interrupted,
+        .brokenPipe, .terminated,
+    ]
 }

@@ -1,14 +1,23 @@
+import Foundation
 import Testing
 
 @testable import SeedKit
 
 @Suite struct ExitStatusTests {
-    @Test func statusesMatchTheDocumentedTable() {
-        let table: [(SeedExit, Int32)] = [
-            (.success, 0), (.failure, 1), (.warnings, 2), (.nextDrive, 3), (.usage, 64), (.dataError, 65),
-            (.noInput, 66), (.cannotCreate, 73), (.ioError, 74), (.resumable, 75), (.interrupted, 130),
-        ]
-        for (s, v) in table { #expect(s.rawValue == v) }
+    /// The statuses seed(7) lists under EXIT STATUS, each a `.B n` line.
+    static func documentedStatuses() throws -> [Int32] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("man/man7/seed.7"), encoding: .utf8)
+        guard let start = page.range(of: ".SH EXIT STATUS\n") else { return [] }
+        let section = page[start.upperBound...].split(separator: "\n").prefix { !$0.hasPrefix(".SH") }
+        return section.compactMap { $0.hasPrefix(".B ") ? Int32($0.dropFirst(3)) : nil }
+    }
+
+    @Test func theStatusesAreTheOnesSeed7Documents() throws {
+        let documented = try ExitStatusTests.documentedStatuses()
+        #expect(documented.count >= 10)
+        #expect(documented == SeedExit.all.map(\.rawValue))
     }
 
     @Test func messagesForFileNamesEscapeWhatIsNotPrintable() {

@@ -193,6 +193,15 @@ import Testing
         #expect(try s.read("out").isEmpty)
     }
 
+    @Test func aJournalLineWithALengthNoRecordHasIsRefused() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        try s.sh("seed-journal --journal-dir J < good.seed > /dev/null")
+        try s.sh("sed -i '2s/\"length\":[0-9]*/\"length\":9223372036854775807/' J/*.jrn")
+        let r = try s.sh("seed-journal --check J < good.seed > /dev/null")
+        expectRefused(r, "seed-journal", containing: "line 2: record 0 has a length or digest no record has", "journal length")
+    }
+
     // MARK: every tool checks what it passes on
 
     @Test func splitJoinRefusesADamagedPayloadAndPassesNothingOfIt() throws {

@@ -266,6 +266,10 @@ struct VolumeChecker {
                 break
             }
             guard line.type == "record", let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
+            // A length no record can have is a damaged journal, never an allocation.
+            guard length >= UInt64(RecordHeader.size), length <= UInt64(RecordHeader.size) + RecordHeader.maxPayload, digest.count == 32 else {
+                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) has a length or digest no record has")
+            }
             merkle.add(Array(digest))
             progress.records += 1
             if line.offset != offset {

@@ -227,6 +227,21 @@ import Testing
         expectRefused(f, "seed-split", containing: "payload checksum mismatch (data record damaged)", "split")
     }
 
+    @Test func aDamagedPayloadNeverMakesACompleteDrive() throws {
+        let s = try Scratch()
+        _ = try plainStream(s)
+        try s.sh("seed-split --volume-size 2M < good.seed > split.seed")
+        let recs = try StreamSurgery.records(s.path("split.seed"))
+        let d = try #require(recs.last { $0.header.kind == .data })
+        var bytes = try s.read("split.seed")
+        bytes[Int(d.offset) + RecordHeader.size + 7] ^= 0x10
+        try s.write("bad.seed", bytes)
+        let r = try s.sh("seed-writeblk d1 < bad.seed")
+        expectRefused(r, "seed-writeblk", containing: "payload checksum mismatch (data record damaged)", "writeblk")
+        let back = try s.sh("seed-writeblk -d d1 > /dev/null")
+        #expect(back.status == 65 && back.stderr.contains("writing never finished"), "\(back.stderr)")
+    }
+
     @Test func journalCheckPassesNothingAfterTheFirstDamageAndRefusesAVolumeTwice() throws {
         let s = try Scratch()
         _ = try plainStream(s)

@@ -121,7 +121,7 @@ struct VolumeWriter {
             try sink.append(first.payload)
             while let r = try reader.next() {
                 try r.header.encodedBytes { try sink.append($0) }
-                if reader.payloadLeft > 0 { try sink.appendPayload(from: reader) } else { try sink.append(r.payload) }
+                if reader.payloadLeft > 0 { try sink.appendPayload(of: r, from: reader, source: source) } else { try sink.append(r.payload) }
                 if r.header.kind == .key { encrypted = true }
                 if r.header.kind == .end { label.lastVolume = true }
                 progress.update(bytes: sink.bytes)

@@ -204,25 +204,27 @@ import Testing
 
     // MARK: every tool checks what it passes on
 
+    /// Copies stream file `from` to `to` with a bit of its last data
+    /// record's payload flipped, its CRC left as it was.
+    func damagingLastDataPayload(_ s: Scratch, _ from: String, to: String) throws {
+        let recs = try StreamSurgery.records(s.path(from))
+        let d = try #require(recs.last { $0.header.kind == .data })
+        var bytes = try s.read(from)
+        bytes[Int(d.offset) + RecordHeader.size + 7] ^= 0x10
+        try s.write(to, bytes)
+    }
+
     @Test func splitJoinRefusesADamagedPayloadAndPassesNothingOfIt() throws {
         let s = try Scratch()
         _ = try plainStream(s)
         try s.sh("seed-split --volume-size 2M < good.seed > split.seed && seed-split -d < split.seed > joined.seed")
-        var recs = try StreamSurgery.records(s.path("split.seed"))
-        let i = try #require(recs.lastIndex { $0.header.kind == .data })
-        var bytes = try s.read("split.seed")
-        bytes[Int(recs[i].offset) + RecordHeader.size + 100] ^= 0x20  // payload CRC left as it was
-        try s.write("bad.seed", bytes)
+        try damagingLastDataPayload(s, "split.seed", to: "bad.seed")
         let r = try s.sh("seed-split -d < bad.seed > out")
         expectRefused(r, "seed-split", containing: "payload checksum mismatch (data record damaged)", "split -d")
         let out = try s.read("out")
         let good = try s.read("joined.seed")
         #expect(out.count < good.count && Array(good.prefix(out.count)) == out)
-        recs = try StreamSurgery.records(s.path("good.seed"))
-        let j = try #require(recs.lastIndex { $0.header.kind == .data })
-        var plain = try s.read("good.seed")
-        plain[Int(recs[j].offset) + RecordHeader.size + 100] ^= 0x20
-        try s.write("badplain.seed", plain)
+        try damagingLastDataPayload(s, "good.seed", to: "badplain.seed")
         let f = try s.sh("seed-split --volume-size 2M < badplain.seed > out2")
         expectRefused(f, "seed-split", containing: "payload checksum mismatch (data record damaged)", "split")
     }
@@ -231,11 +233,7 @@ import Testing
         let s = try Scratch()
         _ = try plainStream(s)
         try s.sh("seed-split --volume-size 2M < good.seed > split.seed")
-        let recs = try StreamSurgery.records(s.path("split.seed"))
-        let d = try #require(recs.last { $0.header.kind == .data })
-        var bytes = try s.read("split.seed")
-        bytes[Int(d.offset) + RecordHeader.size + 7] ^= 0x10
-        try s.write("bad.seed", bytes)
+        try damagingLastDataPayload(s, "split.seed", to: "bad.seed")
         let r = try s.sh("seed-writeblk d1 < bad.seed")
         expectRefused(r, "seed-writeblk", containing: "payload checksum mismatch (data record damaged)", "writeblk")
         let back = try s.sh("seed-writeblk -d d1 > /dev/null")

@@ -42,6 +42,8 @@ import Testing
         lies.append(("another size", resized, "'numbers': 108894 bytes in the archive, 108895 in the index"))
         var retyped = index
         retyped[try at("d/x")].type = "fifo"
+        retyped[try at("d/x")].size = 0
+        retyped[try at("d/x")].sha256 = nil
         lies.append(("another type", retyped, "'d/x': a file in the archive, a fifo in the index"))
         var remoded = index
         remoded[try at("hi")].mode = 0o4755
@@ -90,6 +92,38 @@ import Testing
         }
         let t = try s.sh("seed-snapshot -t index.seed > /dev/null")
         expectRefused(t, "seed-snapshot", containing: "index line 7 is longer than 4 MiB", "index line")
+    }
+
+    @Test func anIndexLineTheSpecForbidsIsRefusedByEveryReader() throws {
+        let s = try Scratch()
+        let recs = try plainStream(s)
+        let index = try StreamSurgery.indexEntries(recs)
+        let f = try #require(index.firstIndex { $0.path == "numbers" })
+        var cases: [(String, IndexEntry)] = []
+        var both = index[f]
+        both.pathB64 = "bnVtYmVycw=="
+        cases.append(("has not exactly one of path and pathB64", both))
+        var noDigest = index[f]
+        noDigest.sha256 = nil
+        cases.append(("a file without sha256", noDigest))
+        var badDigest = index[f]
+        badDigest.sha256 = String(repeating: "G", count: 64)
+        cases.append(("sha256 is not 64 lower-case hex digits", badDigest))
+        var badType = index[f]
+        badType.type = "socket"
+        cases.append(("type socket is not one seed-stream(5) names", badType))
+        var badMode = index[f]
+        badMode.mode = 0o170755
+        cases.append(("mode has bits beyond 07777", badMode))
+        for (message, entry) in cases {
+            var entries = index
+            entries[f] = entry
+            try StreamSurgery.write(try StreamSurgery.replacingIndex(recs, with: entries), to: s.path("bad.seed"))
+            for tool in ["seed-snapshot -t bad.seed", "seed-snapshot -x out < bad.seed"] {
+                let r = try s.sh("rm -rf out; \(tool) > /dev/null")
+                expectRefused(r, "seed-snapshot", containing: "index line \(f + 1) \(message)", tool)
+            }
+        }
     }
 
     // MARK: forged encryption

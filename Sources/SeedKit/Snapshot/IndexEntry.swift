@@ -71,6 +71,27 @@ public struct IndexEntry: Codable, Equatable, Sendable {
 
     public var displayPath: String { quoted(bytes: pathBytes) }
 
+    /// The types an index line may name.
+    public static let types: Set<String> = ["file", "dir", "symlink", "hardlink", "fifo", "char", "block"]
+
+    /// What seed-stream(5) requires of a line beyond its JSON shape, or nil.
+    public var formProblem: String? {
+        if (path == nil) == (pathB64 == nil) { return "has not exactly one of path and pathB64" }
+        if link != nil && linkB64 != nil { return "has both link and linkB64" }
+        if let b = pathB64, Data(base64Encoded: b) == nil { return "pathB64 is not base64" }
+        if let b = linkB64, Data(base64Encoded: b) == nil { return "linkB64 is not base64" }
+        if pathBytes.isEmpty { return "has an empty path" }
+        if !IndexEntry.types.contains(type) { return "type \(type) is not one seed-stream(5) names" }
+        if let d = sha256, d.utf8.count != 64 || !d.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+            return "sha256 is not 64 lower-case hex digits"
+        }
+        if type == "file" && sha256 == nil { return "a file without sha256" }
+        if type != "file" && size != 0 { return "a \(type) with a size" }
+        if mode & ~0o7777 != 0 { return "mode has bits beyond 07777" }
+        if !(0...999_999_999).contains(mtimeNsec) { return "mtimeNsec out of range" }
+        return nil
+    }
+
     /// One extended attribute: its name (`nameB64` when not UTF-8) and its
     /// value in base64.
     public struct Xattr: Codable, Equatable, Sendable {

@@ -161,6 +161,7 @@ enum IndexLines {
             guard let e = try? decoder.decode(IndexEntry.self, from: line) else {
                 throw SeedError.data("\(location): index line \(lineNo) is not a valid entry")
             }
+            if let why = e.formProblem { throw SeedError.data("\(location): index line \(lineNo) \(why)") }
             try body(e)
         }
     }

@@ -31,7 +31,7 @@ final class DataKey {
         self.chacha = chacha
         self.binding = binding
     }
-    var cipherName: String { chacha ? "chacha20-poly1305" : "aes-256-gcm" }
+    static func cipherName(chacha: Bool) -> String { chacha ? "chacha20-poly1305" : "aes-256-gcm" }
 }
 
 /// seed-encrypt: authenticated encryption of every record payload but the
@@ -41,6 +41,37 @@ final class DataKey {
 /// into volumes) or after every volume begin, in a key record that wraps it
 /// for each recipient; with `-d`, every record is authenticated before any
 /// of its bytes go out.
+/// seed-encrypt -d: each volume's key record against the volume before
+/// it (seed-stream(5), kind 6, chain). A volume whose predecessor has not
+/// come yet is checked when it comes.
+struct VolumeChains {
+    private var keys: [UInt32: SymmetricKey] = [:]
+    private var pending: [UInt32: (chain: String, keyId: String, key: SymmetricKey, loc: String)] = [:]
+
+    mutating func admit(volume v: UInt32, record: KeyRecord, key: SymmetricKey, _ loc: String, _ diag: Diagnostics) throws {
+        if v == 1 && record.chain != nil { throw SeedError.data("\(loc): volume 1 key record chained to a volume before it") }
+        if v > 1, let chain = record.chain {
+            if let prev = keys[v - 1] {
+                if !Chain.holds(chain, key: key, keyId: record.keyId, previous: prev) { throw notChained(loc, v) }
+            } else {
+                pending[v] = (chain, record.keyId, key, loc)
+            }
+        } else if v > 1 {
+            // A later run of seed-encrypt (seed-split --first-volume)
+            // never had the key before it, so cannot chain to it.
+            diag.warning("\(loc): volume \(v) was sealed by a later run of seed-encrypt: nothing but the stream binds it to volume \(v - 1)")
+        }
+        keys[v] = key
+        if let next = pending.removeValue(forKey: v + 1), !Chain.holds(next.chain, key: next.key, keyId: next.keyId, previous: key) {
+            throw notChained(next.loc, v + 1)
+        }
+    }
+
+    private func notChained(_ loc: String, _ v: UInt32) -> SeedError {
+        SeedError.data("\(loc): volume \(v) is not chained to volume \(v - 1) (sealed under a key of another encryption)")
+    }
+}
+
 /// The records of a scope (a stream not split into volumes, or one
 /// volume) that travel in the clear: the volume begin, the key record and
 /// the stream header. Each adds its kind (1 byte), its payload length
@@ -63,7 +94,7 @@ struct ClearTranscript {
 }
 
 public enum Encryptor {
-    static let tagSize = 16
+    static let tagSize = Int(RecordFlags.tagSize)
 
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
         let inFD = try StreamFiles.openInput(o.input)
@@ -112,10 +143,9 @@ public enum Encryptor {
         var current: DataKey?
         var keyRecords = 0
         var transcript = ClearTranscript()
-        /// Each volume's data key, by volume, for the chain from one to the next.
-        var volumeKeys: [UInt32: SymmetricKey] = [:]
-        /// -d: chains of volumes that came before the volume they chain from.
-        var pendingChains: [UInt32: (chain: String, keyId: String, key: SymmetricKey, loc: String)] = [:]
+        /// The last volume's number and data key, for the chain to the next.
+        var lastVolumeKey: (volume: UInt32, key: SymmetricKey)?
+        var chains = VolumeChains()
         /// Adds a clear record to the scope's transcript and binds the
         /// scope's key to it.
         func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
@@ -148,7 +178,7 @@ public enum Encryptor {
                         meta.stages.remove(at: i)
                     } else {
                         if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
-                        meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": o.chacha ? "chacha20-poly1305" : "aes-256-gcm"]))
+                        meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": DataKey.cipherName(chacha: o.chacha)]))
                     }
                     let out = meta.encoded()
                     // The encrypted stream's stream header is the one bound.
@@ -169,30 +199,10 @@ public enum Encryptor {
                         let (key, record) = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
                         current = key
                         keyRecords += 1
-                        let v = r.header.volume
-                        guard reader.volumed else {
-                            if record.chain != nil { throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes") }
-                            continue
-                        }
-                        if v == 1 && record.chain != nil { throw SeedError.data("\(loc): volume 1 key record chained to a volume before it") }
-                        if v > 1, let chain = record.chain {
-                            if let prev = volumeKeys[v - 1] {
-                                if !Chain.holds(chain, key: key.key, keyId: record.keyId, previous: prev) {
-                                    throw SeedError.data("\(loc): volume \(v) is not chained to volume \(v - 1) (sealed under a key of another encryption)")
-                                }
-                            } else {
-                                pendingChains[v] = (chain, record.keyId, key.key, loc)
-                            }
-                        } else if v > 1 {
-                            // A later run of seed-encrypt (seed-split --first-volume)
-                            // never had the key before it, so cannot chain to it.
-                            diag.warning("\(loc): volume \(v) was sealed by a later run of seed-encrypt: nothing but the stream binds it to volume \(v - 1)")
-                        }
-                        volumeKeys[v] = key.key
-                        if let next = pendingChains.removeValue(forKey: v + 1),
-                            !Chain.holds(next.chain, key: next.key, keyId: next.keyId, previous: key.key)
-                        {
-                            throw SeedError.data("\(next.loc): volume \(v + 1) is not chained to volume \(v) (sealed under a key of another encryption)")
+                        if reader.volumed {
+                            try chains.admit(volume: r.header.volume, record: record, key: key.key, loc, diag)
+                        } else if record.chain != nil {
+                            throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes")
                         }
                         continue  // key records end here
                     }
@@ -231,8 +241,8 @@ public enum Encryptor {
                     let v = r.header.volume
                     current = try emitKeyRecord(
                         pipeline, o, recipients, keyFile, passphrase, &transcript, budget: budget, volume: v,
-                        chainFrom: v > 1 ? volumeKeys[v - 1] : nil, &outSequence)
-                    volumeKeys = [v: current!.key]
+                        chainFrom: lastVolumeKey.flatMap { $0.volume + 1 == v ? $0.key : nil }, &outSequence)
+                    lastVolumeKey = (v, current!.key)
                     keyRecords += 1
                 }
             }
@@ -255,7 +265,7 @@ public enum Encryptor {
         for r in recipients { slots.append(try Wrapping.wrapForRecipient(key, keyId: keyId, to: r)) }
         if let k = keyFile { slots.append(try Wrapping.wrapWithKeyFile(key, keyId: keyId, secret: k)) }
         if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
-        var record = KeyRecord(cipher: o.chacha ? "chacha20-poly1305" : "aes-256-gcm", keyId: keyId, slots: slots)
+        var record = KeyRecord(cipher: DataKey.cipherName(chacha: o.chacha), keyId: keyId, slots: slots)
         if let previous { record.chain = try Chain.seal(key, keyId: keyId, previous: previous) }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
@@ -298,7 +308,7 @@ public enum Encryptor {
                 key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }
             default: continue
             }
-            if let key { return (DataKey(key: key, chacha: kr.cipher == "chacha20-poly1305", binding: binding), kr) }
+            if let key { return (DataKey(key: key, chacha: kr.cipher == DataKey.cipherName(chacha: true), binding: binding), kr) }
         }
         throw SeedError.data("\(loc): no key matches: none of the \(kr.slots.count) key slots opens with the identity, key file or passphrase given")
     }

@@ -2,7 +2,18 @@
 import PackageDescription
 
 let tools = ["seed-snapshot", "seed-compress", "seed-split", "seed-encrypt", "seed-journal", "seed-writeblk"]
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let system = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
+// Layers, each a target that sees only the ones below it, so that an
+// arrow running up fails the build (see ARCHITECTURE.md):
+//   SeedCore    errors, exit statuses, diagnostics, syscall wrappers
+//   SeedIO      files, buffers, progress
+//   SeedFormat  records, framing, stream order, every payload type
+//   SeedRunner  the ordered worker pipeline and the stage runner
+//   SeedKit     the concerns (Snapshot, Compress, Split, Crypto, Journal, Device)
+//   SeedCLI     option groups, usage errors, the tool entry point
 let package = Package(
     name: "seed",
     platforms: [.macOS(.v13)],
@@ -21,24 +32,28 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .target(name: "SeedCore", dependencies: ["CSeedSys", system]),
+        .target(name: "SeedIO", dependencies: ["SeedCore", "CSeedSys", system]),
+        .target(name: "SeedFormat", dependencies: ["SeedCore", "SeedIO", "CDeflate", "CSeedSys", system]),
+        .target(name: "SeedRunner", dependencies: ["SeedCore", "SeedIO", "SeedFormat", system]),
         .target(
             name: "SeedKit",
             dependencies: [
+                "SeedCore", "SeedIO", "SeedFormat", "SeedRunner",
                 "CZstd", "CZlib", "CDeflate", "CArchive", "CBlkid", "CSeedSys",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                system, crypto,
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "SeedKitTests", dependencies: ["SeedKit", "CZstd", "CZlib"]),
+        .target(name: "SeedCLI", dependencies: ["SeedCore", "SeedIO", "SeedKit", "CSeedSys", argumentParser]),
+        .testTarget(
+            name: "SeedKitTests",
+            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedKit", "SeedCLI", "CZstd", "CZlib"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["SeedKit", "CSeedSys", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedKit", "CSeedSys", crypto],
             exclude: ["Fixtures"]),
     ]
-        + tools.map {
-            .executableTarget(name: $0, dependencies: ["SeedKit", .product(name: "ArgumentParser", package: "swift-argument-parser")])
-        },
+        + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedKit", "SeedCLI", argumentParser]) },
     swiftLanguageModes: [.v5]
 )

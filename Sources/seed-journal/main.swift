@@ -1,4 +1,6 @@
 import ArgumentParser
+import SeedCLI
+import SeedCore
 import SeedKit
 
 @main

@@ -1,4 +1,7 @@
 import ArgumentParser
+import SeedCLI
+import SeedCore
+import SeedIO
 import SeedKit
 
 @main

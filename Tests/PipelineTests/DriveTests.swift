@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 @testable import SeedKit

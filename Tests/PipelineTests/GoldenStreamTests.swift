@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 /// The golden streams (Fixtures/golden, seed-stream(5)): one small tree at

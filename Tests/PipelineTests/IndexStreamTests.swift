@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 /// seed-snapshot --index-file: the index beside the stream, so that

@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 /// Trees as file servers hold them: names that differ only in Unicode

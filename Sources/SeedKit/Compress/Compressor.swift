@@ -1,4 +1,8 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 /// What seed-compress is asked to do.
@@ -41,7 +45,7 @@ public enum Compressor {
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let threads = o.effectiveThreads
         let contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
-        let progress = Progress(enabled: o.progress, label: "seed-compress")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-compress")
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, i in

@@ -1,4 +1,8 @@
 import CZlib
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 
 /// Owns a zlib deflate stream set up for the gzip wrapper: one record in,
 /// one gzip member out.

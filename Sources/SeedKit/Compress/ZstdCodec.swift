@@ -1,4 +1,8 @@
 import CZstd
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 
 /// Owns a `ZSTD_CCtx`: one record in, one standard zstd frame out, with
 /// the content size and an XXH64 content checksum in the frame.

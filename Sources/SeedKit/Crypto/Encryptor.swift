@@ -1,5 +1,9 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 /// What seed-encrypt is asked to do.
@@ -119,7 +123,7 @@ public enum Encryptor {
         // Bulk payloads go from the input straight into the slots.
         reader.deferPayload = { $0.kind == .data || $0.kind == .index }
         let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let progress = Progress(enabled: o.progress, label: "seed-encrypt")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-encrypt")
         let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
         let pipeline = OrderedPipeline(
             threads: threads,

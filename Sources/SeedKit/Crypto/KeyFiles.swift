@@ -1,5 +1,9 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 
 #if canImport(Glibc)
     import Glibc

@@ -1,39 +1,10 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import _CryptoExtras
-
-/// What a key record holds (seed-stream(5), kind 6): which cipher the
-/// records after it use, and the data key wrapped once per recipient.
-/// The key itself never appears in the clear.
-public struct KeyRecord: Codable, Equatable {
-    public var cipher: String
-    public var keyId: String
-    public var slots: [Slot]
-    /// In volume 2 and later: this volume's data key sealed under a key
-    /// derived from the previous volume's, so that a volume cannot be
-    /// replaced by one sealed under a key of someone else's (see `Chain`).
-    public var chain: String?
-
-    /// No reader tries more slots than this: a key record is small.
-    public static let maxSlots = 4096
-    /// Nor more scrypt slots than this, each costing a fraction of a second.
-    public static let maxScryptTries = 4
-
-    public struct Slot: Codable, Equatable {
-        /// "x25519" (HPKE, RFC 9180), "keyfile" or "scrypt".
-        public var kind: String
-        /// HPKE: the encapsulated key.
-        public var enc: String?
-        /// keyfile and scrypt: the salt of the key derivation.
-        public var salt: String?
-        /// scrypt parameters.
-        public var logN: Int?
-        public var r: Int?
-        public var p: Int?
-        /// The data key, sealed.
-        public var wrapped: String
-    }
-}
 
 /// The ways a data key can be wrapped for, and unwrapped by, someone.
 public enum Wrapping {
@@ -127,9 +98,4 @@ public enum Chain {
         guard let opened = Wrapping.open(chain, kek(previous), aad(keyId)) else { return false }
         return opened == key
     }
-}
-
-func randomBytes(_ n: Int) -> Data {
-    var g = SystemRandomNumberGenerator()
-    return Data((0..<n).map { _ in UInt8.random(in: 0...255, using: &g) })
 }

@@ -1,4 +1,8 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -47,7 +51,7 @@ enum BlockReader {
             }
         }
         let output = try StreamOutput(path: o.output, force: false)
-        let progress = Progress(enabled: o.progress, label: "seed-writeblk -d")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-writeblk -d")
         let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
         var short: [String] = []
         var total: UInt64 = 0

@@ -1,6 +1,10 @@
 import CSeedSys
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -44,7 +48,7 @@ struct VolumeWriter {
     let reader: RecordReader
     let source: String
     var targets: [String]
-    var progress: Progress
+    var progress: ProgressMeter
 
     init(o: WriteOptions, diag: Diagnostics, reader: RecordReader, source: String) {
         self.o = o
@@ -52,7 +56,7 @@ struct VolumeWriter {
         self.reader = reader
         self.source = source
         targets = o.targets
-        progress = Progress(enabled: o.progress, label: "seed-writeblk")
+        progress = ProgressMeter(enabled: o.progress, label: "seed-writeblk")
     }
 
     mutating func run() throws -> SeedExit {

@@ -1,5 +1,9 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -42,7 +46,7 @@ public enum Journaler {
         reader.verifyPayloads = false  // workers verify, in parallel
         reader.deferPayload = { $0.kind == .data || $0.kind == .index }
         let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let progress = Progress(enabled: o.progress, label: "seed-journal")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-journal")
         let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
         var state = JournalState(o, source: source, diag: diag)
         let pipeline = OrderedPipeline(

@@ -1,5 +1,9 @@
 import CArchive
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 /// Receives the pax archive libarchive writes and cuts it into data records

@@ -1,5 +1,9 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 
 /// SHA-256 of file contents on threads of their own, one lane per core:
 /// hashing is a snapshot's largest cost, and SHA-256 is sequential within

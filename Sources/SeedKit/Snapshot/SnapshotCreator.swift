@@ -2,6 +2,10 @@ import CArchive
 import CSeedSys
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -65,7 +69,7 @@ public final class SnapshotCreator {
     /// Index entries waiting, in order, for their file's digest.
     var pending = DigestQueue<IndexEntry>()
     let hasher: HashLanes
-    let progress: Progress
+    let progress: ProgressMeter
     var rootDev: UInt64 = 0
     var entries: UInt64 = 0
     var warnings: UInt64 = 0
@@ -83,7 +87,7 @@ public final class SnapshotCreator {
         resolver = archive_entry_linkresolver_new()
         entry = archive_entry_new()
         index = try IndexSpool()
-        progress = Progress(enabled: o.progress, label: "seed-snapshot")
+        progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
         archive_write_set_format_pax(archive)
         // No tar blocking: libarchive hands every byte straight to the sink.
         archive_write_set_bytes_per_block(archive, 0)
@@ -569,15 +573,4 @@ public final class SnapshotCreator {
         if let e = sink.pendingError { throw e }
         throw SeedError(.failure, "\(what): \(archiveError(archive))")
     }
-}
-
-/// Calls `body` with `bytes` as a NUL-terminated C string.
-func cString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-    var z = bytes
-    z.append(0)
-    return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
-}
-
-func cBytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
-    Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
 }

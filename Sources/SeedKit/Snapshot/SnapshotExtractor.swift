@@ -1,6 +1,10 @@
 import CArchive
 import CSeedSys
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -63,7 +67,7 @@ public final class SnapshotExtractor {
         if mkdirP(o.target) != 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(o.target)): \(errnoMessage())") }
         try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
         let log = try ArchiveLog()
-        let progress = Progress(enabled: o.progress, label: "seed-snapshot")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
         // Content is hashed on the hash lanes while this thread writes: data
         // blocks lie in the source's payload ring, which waits for their
         // hashes before it reuses a buffer.
@@ -300,22 +304,6 @@ struct RootMetadata {
         var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
         try syscall("cannot set the times of the target") { utimensat(AT_FDCWD, ".", &times, 0) }
     }
-}
-
-/// mkdir -p: creates `path` and any missing parents; 0, or -1 with errno.
-func mkdirP(_ path: String) -> Int32 {
-    var prefix = path.hasPrefix("/") ? "/" : ""
-    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-        prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return -1 }
-    }
-    var st = stat()
-    if stat(path.isEmpty ? "." : path, &st) != 0 { return -1 }
-    if (st.st_mode & S_IFMT) != S_IFDIR {
-        errno = ENOTDIR
-        return -1
-    }
-    return 0
 }
 
 /// What extraction wrote, one line per archive entry in archive order, in

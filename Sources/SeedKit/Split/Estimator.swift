@@ -1,4 +1,8 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 
 #if canImport(Glibc)
     import Glibc

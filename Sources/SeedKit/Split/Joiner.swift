@@ -1,4 +1,8 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -22,7 +26,7 @@ struct Joiner {
     var volumeCount: UInt32?
     var joinedVolumes: [UInt32] = []
     var held: [UInt32: HeldVolume] = [:]
-    let progress: Progress
+    let progress: ProgressMeter
 
     static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
         let inFD = try StreamFiles.openInput(o.input)
@@ -32,7 +36,7 @@ struct Joiner {
         let output = try StreamOutput(path: o.output, force: false, input: inFD)
         var j = Joiner(
             o: o, diag: diag, source: source, writer: RecordWriter(fd: output.fd, destination: output.name),
-            progress: Progress(enabled: o.progress, label: "seed-split -d"))
+            progress: ProgressMeter(enabled: o.progress, label: "seed-split -d"))
         try j.join(reader)
         try j.writer.flush()
         try output.commit()

@@ -1,4 +1,8 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 
 /// What seed-split is asked to do.
@@ -56,7 +60,7 @@ public enum Splitter {
         // Split reads headers only: payloads go on as they came, with the
         // CRC the next reader checks them against.
         reader.deferPayload = { $0.kind == .data || $0.kind == .index }
-        let progress = Progress(enabled: o.progress, label: "seed-split")
+        let progress = ProgressMeter(enabled: o.progress, label: "seed-split")
         try s.split(into: writer, progress: progress)
         try writer.flush()
         try output.commit()
@@ -178,7 +182,7 @@ struct SplitState {
         ).encoded()
     }
 
-    mutating func split(into writer: RecordWriter, progress: Progress) throws {
+    mutating func split(into writer: RecordWriter, progress: ProgressMeter) throws {
         try openVolume(writer)
         try place(headerRecord.header, UnsafeRawBufferPointer(start: nil, count: 0), override: headerPayload, writer, progress)
         while let r = try reader.next() {
@@ -211,7 +215,7 @@ struct SplitState {
 
     private mutating func place(
         _ header: RecordHeader, _ payload: UnsafeRawBufferPointer, override: [UInt8]?, moved: Bool = false, _ writer: RecordWriter,
-        _ progress: Progress
+        _ progress: ProgressMeter
     ) throws {
         let length = override.map { UInt64($0.count) } ?? header.payloadLength
         if !planner.fits(length) {
@@ -285,12 +289,5 @@ struct SplitState {
         let end = tally.end(volume: planner.volume)
         var h = RecordHeader(kind: .volumeEnd, volume: planner.volume, payloadLength: 0)
         try end.encoded().withUnsafeBytes { try emit(&h, $0, writer, crc: nil) }
-    }
-}
-
-enum FileDescriptorWriter {
-    static func stdout(_ s: String) {
-        var s = s
-        s.withUTF8 { b in _ = try? FileDescriptor.standardOutput.writeAll(UnsafeRawBufferPointer(b)) }
     }
 }

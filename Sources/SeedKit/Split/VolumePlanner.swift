@@ -1,3 +1,8 @@
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
+
 /// Decides where volumes end. A volume's bytes are counted as they will
 /// finally lie on its drive: the label area and tail padding seed-writeblk
 /// adds, the records later stages add (the key record), every record with

@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 
 /// Loop devices a test attaches, detached again by name when it ends;
 /// no other device is ever touched.

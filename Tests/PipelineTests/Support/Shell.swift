@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 /// Where the built seed tools are: $SEED_BIN_DIR, or next to this test bundle.

@@ -1,6 +1,9 @@
 import CSeedSys
 import Crypto
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 import Testing
 
 /// What a tree holds, entry by entry, read with lstat and friends on raw

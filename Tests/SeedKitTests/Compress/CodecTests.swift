@@ -1,6 +1,11 @@
 import CZlib
 import CZstd
 import Foundation
+import SeedCLI
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import Testing
 
 @testable import SeedKit

@@ -1,5 +1,10 @@
 import Crypto
 import Foundation
+import SeedCLI
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import Testing
 
 @testable import SeedKit

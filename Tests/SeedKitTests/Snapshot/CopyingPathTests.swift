@@ -1,4 +1,9 @@
 import Foundation
+import SeedCLI
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import SystemPackage
 import Testing
 

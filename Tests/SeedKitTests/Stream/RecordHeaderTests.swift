@@ -1,3 +1,8 @@
+import SeedCLI
+import SeedCore
+import SeedFormat
+import SeedIO
+import SeedRunner
 import Testing
 
 @testable import SeedKit

@@ -1,4 +1,6 @@
 import Foundation
+import SeedCore
+import SeedIO
 
 /// The stream header's JSON payload: what the stream is and which stages
 /// made it. Each encoding stage appends itself to `stages`; its `-d` removes it.
@@ -12,7 +14,7 @@ public struct StreamMetadata: Codable, Equatable, Sendable {
         public var tool: String
         public var version: String
         public var settings: [String: String]?
-        public init(tool: String, version: String = Tool.version, settings: [String: String]? = nil) {
+        public init(tool: String, version: String = SeedVersion.current, settings: [String: String]? = nil) {
             self.tool = tool
             self.version = version
             self.settings = settings
@@ -95,7 +97,7 @@ public enum Session {
         return true
     }
 
-    static func check(_ s: String, record: String) throws {
+    package static func check(_ s: String, record: String) throws {
         if !isValid(s) { throw SeedError.data("\(record): session id is not a lower-case UUID") }
     }
 }

@@ -8,7 +8,7 @@ import SystemPackage
 /// Calls a system call, retrying EINTR, and turns -1 into a thrown error
 /// naming the operation and the file.
 @discardableResult
-func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, status: SeedExit = .ioError, _ call: () -> T) throws -> T {
+package func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, status: SeedExit = .ioError, _ call: () -> T) throws -> T {
     while true {
         let r = call()
         if r == -1 {
@@ -20,11 +20,11 @@ func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, status: Se
     }
 }
 
-func errnoMessage(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+package func errnoMessage(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
 
 extension Errno {
     /// strerror text, lower-cased first letter kept as the C library says it.
-    var message: String { String(cString: strerror(rawValue)) }
+    package var message: String { String(cString: strerror(rawValue)) }
 }
 
 /// Quotes a file name for messages: 'name', with bytes that are not
@@ -32,7 +32,7 @@ extension Errno {
 public func quoted(_ name: String) -> String { "'" + escapeForMessage(Array(name.utf8)) + "'" }
 public func quoted(bytes: [UInt8]) -> String { "'" + escapeForMessage(bytes) + "'" }
 
-func escapeForMessage(_ b: [UInt8]) -> String {
+package func escapeForMessage(_ b: [UInt8]) -> String {
     if let s = String(validating: b, as: UTF8.self), !s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
         return s
     }

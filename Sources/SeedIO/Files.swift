@@ -1,4 +1,5 @@
 import Foundation
+import SeedCore
 import SystemPackage
 
 #if canImport(Glibc)
@@ -48,7 +49,7 @@ public enum StreamFiles {
 /// never committed.
 public final class AtomicOutput {
     public let path: String
-    let tmp: String
+    package let tmp: String
     public let fd: FileDescriptor
     private var done = false
 
@@ -87,7 +88,7 @@ public final class AtomicOutput {
     // with no lock, no allocation and nothing the main thread moves: a
     // slot is filled or emptied by one pointer-sized store, and a string,
     // once in the table, is never freed (a tool has an output or two).
-    static let slotCount = 64
+    package static let slotCount = 64
     nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let t = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
         t.initialize(repeating: nil, count: slotCount)
@@ -102,7 +103,7 @@ public final class AtomicOutput {
         return t
     }()
 
-    static func register(_ p: String) {
+    package static func register(_ p: String) {
         guard let c = strdup(p) else { return }
         for i in 0..<slotCount where slots[i] == nil {
             slots[i] = c
@@ -110,14 +111,14 @@ public final class AtomicOutput {
         }
     }
 
-    static func unregister(_ p: String) {
+    package static func unregister(_ p: String) {
         for i in 0..<slotCount {
             if let c = slots[i], strcmp(c, p) == 0 { slots[i] = nil }
         }
     }
 
     /// Async-signal-safe: unlink(2) and _exit(2) only.
-    static func cleanupAndExit(_ sig: Int32) {
+    package static func cleanupAndExit(_ sig: Int32) {
         for i in 0..<slotCount {
             if let c = slots[i] { unlink(c) }
         }

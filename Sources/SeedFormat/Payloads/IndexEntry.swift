@@ -1,4 +1,6 @@
 import Foundation
+import SeedCore
+import SeedIO
 
 /// One line of a snapshot's index (JSON Lines in index records; see
 /// seed-stream(5)): what an entry is, and where it lies in the stream.
@@ -112,8 +114,8 @@ public struct IndexEntry: Codable, Equatable, Sendable {
 }
 
 /// Index lines are written with one encoder and read with one decoder.
-enum IndexCoding {
-    static func encoder() -> JSONEncoder {
+package enum IndexCoding {
+    package static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
@@ -124,7 +126,7 @@ extension IndexEntry {
     /// Appends the entry as one JSON line, byte for byte what
     /// `IndexCoding.encoder()` writes (sorted keys, absent fields left
     /// out), without its per-entry cost: a snapshot writes one line per file.
-    func appendJSONLine(to out: inout [UInt8]) {
+    package func appendJSONLine(to out: inout [UInt8]) {
         var first = true
         func key(_ k: StaticString) {
             out.append(first ? 0x7b : 0x2c)
@@ -198,7 +200,7 @@ extension IndexEntry {
     }
 
     /// A JSON string as JSONEncoder writes it with `.withoutEscapingSlashes`.
-    static func appendJSONString(_ s: String, to out: inout [UInt8]) {
+    package static func appendJSONString(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
         for b in s.utf8 {
             switch b {

@@ -1,4 +1,6 @@
 import CSeedSys
+import SeedCore
+import SeedIO
 import SystemPackage
 
 #if canImport(Glibc)
@@ -103,7 +105,7 @@ public final class RecordReader {
 
     deinit { buffer.deallocate() }
 
-    static func describe(sequence: UInt64, volume: UInt32, offset: UInt64) -> String {
+    package static func describe(sequence: UInt64, volume: UInt32, offset: UInt64) -> String {
         volume == 0 ? "record \(sequence) at byte \(offset)" : "record \(sequence) (volume \(volume)) at byte \(offset)"
     }
 
@@ -266,7 +268,7 @@ public final class RecordReader {
         }
     }
 
-    static func startsWithMagic(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+    package static func startsWithMagic(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
         let m = [RecordHeader.magic.0, RecordHeader.magic.1, RecordHeader.magic.2, RecordHeader.magic.3]
         for i in 0..<min(n, 4) where p.load(fromByteOffset: i, as: UInt8.self) != m[i] { return false }
         return true

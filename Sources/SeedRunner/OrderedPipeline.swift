@@ -1,4 +1,7 @@
 import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
 
 /// One record in flight through an `OrderedPipeline`: the record as read,
 /// and what a worker made of it.
@@ -27,8 +30,8 @@ public final class PipelineSlot {
         }
         return try body(output.bytes)
     }
-    var error: Error?
-    var done = false
+    package var error: Error?
+    package var done = false
 
     public var location: String { RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: offset) }
 
@@ -67,7 +70,7 @@ public final class PipelineSlot {
         needsVerify = false
     }
 
-    func reset() {
+    package func reset() {
         useOutput = false
         needsVerify = true
         tag = 0

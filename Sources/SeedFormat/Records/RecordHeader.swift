@@ -1,4 +1,6 @@
 import CDeflate
+import SeedCore
+import SeedIO
 
 /// The kinds of record in a seed stream (seed-stream(5)). Kind 0, kind 7
 /// (resume, not yet specified) and kinds 9 to 255 are reserved: a reader

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedIO
 
 /// The bytes later stages add to a volume, which seed-split keeps free so
 /// that every volume still fits its drive once encrypted and written
@@ -53,7 +55,7 @@ public struct VolumeBegin: Codable, Equatable, Sendable {
         self.firstDataRecord = firstDataRecord
         self.budget = budget
         self.stages = stages
-        tool = "seed-split \(Tool.version)"
+        tool = "seed-split \(SeedVersion.current)"
     }
 
     public func encoded() -> [UInt8] { JSONCoding.encode(self) }
@@ -97,12 +99,14 @@ public struct VolumeEnd: Codable, Equatable, Sendable {
 }
 
 /// Counts and digests the records of one volume as they pass.
-struct VolumeTally {
-    var records: UInt64 = 0
-    var bytes: UInt64 = 0
+package struct VolumeTally {
+    package init() {}
+
+    package var records: UInt64 = 0
+    package var bytes: UInt64 = 0
     private var sha = SHA256()
 
-    mutating func add(_ header: RecordHeader) {
+    package mutating func add(_ header: RecordHeader) {
         withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
             header.encode(into: b.baseAddress!)
             sha.update(bufferPointer: UnsafeRawBufferPointer(b))
@@ -111,48 +115,15 @@ struct VolumeTally {
         bytes += UInt64(RecordHeader.size) + header.payloadLength
     }
 
-    func end(volume: UInt32) -> VolumeEnd {
+    package func end(volume: UInt32) -> VolumeEnd {
         VolumeEnd(volume: volume, records: records, bytes: bytes, headerDigest: Hex.encode(Array(sha.finalize())))
     }
 }
 
-enum JSONCoding {
-    static func encode<T: Encodable>(_ v: T) -> [UInt8] {
+package enum JSONCoding {
+    package static func encode<T: Encodable>(_ v: T) -> [UInt8] {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return Array((try? e.encode(v)) ?? Data())
-    }
-}
-
-/// Byte counts as people write them: K M G T P are powers of 1024, KB MB GB
-/// TB PB powers of 1000 (as drive makers count), plain digits are bytes.
-public enum ByteSize {
-    public static func parse(_ text: String) throws -> UInt64 {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        let digits = t.prefix { $0.isNumber || $0 == "." }
-        let suffix = t.dropFirst(digits.count).uppercased()
-        let scale: Double
-        switch suffix {
-        case "", "B": scale = 1
-        case "K", "KIB": scale = 1024
-        case "M", "MIB": scale = 1024 * 1024
-        case "G", "GIB": scale = 1024 * 1024 * 1024
-        case "T", "TIB": scale = 1024 * 1024 * 1024 * 1024
-        case "P", "PIB": scale = 1024 * 1024 * 1024 * 1024 * 1024
-        case "KB": scale = 1e3
-        case "MB": scale = 1e6
-        case "GB": scale = 1e9
-        case "TB": scale = 1e12
-        case "PB": scale = 1e15
-        default: throw SeedError.usage("bad size \(quoted(text)): unknown unit \(quoted(String(suffix)))", hint: "use K M G T (1024) or KB MB GB TB (1000)")
-        }
-        guard !digits.isEmpty, let n = Double(digits), n > 0 else { throw SeedError.usage("bad size \(quoted(text))") }
-        if suffix.isEmpty || suffix == "B" {
-            guard let exact = UInt64(digits) else { throw SeedError.usage("bad size \(quoted(text)): not a whole number of bytes") }
-            return exact
-        }
-        let v = (n * scale).rounded(.down)
-        guard v < 1.8e19 else { throw SeedError.usage("bad size \(quoted(text)): too large") }
-        return UInt64(v)
     }
 }

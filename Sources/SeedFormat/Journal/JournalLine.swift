@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import SeedCore
+import SeedIO
 
 #if canImport(Glibc)
     import Glibc
@@ -43,7 +45,7 @@ public struct JournalLine: Codable, Equatable, Sendable {
     public func encodedLine() -> [UInt8] { JSONCoding.encode(self) + [0x0a] }
 
     /// The file's name for messages.
-    var displayPath: String {
+    package var displayPath: String {
         if let p = path { return quoted(p) }
         if let b = pathB64, let d = Data(base64Encoded: b) { return quoted(bytes: Array(d)) }
         return "(unnamed)"
@@ -52,7 +54,7 @@ public struct JournalLine: Codable, Equatable, Sendable {
 
 extension RecordKind {
     /// The kind as journals and reports spell it: "data", "volume-begin".
-    var token: String { description.replacingOccurrences(of: " ", with: "-") }
+    package var token: String { description.replacingOccurrences(of: " ", with: "-") }
 }
 
 /// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.
@@ -66,10 +68,12 @@ public enum JournalNames {
 /// in the shape of RFC 6962's tree hash: leaves are the records' SHA-256,
 /// an inner node is SHA-256(0x01 || left || right), and a tree of n leaves
 /// splits at the largest power of two below n. Memory: one digest per level.
-struct MerkleRoot {
+package struct MerkleRoot {
+    package init() {}
+
     private var stack: [(size: UInt64, hash: [UInt8])] = []
 
-    mutating func add(_ leaf: [UInt8]) {
+    package mutating func add(_ leaf: [UInt8]) {
         stack.append((1, leaf))
         while stack.count >= 2 && stack[stack.count - 1].size == stack[stack.count - 2].size {
             let r = stack.removeLast()
@@ -78,7 +82,7 @@ struct MerkleRoot {
         }
     }
 
-    static func node(_ l: [UInt8], _ r: [UInt8]) -> [UInt8] {
+    package static func node(_ l: [UInt8], _ r: [UInt8]) -> [UInt8] {
         var h = SHA256()
         h.update(data: [0x01])
         h.update(data: l)
@@ -87,7 +91,7 @@ struct MerkleRoot {
     }
 
     /// The root (the SHA-256 of nothing for no leaves).
-    var root: [UInt8] {
+    package var root: [UInt8] {
         guard var acc = stack.last?.hash else { return Array(SHA256.hash(data: [UInt8]())) }
         for e in stack.dropLast().reversed() { acc = MerkleRoot.node(e.hash, acc) }
         return acc
@@ -97,20 +101,20 @@ struct MerkleRoot {
 /// A journal file being written: lines appended through a buffer, synced
 /// at checkpoints. Opening one that exists keeps its complete lines and
 /// drops a torn last line (a crash mid-write).
-final class JournalWriter {
-    let path: String
+package final class JournalWriter {
+    package let path: String
     private let fd: Int32
     private var pending: [UInt8] = []
 
     /// Creates (or replaces) the journal at `path`.
-    init(create path: String) throws {
+    package init(create path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw SeedError(.cannotCreate, "cannot create journal \(quoted(path)): \(errnoMessage())") }
     }
 
     /// Opens an existing journal to append to, repairing a torn last line.
-    init(append path: String) throws {
+    package init(append path: String) throws {
         self.path = path
         fd = open(path, O_RDWR | O_CLOEXEC)
         if fd < 0 { throw SeedError(.cannotCreate, "cannot open journal \(quoted(path)): \(errnoMessage())") }
@@ -121,7 +125,7 @@ final class JournalWriter {
     deinit { close(fd) }
 
     /// Cuts a journal back to its last complete line.
-    static func repair(_ fd: Int32, _ path: String) throws {
+    package static func repair(_ fd: Int32, _ path: String) throws {
         let size = lseek(fd, 0, SEEK_END)
         guard size > 0 else { return }
         var keep = size
@@ -142,10 +146,10 @@ final class JournalWriter {
         }
     }
 
-    func append(_ line: JournalLine) { pending += line.encodedLine() }
+    package func append(_ line: JournalLine) { pending += line.encodedLine() }
 
     /// Writes buffered lines; with `sync`, to the disk.
-    func flush(sync: Bool) throws {
+    package func flush(sync: Bool) throws {
         if !pending.isEmpty {
             let ok = pending.withUnsafeBytes { b -> Bool in
                 var p = b.baseAddress!
@@ -167,14 +171,14 @@ final class JournalWriter {
 
 /// Reads a journal line by line with bounded memory; a torn last line is
 /// skipped (and reported by `torn`).
-final class JournalReader {
-    let path: String
+package final class JournalReader {
+    package let path: String
     private let file: UnsafeMutablePointer<FILE>
-    private(set) var lineNumber = 0
-    private(set) var torn = false
+    package private(set) var lineNumber = 0
+    package private(set) var torn = false
     private let decoder = JSONDecoder()
 
-    init(_ path: String) throws {
+    package init(_ path: String) throws {
         self.path = path
         guard let f = fopen(path, "r") else {
             let e = errno
@@ -185,7 +189,7 @@ final class JournalReader {
 
     deinit { fclose(file) }
 
-    func next() throws -> JournalLine? {
+    package func next() throws -> JournalLine? {
         var line: UnsafeMutablePointer<CChar>?
         var cap = 0
         defer { free(line) }

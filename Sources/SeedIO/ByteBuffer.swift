@@ -1,3 +1,5 @@
+import SeedCore
+
 /// A reusable raw byte buffer that grows to the largest size asked of it
 /// and never shrinks: allocated once per slot or thread, not per record.
 public final class ByteBuffer {
@@ -39,19 +41,4 @@ public final class ByteBuffer {
     public func set(_ a: [UInt8]) { a.withUnsafeBytes { set($0) } }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-}
-
-/// Lower-case hex, for digests (String(format:) per byte is slow).
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

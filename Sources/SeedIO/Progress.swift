@@ -1,16 +1,17 @@
 import Foundation
+import SeedCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A progress line on stderr, redrawn at most four times a second.
-public final class Progress: @unchecked Sendable {
-    let enabled: Bool
-    let label: String
-    let start = monotonicSeconds()
-    var last = 0.0
-    var drawn = false
+public final class ProgressMeter: @unchecked Sendable {
+    package let enabled: Bool
+    package let label: String
+    package let start = monotonicSeconds()
+    package var last = 0.0
+    package var drawn = false
 
     public init(enabled: Bool, label: String) {
         self.enabled = enabled
@@ -62,8 +63,8 @@ public func formatBytes(_ n: UInt64) -> String {
     return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
 }
 
-enum FileHandleWriter {
-    static func stderr(_ s: String) {
+package enum FileHandleWriter {
+    package static func stderr(_ s: String) {
         var s = s
         s.withUTF8 { b in _ = write(2, b.baseAddress, b.count) }
     }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import SeedCore
+import SeedIO
+import SeedKit
 
 /// Flags every seed tool spells the same way.
 public struct CommonOptions: ParsableArguments {

@@ -1,3 +1,5 @@
+import SeedCore
+import SeedIO
 import SystemPackage
 
 #if canImport(Glibc)

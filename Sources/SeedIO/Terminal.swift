@@ -1,4 +1,5 @@
 import Foundation
+import SeedCore
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +17,7 @@ public enum Terminal {
     /// Asks a person on the controlling terminal (never standard input,
     /// which carries data) and returns the answer, trimmed; nil when there
     /// is no terminal or no answer.
-    static func ask(_ question: String) -> String? {
+    package static func ask(_ question: String) -> String? {
         guard let tty = fopen("/dev/tty", "r+") else { return nil }
         defer { fclose(tty) }
         fputs(question, tty)

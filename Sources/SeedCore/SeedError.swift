@@ -61,3 +61,8 @@ public struct SeedExit: RawRepresentable, Hashable, Sendable {
         .brokenPipe, .terminated,
     ]
 }
+
+/// The version every tool reports and every stream and drive label records.
+public enum SeedVersion {
+    public static let current = "0.1.0"
+}

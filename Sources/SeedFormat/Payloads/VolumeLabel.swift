@@ -1,4 +1,6 @@
 import Foundation
+import SeedCore
+import SeedIO
 
 /// The label at the start of every drive seed-writeblk writes: 4096 bytes
 /// of text a person can read with `head -c 4096`, NUL-padded, ending with a
@@ -6,7 +8,7 @@ import Foundation
 /// stream follows at `streamOffset`.
 public struct VolumeLabel: Equatable {
     public static let size = 4096
-    static let firstLine = "SEED VOLUME"
+    package static let firstLine = "SEED VOLUME"
 
     public var session: String
     public var volume: UInt32
@@ -18,7 +20,7 @@ public struct VolumeLabel: Equatable {
     /// SHA-256 of the volume's stream, in hex (written with --verify).
     public var streamSHA256 = ""
     public var written = ""
-    public var tool = "seed-writeblk \(Tool.version)"
+    public var tool = "seed-writeblk \(SeedVersion.current)"
     public var readBack = ""
 
     public init(session: String, volume: UInt32, capacity: UInt64, streamOffset: UInt64) {

@@ -1,0 +1,35 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where a tool says things that are not data: stderr, prefixed with the
+/// tool's name, at a verbosity set by -q/-v.
+public final class Diagnostics: @unchecked Sendable {
+    public let tool: String
+    public var verbosity = 1
+    private let lock = NSLock()
+
+    public init(tool: String) { self.tool = tool }
+
+    public func error(_ m: String) { emit("\(tool): error: \(m)\n") }
+    public func hint(_ m: String) { emit("\(tool): hint: \(m)\n") }
+    public func warning(_ m: String) { if verbosity >= 1 { emit("\(tool): warning: \(m)\n") } }
+    public func info(_ m: String) { if verbosity >= 1 { emit("\(tool): \(m)\n") } }
+    public func verbose(_ m: String) { if verbosity >= 2 { emit("\(tool): \(m)\n") } }
+
+    package func emit(_ s: String) {
+        lock.lock(); defer { lock.unlock() }
+        var s = s
+        s.withUTF8 { b in
+            var p = b.baseAddress!
+            var left = b.count
+            while left > 0 {
+                let n = write(2, p, left)
+                if n < 0 { if errno == EINTR { continue }; return }
+                p += n; left -= n
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// mkdir -p: creates `path` and any missing parents; 0, or -1 with errno.
+package func mkdirP(_ path: String) -> Int32 {
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+        prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+        if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return -1 }
+    }
+    var st = stat()
+    if stat(path.isEmpty ? "." : path, &st) != 0 { return -1 }
+    if (st.st_mode & S_IFMT) != S_IFDIR {
+        errno = ENOTDIR
+        return -1
+    }
+    return 0
+}
+
+/// Calls `body` with `bytes` as a NUL-terminated C string.
+package func cString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    var z = bytes
+    z.append(0)
+    return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+}
+
+package func cBytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+}

@@ -1,0 +1,53 @@
+import Foundation
+import SeedCore
+import SeedIO
+
+/// What a key record holds (seed-stream(5), kind 6): which cipher the
+/// records after it use, and the data key wrapped once per recipient.
+/// The key itself never appears in the clear.
+public struct KeyRecord: Codable, Equatable {
+    public var cipher: String
+    public var keyId: String
+    public var slots: [Slot]
+    /// In volume 2 and later: this volume's data key sealed under a key
+    /// derived from the previous volume's, so that a volume cannot be
+    /// replaced by one sealed under a key of someone else's (see `Chain`).
+    public var chain: String?
+
+    package init(cipher: String, keyId: String, slots: [Slot], chain: String? = nil) {
+        self.cipher = cipher
+        self.keyId = keyId
+        self.slots = slots
+        self.chain = chain
+    }
+
+    /// No reader tries more slots than this: a key record is small.
+    public static let maxSlots = 4096
+    /// Nor more scrypt slots than this, each costing a fraction of a second.
+    public static let maxScryptTries = 4
+
+    public struct Slot: Codable, Equatable {
+        /// "x25519" (HPKE, RFC 9180), "keyfile" or "scrypt".
+        public var kind: String
+        /// HPKE: the encapsulated key.
+        public var enc: String?
+        /// keyfile and scrypt: the salt of the key derivation.
+        public var salt: String?
+        /// scrypt parameters.
+        public var logN: Int?
+        public var r: Int?
+        public var p: Int?
+        /// The data key, sealed.
+        public var wrapped: String
+
+        package init(kind: String, enc: String? = nil, salt: String? = nil, logN: Int? = nil, r: Int? = nil, p: Int? = nil, wrapped: String) {
+            self.kind = kind
+            self.enc = enc
+            self.salt = salt
+            self.logN = logN
+            self.r = r
+            self.p = p
+            self.wrapped = wrapped
+        }
+    }
+}

@@ -15,7 +15,13 @@ public final class PipelineSlot {
     public var outHeader = RecordHeader(kind: .data, payloadLength: 0)
     /// Whether the worker still has to check the input payload's CRC.
     public var needsVerify = true
-    public var tag = 0
+    /// The sequence number the record goes out with, given when it was put on.
+    package var sequence: UInt64 = 0
+    /// Whether the stage's workers transform it (else it is only checked).
+    package var transforms = false
+    /// Set with `outHeader` when the record goes out with its input
+    /// payload under a changed header.
+    package var headerChanged = false
     /// Whatever a tool's workers need for this record (a key, say).
     public var context: AnyObject?
     /// With `useOutput`: bytes a library returned, written from
@@ -73,7 +79,8 @@ public final class PipelineSlot {
     package func reset() {
         useOutput = false
         needsVerify = true
-        tag = 0
+        transforms = false
+        headerChanged = false
         context = nil
         outputData = nil
         outputSkip = 0

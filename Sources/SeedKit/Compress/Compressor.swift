@@ -36,56 +36,43 @@ public enum Compressor {
                 throw SeedError.usage("compression level \(o.effectiveLevel) is out of range \(range.lowerBound)-\(range.upperBound) for \(o.codec.name)")
             }
         }
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let output = try StreamOutput(path: o.output, force: o.force, input: inFD)
-        let reader = RecordReader(fd: inFD, source: source)
-        reader.verifyPayloads = false  // workers verify, in parallel
-        reader.deferPayload = { $0.kind == .data || $0.kind == .index }  // straight into the slots
-        let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let threads = o.effectiveThreads
-        let contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
-        let progress = ProgressMeter(enabled: o.progress, label: "seed-compress")
-        let pipeline = OrderedPipeline(
-            threads: threads,
-            work: { slot, i in
-                try slot.verifyInput(source: source)
-                if o.decode { try decode(slot, contexts[i], source) } else { try encode(slot, contexts[i], o.codec) }
-            },
-            emit: { slot in
-                if slot.useOutput {
-                    try writer.write(header: slot.outHeader, payload: slot.output.bytes)
-                } else {
-                    try writer.write(header: slot.header, payload: slot.input.bytes)
-                }
-                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
-            })
-        try pipeline.run {
-            while let r = try reader.next() {
-                try pipeline.submit { slot in
-                    slot.header = r.header
-                    slot.offset = r.offset
-                    if r.header.kind == .streamHeader {
-                        try r.verifyPayload(source: source)
-                        var meta = try StreamMetadata.decode(r.payload, record: "\(source): \(r.location)")
-                        if o.decode {
-                            if let i = meta.stages.lastIndex(where: { $0.tool == "seed-compress" }) { meta.stages.remove(at: i) }
-                        } else {
-                            meta.stages.append(.init(tool: "seed-compress", settings: ["codec": o.codec.name, "level": "\(o.effectiveLevel)"]))
-                        }
-                        slot.load(r.header, payload: meta.encoded())
-                    } else {
-                        try slot.load(r, from: reader)
-                    }
-                }
-            }
-        }
-        try writer.flush()
-        try output.commit()
-        progress.finish()
+        let runner = try StageRunner(
+            input: o.input, output: o.output, force: o.force, threads: o.effectiveThreads, progress: o.progress, label: "seed-compress", diag: diag)
+        try runner.run(CompressStage(o, threads: o.effectiveThreads, source: runner.source))
         return .success
     }
+}
 
+/// Data and index records go to the workers; everything else passes.
+final class CompressStage: RecordStage {
+    let o: CompressOptions
+    let contexts: [CodecContext]
+    let source: String
+
+    init(_ o: CompressOptions, threads: Int, source: String) {
+        self.o = o
+        contexts = (0..<threads).map { _ in CodecContext(level: o.effectiveLevel) }
+        self.source = source
+    }
+
+    func editStages(_ meta: inout StreamMetadata, at loc: String) throws {
+        if o.decode {
+            try meta.removeStage("seed-compress", at: loc)
+        } else {
+            try meta.addStage("seed-compress", settings: ["codec": o.codec.name, "level": "\(o.effectiveLevel)"], at: loc)
+        }
+    }
+
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        if r.header.kind == .data || r.header.kind == .index { try run.transform(r) } else { try run.pass(r) }
+    }
+
+    func work(_ slot: PipelineSlot, lane: Int) throws {
+        if o.decode { try Compressor.decode(slot, contexts[lane], source) } else { try Compressor.encode(slot, contexts[lane], o.codec) }
+    }
+}
+
+extension Compressor {
     static func encode(_ slot: PipelineSlot, _ ctx: CodecContext, _ codec: Codec) throws {
         let h = slot.header
         guard h.kind == .data || h.kind == .index, h.flags.codecBits == 0, !h.flags.isEncrypted, slot.input.count > 0 else { return }

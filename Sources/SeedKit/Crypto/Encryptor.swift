@@ -101,15 +101,42 @@ public enum Encryptor {
     static let tagSize = Int(RecordFlags.tagSize)
 
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
+        let runner = try StageRunner(input: o.input, output: o.output, threads: o.threads, progress: o.progress, label: "seed-encrypt", diag: diag)
         // Keys are read before any output exists.
-        var recipients: [Curve25519.KeyAgreement.PublicKey] = []
-        var identities: [Curve25519.KeyAgreement.PrivateKey] = []
+        try runner.run(EncryptStage(o, diag: diag, source: runner.source))
+        return .success
+    }
+}
+
+/// seed-encrypt as a stage: with -e, a key record after the stream header
+/// (or after each volume begin) and every later record sealed in the
+/// workers; with -d, key records opened and dropped, sealed records opened
+/// in the workers.
+final class EncryptStage: RecordStage {
+    let o: EncryptOptions
+    let diag: Diagnostics
+    let source: String
+    var recipients: [Curve25519.KeyAgreement.PublicKey] = []
+    var identities: [Curve25519.KeyAgreement.PrivateKey] = []
+    let keyFile: Data?
+    let passphrase: Data?
+    var current: DataKey?
+    var keyRecords = 0
+    var transcript = ClearTranscript()
+    /// The last volume's number and data key, for the chain to the next.
+    var lastVolumeKey: (volume: UInt32, key: SymmetricKey)?
+    var chains = VolumeChains()
+    /// With -d, a volume begin must be followed by its key record.
+    var keyDue: String?
+
+    init(_ o: EncryptOptions, diag: Diagnostics, source: String) throws {
+        self.o = o
+        self.diag = diag
+        self.source = source
         for r in o.recipients { recipients += try KeyFiles.recipients(r) }
         for i in o.identities { identities += try KeyFiles.identities(i) }
-        let keyFile = try o.keyFile.map(KeyFiles.keyFile)
-        let passphrase = try KeyFiles.passphrase(file: o.passphraseFile)
+        keyFile = try o.keyFile.map(KeyFiles.keyFile)
+        passphrase = try KeyFiles.passphrase(file: o.passphraseFile)
         if o.decrypt {
             if identities.isEmpty && keyFile == nil && passphrase == nil {
                 throw SeedError.usage("nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")
@@ -117,152 +144,105 @@ public enum Encryptor {
         } else if recipients.isEmpty && keyFile == nil && passphrase == nil {
             throw SeedError.usage("no recipient", hint: "give --recipient, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")
         }
-        let output = try StreamOutput(path: o.output, force: false, input: inFD)
-        let reader = RecordReader(fd: inFD, source: source)
-        reader.verifyPayloads = false  // workers verify, in parallel
-        // Bulk payloads go from the input straight into the slots.
-        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
-        let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let progress = ProgressMeter(enabled: o.progress, label: "seed-encrypt")
-        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        let pipeline = OrderedPipeline(
-            threads: threads,
-            work: { slot, _ in
-                try slot.verifyInput(source: source)
-                guard let key = slot.context as? DataKey else { return }
-                if o.decrypt { try open(slot, key, source) } else { try seal(slot, key) }
-            },
-            emit: { slot in
-                if slot.useOutput {
-                    if !o.decrypt && slot.outHeader.sequence != writer.nextSequence {
-                        throw SeedError(.failure, "internal error: record \(slot.outHeader.sequence) sealed for the wrong place")
-                    }
-                    try slot.withOutputBytes { _ = try writer.write(header: slot.outHeader, payload: $0) }
-                } else {
-                    try writer.write(header: slot.header, payload: slot.input.bytes)
-                }
-                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
-            })
-        var outSequence: UInt64 = 0
-        var current: DataKey?
-        var keyRecords = 0
-        var transcript = ClearTranscript()
-        /// The last volume's number and data key, for the chain to the next.
-        var lastVolumeKey: (volume: UInt32, key: SymmetricKey)?
-        var chains = VolumeChains()
-        /// Adds a clear record to the scope's transcript and binds the
-        /// scope's key to it.
-        func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
-            transcript.add(kind, payload)
-            current?.binding = transcript.digest
+    }
+
+    /// Adds a clear record to the scope's transcript and binds the scope's key to it.
+    func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
+        transcript.add(kind, payload)
+        current?.binding = transcript.digest
+    }
+
+    func checkKeyDue(_ kind: RecordKind, _ loc: String) throws {
+        if let due = keyDue, kind != .key {
+            throw SeedError.data("\(loc): \(due) has no key record (not encrypted, or its key record was removed)")
         }
-        /// With -d, a volume begin must be followed by its key record.
-        var keyDue: String?
-        try pipeline.run {
-            while let r = try reader.next() {
-                let loc = "\(source): \(r.location)"
-                let kind = r.header.kind
-                if kind == .volumeBegin {
-                    try r.verifyPayload(source: source)
-                    current = nil
-                    transcript.reset()
-                    bindClear(kind, r.payload)
-                    outSequence = 0  // each volume numbers its own records
-                } else if let due = keyDue, kind != .key {
-                    throw SeedError.data("\(loc): \(due) has no key record (not encrypted, or its key record was removed)")
-                }
-                keyDue = nil
-                if kind == .streamHeader {
-                    try r.verifyPayload(source: source)
-                    var meta = try StreamMetadata.decode(r.payload, record: loc)
-                    if o.decrypt {
-                        guard let i = meta.stages.lastIndex(where: { $0.tool == "seed-encrypt" }) else {
-                            throw SeedError.data("\(loc): the stream is not encrypted")
-                        }
-                        meta.stages.remove(at: i)
-                    } else {
-                        if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) { throw SeedError.data("\(loc): the stream is already encrypted") }
-                        meta.stages.append(.init(tool: "seed-encrypt", settings: ["cipher": DataKey.cipherName(chacha: o.chacha)]))
-                    }
-                    let out = meta.encoded()
-                    // The encrypted stream's stream header is the one bound.
-                    if o.decrypt { bindClear(kind, r.payload) } else { out.withUnsafeBytes { bindClear(kind, $0) } }
-                    try pipeline.submit { $0.load(r.header, payload: out) }
-                    outSequence += 1
-                    if !o.decrypt && !reader.volumed {
-                        current = try emitKeyRecord(
-                            pipeline, o, recipients, keyFile, passphrase, &transcript, budget: nil, volume: 0, chainFrom: nil, &outSequence)
-                        keyRecords += 1
-                    }
-                    continue
-                }
-                if o.decrypt {
-                    if kind == .key {
-                        try r.verifyPayload(source: source)
-                        transcript.add(kind, r.payload)
-                        let (key, record) = try unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
-                        current = key
-                        keyRecords += 1
-                        if reader.volumed {
-                            try chains.admit(volume: r.header.volume, record: record, key: key.key, loc, diag)
-                        } else if record.chain != nil {
-                            throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes")
-                        }
-                        continue  // key records end here
-                    }
-                    let clear = kind == .volumeBegin
-                    if !clear && !r.header.flags.isEncrypted && keyRecords > 0 {
-                        throw SeedError.data("\(loc): \(kind) record is not encrypted in an encrypted stream")
-                    }
-                    if r.header.flags.isEncrypted && current == nil {
-                        throw SeedError.data("\(loc): encrypted \(kind) record with no key record before it")
-                    }
-                    try pipeline.submit { slot in
-                        try slot.load(r, from: reader)
-                        if r.header.flags.isEncrypted { slot.context = current }
-                    }
-                    if kind == .volumeEnd { current = nil }  // the next volume has a key of its own
-                    if kind == .volumeBegin { keyDue = "volume \(r.header.volume)" }
-                    continue
-                }
-                if kind == .key || r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is already encrypted") }
-                let clear = kind == .volumeBegin
-                if !clear && current == nil { throw SeedError.data("\(loc): \(kind) record before the stream header") }
-                try pipeline.submit { slot in
-                    try slot.load(r, from: reader)
-                    if !clear {
-                        slot.context = current
-                        var h = r.header
-                        h.sequence = outSequence
-                        h.flags.rawValue |= RecordFlags.encrypted.rawValue
-                        h.payloadLength = r.header.payloadLength + UInt64(tagSize)
-                        slot.outHeader = h
-                    }
-                }
-                outSequence += 1
-                if kind == .volumeBegin {
-                    let budget = try VolumeBegin.decode(r.payload, record: loc).budget
-                    let v = r.header.volume
-                    current = try emitKeyRecord(
-                        pipeline, o, recipients, keyFile, passphrase, &transcript, budget: budget, volume: v,
-                        chainFrom: lastVolumeKey.flatMap { $0.volume + 1 == v ? $0.key : nil }, &outSequence)
-                    lastVolumeKey = (v, current!.key)
-                    keyRecords += 1
-                }
+        keyDue = nil
+    }
+
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        let loc = run.locate(r)
+        try checkKeyDue(.streamHeader, loc)
+        var m = meta
+        if o.decrypt {
+            try m.removeStage("seed-encrypt", missing: "the stream is not encrypted", at: loc)
+        } else {
+            try m.addStage("seed-encrypt", settings: ["cipher": DataKey.cipherName(chacha: o.chacha)], refusing: "the stream is already encrypted", at: loc)
+        }
+        let out = m.encoded()
+        // The encrypted stream's stream header is the one bound.
+        if o.decrypt { bindClear(.streamHeader, r.payload) } else { out.withUnsafeBytes { bindClear(.streamHeader, $0) } }
+        try run.insert(like: r.header, payload: out)
+        if !o.decrypt && !run.volumed {
+            current = try emitKeyRecord(run, budget: nil, volume: 0, chainFrom: nil)
+            keyRecords += 1
+        }
+    }
+
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        let kind = r.header.kind
+        if kind == .volumeBegin {
+            current = nil
+            transcript.reset()
+            bindClear(kind, r.payload)
+        } else {
+            try checkKeyDue(kind, loc)
+        }
+        if o.decrypt { return try open(r, loc, run) }
+        if kind == .key || r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is already encrypted") }
+        guard kind == .volumeBegin else {
+            guard let current else { throw SeedError.data("\(loc): \(kind) record before the stream header") }
+            return try run.transform(r, context: current)
+        }
+        try run.pass(r)
+        let budget = try VolumeBegin.decode(r.payload, record: loc).budget
+        let v = r.header.volume
+        current = try emitKeyRecord(run, budget: budget, volume: v, chainFrom: lastVolumeKey.flatMap { $0.volume + 1 == v ? $0.key : nil })
+        lastVolumeKey = (v, current!.key)
+        keyRecords += 1
+    }
+
+    /// -d: a key record is opened and goes no further; sealed records go
+    /// to the workers with their key.
+    private func open(_ r: Record, _ loc: String, _ run: StageRunner) throws {
+        let kind = r.header.kind
+        if kind == .key {
+            transcript.add(kind, r.payload)
+            let (key, record) = try Encryptor.unwrapKey(r, loc, identities, keyFile, passphrase, binding: transcript.digest)
+            current = key
+            keyRecords += 1
+            if run.volumed {
+                try chains.admit(volume: r.header.volume, record: record, key: key.key, loc, diag)
+            } else if record.chain != nil {
+                throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes")
             }
+            return
         }
-        try writer.flush()
-        try output.commit()
-        progress.finish()
-        return .success
+        if kind != .volumeBegin && !r.header.flags.isEncrypted && keyRecords > 0 {
+            throw SeedError.data("\(loc): \(kind) record is not encrypted in an encrypted stream")
+        }
+        if r.header.flags.isEncrypted {
+            guard let current else { throw SeedError.data("\(loc): encrypted \(kind) record with no key record before it") }
+            try run.transform(r, context: current)
+        } else {
+            try run.pass(r)
+        }
+        if kind == .volumeEnd { current = nil }  // the next volume has a key of its own
+        if kind == .volumeBegin { keyDue = "volume \(r.header.volume)" }
+    }
+
+    func work(_ slot: PipelineSlot, lane: Int) throws {
+        guard let key = slot.context as? DataKey else { return }
+        if o.decrypt { return try Encryptor.open(slot, key, source) }
+        var h = slot.header
+        h.sequence = slot.sequence
+        h.flags.rawValue |= RecordFlags.encrypted.rawValue
+        h.payloadLength += UInt64(Encryptor.tagSize)
+        slot.outHeader = h
+        try Encryptor.seal(slot, key)
     }
 
     /// A fresh data key, wrapped for everyone named, in a key record.
-    static func emitKeyRecord(
-        _ p: OrderedPipeline, _ o: EncryptOptions, _ recipients: [Curve25519.KeyAgreement.PublicKey],
-        _ keyFile: Data?, _ passphrase: Data?, _ transcript: inout ClearTranscript, budget: VolumeBudget?, volume: UInt32,
-        chainFrom previous: SymmetricKey?, _ outSequence: inout UInt64
-    ) throws -> DataKey {
+    func emitKeyRecord(_ run: StageRunner, budget: VolumeBudget?, volume: UInt32, chainFrom previous: SymmetricKey?) throws -> DataKey {
         let key = SymmetricKey(size: .bits256)
         let keyId = Hex.encode(randomBytes(8))
         var slots: [KeyRecord.Slot] = []
@@ -283,11 +263,12 @@ public enum Encryptor {
                     + "more than the \(b.volume) bytes seed-split kept free in each volume",
                 hint: "encrypt for fewer recipients")
         }
-        try p.submit { $0.load(RecordHeader(kind: .key, volume: volume, payloadLength: 0), payload: Array(payload)) }
-        outSequence += 1
+        try run.insert(.key, volume: volume, payload: Array(payload))
         return dk
     }
+}
 
+extension Encryptor {
     static func unwrapKey(
         _ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?, binding: [UInt8]
     ) throws -> (DataKey, KeyRecord) {

@@ -39,46 +39,8 @@ public enum Journaler {
     public static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         try prepareDirectory(o)
         if o.check { return try JournalChecker.run(o, diag: diag) }
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let output = try StreamOutput(path: o.output, force: false, input: inFD)
-        let reader = RecordReader(fd: inFD, source: source)
-        reader.verifyPayloads = false  // workers verify, in parallel
-        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
-        let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let progress = ProgressMeter(enabled: o.progress, label: "seed-journal")
-        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        var state = JournalState(o, source: source, diag: diag)
-        let pipeline = OrderedPipeline(
-            threads: threads,
-            work: { slot, _ in
-                try slot.verifyInput(source: source)
-                var h = SHA256()
-                withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
-                    slot.header.encode(into: b.baseAddress!)
-                    h.update(bufferPointer: UnsafeRawBufferPointer(b))
-                }
-                h.update(bufferPointer: slot.input.bytes)
-                (slot.context as! RecordDigest).bytes = Array(h.finalize())
-            },
-            emit: { slot in
-                // The journal line first; at a checkpoint, on the disk before the record goes on.
-                try state.record(slot)
-                try writer.write(header: slot.header, payload: slot.input.bytes)
-                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
-            })
-        try pipeline.run {
-            while let r = try reader.next() {
-                try pipeline.submit { slot in
-                    try slot.load(r, from: reader)
-                    slot.context = RecordDigest()
-                }
-            }
-        }
-        try writer.flush()
-        try state.finish()
-        try output.commit()
-        progress.finish()
+        let runner = try StageRunner(input: o.input, output: o.output, threads: o.threads, progress: o.progress, label: "seed-journal", diag: diag)
+        try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
         return .success
     }
 
@@ -107,6 +69,37 @@ public enum Journaler {
             }
         }
     }
+}
+
+/// Every record goes to the workers for its digest, and out unchanged
+/// after its journal line.
+final class JournalStage: RecordStage {
+    var state: JournalState
+
+    init(_ state: JournalState) { self.state = state }
+
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        try run.transform(r, context: RecordDigest())
+    }
+
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        try run.transform(r, context: RecordDigest())
+    }
+
+    func work(_ slot: PipelineSlot, lane: Int) throws {
+        var h = SHA256()
+        withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
+            slot.header.encode(into: b.baseAddress!)
+            h.update(bufferPointer: UnsafeRawBufferPointer(b))
+        }
+        h.update(bufferPointer: slot.input.bytes)
+        (slot.context as! RecordDigest).bytes = Array(h.finalize())
+    }
+
+    /// The journal line first; at a checkpoint, on the disk before the record goes on.
+    func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws { try state.record(slot) }
+
+    func finish(_ run: StageRunner) throws { try state.finish() }
 }
 
 /// What the journal knows of each volume as the stream passes.

@@ -18,10 +18,10 @@ import Testing
         let p = OrderedPipeline(
             threads: 4,
             work: { slot, _ in
-                usleep(UInt32.random(in: 0...2000)); slot.useOutput = slot.tag % 2 == 0
+                usleep(UInt32.random(in: 0...2000)); slot.useOutput = Int(slot.sequence) % 2 == 0
             },
-            emit: { slot in got.tags.append(slot.tag) })
-        for i in 0..<200 { try p.submit { $0.tag = i } }
+            emit: { slot in got.tags.append(Int(slot.sequence)) })
+        for i in 0..<200 { try p.submit { $0.sequence = UInt64(i) } }
         try p.finish()
         #expect(got.tags == Array(0..<200))
     }
@@ -30,10 +30,10 @@ import Testing
         let got = Collected()
         let p = OrderedPipeline(
             threads: 2,
-            work: { slot, _ in if slot.tag == 50 { throw SeedError.data("record 50 is bad") } },
-            emit: { slot in got.tags.append(slot.tag) })
+            work: { slot, _ in if slot.sequence == 50 { throw SeedError.data("record 50 is bad") } },
+            emit: { slot in got.tags.append(Int(slot.sequence)) })
         var submitError: Error?
-        do { for i in 0..<1000 { try p.submit { $0.tag = i } } } catch { submitError = error }
+        do { for i in 0..<1000 { try p.submit { $0.sequence = UInt64(i) } } } catch { submitError = error }
         let e = seedError { try p.finish() }
         #expect(e?.message == "record 50 is bad")
         #expect(got.tags == Array(0..<50))
@@ -54,7 +54,7 @@ import Testing
             })
         for i in 0..<300 {
             try p.submit { s in
-                s.tag = i
+                s.sequence = UInt64(i)
                 g.lock.lock(); g.now += 1; g.peak = max(g.peak, g.now); g.lock.unlock()
             }
         }

@@ -1,0 +1,230 @@
+import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+import SystemPackage
+
+/// What one tool does to a seed stream, record by record. A stage says
+/// only what becomes of each record; the `StageRunner` does the reading,
+/// checking, ordering, numbering, writing and progress.
+///
+/// On the reading thread, in stream order, the runner hands the stage the
+/// stream header (`streamHeader`) and every other record (`record`), each
+/// already checked where it lies (`RecordReader`), and control records'
+/// payloads checked against their CRC. The stage answers by calling the
+/// runner, as often as it likes: `pass` (on unchanged, or with a header
+/// field changed), `transform` (to the workers, `work`, and out in order),
+/// `insert` (a record of its own), or nothing (the record is dropped, its
+/// payload still read and checked). Every record put on gets its sequence
+/// number there and then, so a worker can seal with it.
+package protocol RecordStage: AnyObject {
+    /// Edits the stream header's stage list (seed-stream(5)).
+    func editStages(_ meta: inout StreamMetadata, at loc: String) throws
+    /// The stream header. By default: the stage list edited, the header
+    /// put on. A stage that opens a volume or a key around it does so here.
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws
+    /// Every record but the stream header.
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws
+    /// In a worker thread, for a record put on with `transform`; its input
+    /// payload is checked already. Sets `slot.output` (or `outputData`)
+    /// and `slot.outHeader` when it changes the record.
+    func work(_ slot: PipelineSlot, lane: Int) throws
+    /// On the writing thread, just before a record goes out, with the
+    /// header it goes out with.
+    func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws
+    /// After the last record went out, before the output is committed.
+    func finish(_ run: StageRunner) throws
+}
+
+extension RecordStage {
+    package func editStages(_ meta: inout StreamMetadata, at loc: String) throws {}
+    package func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        var m = meta
+        try editStages(&m, at: run.locate(r))
+        try run.insert(like: r.header, payload: m.encoded())
+    }
+    package func work(_ slot: PipelineSlot, lane: Int) throws {}
+    package func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws {}
+    package func finish(_ run: StageRunner) throws {}
+}
+
+/// Runs one `RecordStage` over a stream: one reader, the ordered worker
+/// pipeline, one writer. Data and index payloads go from the input
+/// straight into the pipeline's slots and are checked by the workers;
+/// nothing leaves before the record ahead of it has.
+package final class StageRunner {
+    /// How messages name the input.
+    package let source: String
+    package let diag: Diagnostics
+    package let reader: RecordReader
+    private let input: FileDescriptor
+    private let outputPath: String?
+    private let force: Bool
+    private let threads: Int
+    private let showProgress: Bool
+    private let label: String
+    private var pipeline: OrderedPipeline?
+    private var nextSequence: UInt64 = 0
+    /// Whether the stage took the current record's deferred payload.
+    private var taken = true
+
+    /// Opens the input; the output is opened by `run`, once the stage is
+    /// ready (keys read, say).
+    package init(input path: String?, output: String?, force: Bool = false, threads: Int, progress: Bool, label: String, diag: Diagnostics) throws {
+        input = try StreamFiles.openInput(path)
+        source = (path == nil || path == "-") ? "standard input" : quoted(path!)
+        reader = RecordReader(fd: input, source: source)
+        reader.verifyPayloads = false
+        reader.deferPayload = StageRunner.bulk
+        outputPath = output
+        self.force = force
+        self.threads = threads > 0 ? threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        showProgress = progress
+        self.label = label
+        self.diag = diag
+    }
+
+    /// Kinds whose payloads go from the input straight into a slot.
+    package static let bulk: (RecordHeader) -> Bool = { $0.kind == .data || $0.kind == .index }
+
+    /// "standard input: record 3 at byte 4096", for messages.
+    package func locate(_ r: Record) -> String { "\(source): \(r.location)" }
+
+    /// Whether the stream read is split into volumes.
+    package var volumed: Bool { reader.volumed }
+
+    package func run(_ stage: RecordStage) throws {
+        let output = try StreamOutput(path: outputPath, force: force, input: input)
+        let writer = RecordWriter(fd: output.fd, destination: output.name)
+        let progress = ProgressMeter(enabled: showProgress, label: label)
+        let source = self.source
+        let pipeline = OrderedPipeline(
+            threads: threads,
+            work: { slot, lane in
+                try slot.verifyInput(source: source)
+                if slot.transforms { try stage.work(slot, lane: lane) }
+            },
+            emit: { slot in
+                var h = slot.useOutput || slot.headerChanged ? slot.outHeader : slot.header
+                h.sequence = slot.sequence
+                try stage.emitting(slot, h)
+                let given =
+                    try slot.useOutput
+                    ? slot.withOutputBytes { try writer.write(header: h, payload: $0) } : writer.write(header: h, payload: slot.input.bytes)
+                if given != slot.sequence { throw SeedError(.failure, "internal error: record \(slot.sequence) went out as record \(given)") }
+                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
+            })
+        self.pipeline = pipeline
+        try pipeline.run {
+            while let r = try reader.next() {
+                let deferred = StageRunner.bulk(r.header)
+                if !deferred { try r.verifyPayload(source: source) }
+                taken = !deferred
+                if r.header.kind == .streamHeader {
+                    try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
+                } else {
+                    try stage.record(r, at: locate(r), self)
+                }
+                // A record the stage dropped: its payload is read and checked all the same.
+                if !taken { _ = try reader.takePayload() }
+            }
+        }
+        try writer.flush()
+        try stage.finish(self)
+        try output.commit()
+        progress.finish()
+    }
+
+    /// The next sequence number; a volume begin starts its volume's at 0.
+    private func stamp(_ kind: RecordKind) -> UInt64 {
+        if kind == .volumeBegin { nextSequence = 0 }
+        defer { nextSequence += 1 }
+        return nextSequence
+    }
+
+    private func submit(_ fill: (PipelineSlot) throws -> Void) throws {
+        guard let pipeline else { preconditionFailure("StageRunner: records put on outside run()") }
+        try pipeline.submit(fill)
+    }
+
+    private func load(_ slot: PipelineSlot, _ r: Record) throws {
+        precondition(!taken || !StageRunner.bulk(r.header), "a record's payload put on twice")
+        try slot.load(r, from: reader)
+        if !StageRunner.bulk(r.header) { slot.needsVerify = false }
+        taken = true
+    }
+
+    /// Puts a record on unchanged but for its sequence number, or with
+    /// `header`'s volume, kind-independent fields changed (its payload
+    /// length and CRC must stay). Returns the header it goes out with.
+    @discardableResult
+    package func pass(_ r: Record, header: RecordHeader? = nil) throws -> RecordHeader {
+        var out = header ?? r.header
+        precondition(out.payloadLength == r.header.payloadLength && out.payloadCRC == r.header.payloadCRC)
+        out.sequence = stamp(out.kind)
+        try submit { slot in
+            try load(slot, r)
+            slot.sequence = out.sequence
+            if header != nil {
+                slot.outHeader = out
+                slot.headerChanged = true
+            }
+        }
+        return out
+    }
+
+    /// Hands a record to the workers (`RecordStage.work`), with `context`
+    /// for them; it goes out in order, with the next sequence number.
+    package func transform(_ r: Record, context: AnyObject? = nil) throws {
+        let sequence = stamp(r.header.kind)
+        try submit { slot in
+            try load(slot, r)
+            slot.sequence = sequence
+            slot.transforms = true
+            slot.context = context
+        }
+    }
+
+    /// Puts on a record the stage made: `header`'s kind, flags and volume
+    /// with `payload`; the lengths, CRC and sequence follow. Returns the
+    /// header it goes out with. With `work`, the workers see it too.
+    @discardableResult
+    package func insert(like header: RecordHeader, payload: [UInt8], context: AnyObject? = nil, work: Bool = false) throws -> RecordHeader {
+        var out = header
+        out.sequence = stamp(out.kind)
+        try submit { slot in
+            slot.load(header, payload: payload)
+            slot.header.sequence = out.sequence
+            slot.sequence = out.sequence
+            slot.context = context
+            slot.transforms = work
+            out = slot.header
+        }
+        return out
+    }
+
+    /// Puts on a record of `kind` in `volume` with `payload`.
+    @discardableResult
+    package func insert(_ kind: RecordKind, volume: UInt32 = 0, payload: [UInt8], context: AnyObject? = nil, work: Bool = false) throws -> RecordHeader {
+        try insert(like: RecordHeader(kind: kind, volume: volume, payloadLength: 0), payload: payload, context: context, work: work)
+    }
+}
+
+extension StreamMetadata {
+    /// Adds `tool` to the stage list; `already`, if given, refuses a stream
+    /// that has it.
+    package mutating func addStage(_ tool: String, settings: [String: String], refusing already: String? = nil, at loc: String) throws {
+        if let already, stages.contains(where: { $0.tool == tool }) { throw SeedError.data("\(loc): \(already)") }
+        stages.append(.init(tool: tool, settings: settings))
+    }
+
+    /// Removes the last stage `tool` added; `missing`, if given, refuses a
+    /// stream without one.
+    package mutating func removeStage(_ tool: String, missing: String? = nil, at loc: String) throws {
+        if let i = stages.lastIndex(where: { $0.tool == tool }) {
+            stages.remove(at: i)
+        } else if let missing {
+            throw SeedError.data("\(loc): \(missing)")
+        }
+    }
+}

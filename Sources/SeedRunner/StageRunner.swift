@@ -72,7 +72,7 @@ package final class StageRunner {
     /// ready (keys read, say).
     package init(input path: String?, output: String?, force: Bool = false, threads: Int, progress: Bool, label: String, diag: Diagnostics) throws {
         input = try StreamFiles.openInput(path)
-        source = (path == nil || path == "-") ? "standard input" : quoted(path!)
+        source = StageRunner.sourceName(path)
         reader = RecordReader(fd: input, source: source)
         reader.verifyPayloads = false
         reader.deferPayload = StageRunner.bulk
@@ -82,6 +82,11 @@ package final class StageRunner {
         showProgress = progress
         self.label = label
         self.diag = diag
+    }
+
+    /// How messages name an input given as `path` (nil or "-": standard input).
+    package static func sourceName(_ path: String?) -> String {
+        (path == nil || path == "-") ? "standard input" : quoted(path!)
     }
 
     /// Kinds whose payloads go from the input straight into a slot.

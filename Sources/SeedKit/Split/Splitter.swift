@@ -43,29 +43,21 @@ public enum Splitter {
         guard !o.drives.all.isEmpty else {
             throw SeedError.usage("no drive size given", hint: "give --volume-size, --drives or --drives-from")
         }
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let reader = RecordReader(fd: inFD, source: source)
-        if o.plan { reader.skipPayload = { $0.kind == .data || $0.kind == .index } }
-        var s = try SplitState(o, reader: reader, source: source, diag: diag)
         if o.plan {
-            return try plan(o, note: nil, stages: s.stages) { place in
-                try place(UInt64(s.headerPayload.count))
+            let reader = try RecordReader(fd: StreamFiles.openInput(o.input), source: StageRunner.sourceName(o.input))
+            reader.skipPayload = StageRunner.bulk
+            guard let first = try reader.next() else { throw SeedError.data("\(reader.source): empty stream") }
+            let header = try SplitHeader(first, o, source: reader.source)
+            return try plan(o, note: nil, stages: header.meta.stages) { place in
+                try place(UInt64(header.payload.count))
                 // The end record gains the volume count.
                 while let r = try reader.next() { try place(r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
             }
         }
-        let output = try StreamOutput(path: o.output, force: false, input: inFD)
-        let writer = RecordWriter(fd: output.fd, destination: output.name)
-        // Split reads headers only: payloads go on as they came, with the
-        // CRC the next reader checks them against.
-        reader.deferPayload = { $0.kind == .data || $0.kind == .index }
-        let progress = ProgressMeter(enabled: o.progress, label: "seed-split")
-        try s.split(into: writer, progress: progress)
-        try writer.flush()
-        try output.commit()
-        progress.finish()
-        diag.verbose("\(s.planner.volume) volume\(s.planner.volume == 1 ? "" : "s") written")
+        let runner = try StageRunner(input: o.input, output: o.output, threads: 1, progress: o.progress, label: "seed-split", diag: diag)
+        let stage = SplitStage(o, source: runner.source, diag: diag)
+        try runner.run(stage)
+        diag.verbose("\(stage.planner.volume) volume\(stage.planner.volume == 1 ? "" : "s") written")
         return .success
     }
 
@@ -120,52 +112,57 @@ public enum Splitter {
     }
 }
 
-/// The state of one split run.
-struct SplitState {
+/// The stream header as seed-split passes it on, with its own stage
+/// added; a stream already split or encrypted is refused.
+struct SplitHeader {
+    let meta: StreamMetadata
+    let payload: [UInt8]
+
+    init(_ first: Record, _ o: SplitOptions, source: String) throws {
+        let loc = "\(source): \(first.location)"
+        if first.header.kind == .volumeBegin { throw SeedError.data("\(loc): the stream is already split into volumes") }
+        try first.verifyPayload(source: source)
+        var m = try StreamMetadata.decode(first.payload, record: loc)
+        if m.stages.contains(where: { $0.tool == "seed-encrypt" }) {
+            throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt, so that each volume gets a key of its own")
+        }
+        try m.addStage("seed-split", settings: ["drives": o.drivesText], at: loc)
+        meta = m
+        payload = m.encoded()
+    }
+}
+
+/// seed-split as a stage: opens a volume before the stream header and
+/// whenever the next record would not fit, passes every record on into the
+/// current volume, and closes the last volume after the end record.
+final class SplitStage: RecordStage {
     let o: SplitOptions
-    let reader: RecordReader
     let source: String
     let diag: Diagnostics
     var planner: VolumePlanner
-    let session: String
-    /// The stream header as split passes it on, with its own stage added.
-    let headerPayload: [UInt8]
-    let stages: [StreamMetadata.Stage]
-    var headerRecord: Record
-    var sequence: UInt64 = 0
-    /// Records of the joined stream emitted so far.
+    var header: SplitHeader?
+    /// Records of the joined stream put on so far.
     var joined: UInt64 = 0
-    /// Data records emitted so far.
+    /// Data records put on so far.
     var dataRecords: UInt64 = 0
     var tally = VolumeTally()
 
-    init(_ o: SplitOptions, reader: RecordReader, source: String, diag: Diagnostics) throws {
+    init(_ o: SplitOptions, source: String, diag: Diagnostics) {
         self.o = o
-        self.reader = reader
         self.source = source
         self.diag = diag
-        guard let first = try reader.next() else { throw SeedError.data("\(source): empty stream") }
-        let loc = "\(source): \(first.location)"
-        if first.header.kind == .volumeBegin {
-            throw SeedError.data("\(loc): the stream is already split into volumes")
-        }
-        try first.verifyPayload(source: source)
-        var meta = try StreamMetadata.decode(first.payload, record: loc)
-        if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) {
-            throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt, so that each volume gets a key of its own")
-        }
-        session = meta.session
-        meta.stages.append(.init(tool: "seed-split", settings: ["drives": o.drivesText]))
-        headerPayload = meta.encoded()
-        stages = meta.stages
-        headerRecord = first
         planner = VolumePlanner(drives: o.drives, budget: o.budget)
+    }
+
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        let h = try SplitHeader(r, o, source: source)
+        header = h
         // Every drive must take at least the volume's own records and one
         // record as long as the snapshot makes them: checked before a byte goes out.
-        let recordSize = meta.stages.first { $0.tool == "seed-snapshot" }?.settings?["recordSize"].flatMap { UInt64($0) } ?? 0
+        let recordSize = StreamMetadata.recordSize(h.meta.stages) ?? 0
         let begin = UInt64(beginPayload(volume: .max, capacity: .max, first: .max, firstData: .max).count)
         for (i, size) in o.drives.all.enumerated() {
-            let need = planner.overhead(beginPayload: begin) + planner.cost(recordSize) + (i == 0 ? planner.cost(UInt64(headerPayload.count)) : 0)
+            let need = planner.overhead(beginPayload: begin) + planner.cost(recordSize) + (i == 0 ? planner.cost(UInt64(h.payload.count)) : 0)
             if size < need {
                 let which = i < o.drives.listed.count ? "drive \(i + 1) (\(size) bytes)" : "a volume size of \(size) bytes"
                 throw SeedError.usage(
@@ -173,59 +170,54 @@ struct SplitState {
                     hint: "see OVERHEAD in seed-split(1)")
             }
         }
+        try openVolume(run)
+        try place(r.header, length: UInt64(h.payload.count), run) { try run.insert(like: $0, payload: h.payload) }
+    }
+
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        switch r.header.kind {
+        case .volumeBegin:
+            throw SeedError.data("\(loc): the stream is already split into volumes")
+        case .key:
+            throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt")
+        case .end:
+            var totals = try StreamTotals.decode(r.payload, record: loc)
+            totals.volumes = planner.volume
+            var payload = totals.encoded()
+            if !planner.fits(UInt64(payload.count)) {
+                totals.volumes = planner.volume + 1
+                payload = totals.encoded()
+            }
+            try place(r.header, length: UInt64(payload.count), run) { try run.insert(like: $0, payload: payload) }
+            try closeVolume(run)
+            if planner.volume < o.firstVolume {
+                throw SeedError.usage("the stream has \(planner.volume) volume\(planner.volume == 1 ? "" : "s"), none from --first-volume \(o.firstVolume) on")
+            }
+        default:
+            if r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt") }
+            try place(r.header, length: r.header.payloadLength, run) { try run.pass(r, header: $0) }
+        }
     }
 
     func beginPayload(volume: UInt32, capacity: UInt64, first: UInt64, firstData: UInt64) -> [UInt8] {
         VolumeBegin(
-            session: session, volume: volume, capacity: capacity, firstRecord: first, firstDataRecord: firstData, budget: o.budget,
-            stages: stages
+            session: header?.meta.session ?? "", volume: volume, capacity: capacity, firstRecord: first, firstDataRecord: firstData,
+            budget: o.budget, stages: header?.meta.stages ?? []
         ).encoded()
     }
 
-    mutating func split(into writer: RecordWriter, progress: ProgressMeter) throws {
-        try openVolume(writer)
-        try place(headerRecord.header, UnsafeRawBufferPointer(start: nil, count: 0), override: headerPayload, writer, progress)
-        while let r = try reader.next() {
-            let loc = "\(source): \(r.location)"
-            switch r.header.kind {
-            case .end:
-                var totals = try StreamTotals.decode(r.payload, record: loc)
-                totals.volumes = planner.volume
-                var payload = totals.encoded()
-                if !planner.fits(UInt64(payload.count)) {
-                    totals.volumes = planner.volume + 1
-                    payload = totals.encoded()
-                }
-                try place(r.header, r.payload, override: payload, writer, progress)
-            case .key:
-                throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt")
-            case .streamHeader:
-                throw SeedError.data("\(loc): a second stream header")
-            default:
-                if r.header.flags.isEncrypted { throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt") }
-                let moved = r.header.kind == .data || r.header.kind == .index
-                try place(r.header, r.payload, override: nil, moved: moved, writer, progress)
-            }
-        }
-        try closeVolume(writer)
-        if planner.volume < o.firstVolume {
-            throw SeedError.usage("the stream has \(planner.volume) volume\(planner.volume == 1 ? "" : "s"), none from --first-volume \(o.firstVolume) on")
-        }
-    }
-
-    private mutating func place(
-        _ header: RecordHeader, _ payload: UnsafeRawBufferPointer, override: [UInt8]?, moved: Bool = false, _ writer: RecordWriter,
-        _ progress: ProgressMeter
-    ) throws {
-        let length = override.map { UInt64($0.count) } ?? header.payloadLength
+    /// Places a record of `length` payload bytes in the current volume, or
+    /// in the next one when it does not fit, and puts it on there with
+    /// `put` (given the header with its volume) unless the volume is skipped.
+    private func place(_ header: RecordHeader, length: UInt64, _ run: StageRunner, put: (RecordHeader) throws -> RecordHeader) throws {
         if !planner.fits(length) {
             if planner.placed == 0 {
                 throw SeedError.data(
                     "\(source): record \(header.sequence) (\(length) bytes) does not fit in volume \(planner.volume), "
                         + "a drive of \(planner.capacity) bytes")
             }
-            try closeVolume(writer)
-            try openVolume(writer)
+            try closeVolume(run)
+            try openVolume(run)
             if !planner.fits(length) {
                 throw SeedError.data("\(source): record \(header.sequence) (\(length) bytes) does not fit in an empty volume of \(planner.capacity) bytes")
             }
@@ -233,44 +225,15 @@ struct SplitState {
         planner.place(length)
         var h = header
         h.volume = planner.volume
-        if let override {
-            try override.withUnsafeBytes { try emit(&h, $0, writer, crc: nil) }
-        } else if moved {
-            h.sequence = sequence
-            tally.add(h)
-            let payload = try reader.takePayload()
-            if !skipping {
-                let given = try writer.write(header: h, payload: payload)
-                precondition(given == sequence)
-            }
-            sequence += 1
-        } else {
-            try emit(&h, payload, writer, crc: header.payloadCRC)
-        }
+        if !skipping { tally.add(try put(h)) }
         joined += 1
         if header.kind == .data { dataRecords += 1 }
-        progress.advance(by: UInt64(RecordHeader.size) + length)
-    }
-
-    private mutating func emit(_ h: inout RecordHeader, _ payload: UnsafeRawBufferPointer, _ writer: RecordWriter, crc: UInt32?) throws {
-        h.sequence = sequence
-        h.payloadLength = UInt64(payload.count)
-        if crc == nil {
-            h.rawLength = h.payloadLength
-            h.payloadCRC = CRC32.checksum(payload)
-        }
-        tally.add(h)
-        if !skipping {
-            let given = try writer.write(header: h, payload: payload)
-            precondition(given == sequence)
-        }
-        sequence += 1
     }
 
     /// Volumes before --first-volume are planned the same, but not written.
     var skipping: Bool { planner.volume < o.firstVolume }
 
-    private mutating func openVolume(_ writer: RecordWriter) throws {
+    private func openVolume(_ run: StageRunner) throws {
         guard let (n, size) = planner.next() else {
             throw SeedError.io(
                 "the stream needs more than the \(o.drives.listed.count) drive\(o.drives.listed.count == 1 ? "" : "s") given",
@@ -279,15 +242,12 @@ struct SplitState {
         let payload = beginPayload(volume: n, capacity: size, first: joined, firstData: dataRecords)
         planner.start(n, size: size, beginPayload: UInt64(payload.count))
         tally = VolumeTally()
-        sequence = 0
-        var h = RecordHeader(kind: .volumeBegin, volume: n, payloadLength: 0)
-        try payload.withUnsafeBytes { try emit(&h, $0, writer, crc: nil) }
+        if !skipping { tally.add(try run.insert(.volumeBegin, volume: n, payload: payload)) }
         diag.verbose("volume \(n): drive of \(size) bytes, from record \(joined)")
     }
 
-    private mutating func closeVolume(_ writer: RecordWriter) throws {
+    private func closeVolume(_ run: StageRunner) throws {
         let end = tally.end(volume: planner.volume)
-        var h = RecordHeader(kind: .volumeEnd, volume: planner.volume, payloadLength: 0)
-        try end.encoded().withUnsafeBytes { try emit(&h, $0, writer, crc: nil) }
+        if !skipping { try run.insert(.volumeEnd, volume: planner.volume, payload: end.encoded()) }
     }
 }

@@ -64,7 +64,8 @@ package final class StageRunner {
     private let showProgress: Bool
     private let label: String
     private var pipeline: OrderedPipeline?
-    private var nextSequence: UInt64 = 0
+    /// The sequence number the next record put on gets.
+    package private(set) var nextSequence: UInt64 = 0
     /// Whether the stage took the current record's deferred payload.
     private var taken = true
 
@@ -152,23 +153,38 @@ package final class StageRunner {
         try pipeline.submit(fill)
     }
 
-    private func load(_ slot: PipelineSlot, _ r: Record) throws {
-        precondition(!taken || !StageRunner.bulk(r.header), "a record's payload put on twice")
-        try slot.load(r, from: reader)
-        if !StageRunner.bulk(r.header) { slot.needsVerify = false }
+    /// Loads `r`, read by `other` or else by the runner's reader, into a slot.
+    private func load(_ slot: PipelineSlot, _ r: Record, from other: RecordReader?) throws {
+        let deferred = (other ?? reader).deferPayload?(r.header) == true
+        if other == nil {
+            precondition(!taken || !deferred, "a record's payload put on twice")
+            taken = true
+        }
+        try slot.load(r, from: other ?? reader)
+        if !deferred { slot.needsVerify = false }
+    }
+
+    /// The payload of the record just read, read and checked if it was
+    /// deferred, for a stage that keeps it instead of putting it on.
+    package func takePayload(_ r: Record) throws -> UnsafeRawBufferPointer {
+        guard StageRunner.bulk(r.header) else { return r.payload }
+        precondition(!taken, "a record's payload taken twice")
         taken = true
+        return try reader.takePayload()
     }
 
     /// Puts a record on unchanged but for its sequence number, or with
-    /// `header`'s volume, kind-independent fields changed (its payload
-    /// length and CRC must stay). Returns the header it goes out with.
+    /// `header`'s fields changed (its volume, say; its payload
+    /// length and CRC must stay). `other` is the reader `r` came from, when
+    /// not the runner's (a volume held aside). Returns the header it goes
+    /// out with.
     @discardableResult
-    package func pass(_ r: Record, header: RecordHeader? = nil) throws -> RecordHeader {
+    package func pass(_ r: Record, header: RecordHeader? = nil, from other: RecordReader? = nil) throws -> RecordHeader {
         var out = header ?? r.header
         precondition(out.payloadLength == r.header.payloadLength && out.payloadCRC == r.header.payloadCRC)
         out.sequence = stamp(out.kind)
         try submit { slot in
-            try load(slot, r)
+            try load(slot, r, from: other)
             slot.sequence = out.sequence
             if header != nil {
                 slot.outHeader = out
@@ -183,7 +199,7 @@ package final class StageRunner {
     package func transform(_ r: Record, context: AnyObject? = nil) throws {
         let sequence = stamp(r.header.kind)
         try submit { slot in
-            try load(slot, r)
+            try load(slot, r, from: nil)
             slot.sequence = sequence
             slot.transforms = true
             slot.context = context

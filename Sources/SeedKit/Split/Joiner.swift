@@ -15,67 +15,73 @@ import SystemPackage
 /// end records (session, number, where it starts in the stream, record
 /// count, bytes and header digest); a missing, duplicated or foreign volume
 /// is an error naming it.
-struct Joiner {
+final class JoinStage: RecordStage {
     let o: SplitOptions
     let diag: Diagnostics
-    let source: String
-    let writer: RecordWriter
     var session: String?
     var nextVolume: UInt32 = 1
     /// Known once the end record (in the last volume) is seen.
     var volumeCount: UInt32?
     var joinedVolumes: [UInt32] = []
     var held: [UInt32: HeldVolume] = [:]
-    let progress: ProgressMeter
+    /// The volume being copied aside, between its begin and end records.
+    var holding: HeldVolume?
+    /// The volume being joined: its number, what has been read of it, and
+    /// whether its first record after the begin is still to come.
+    var joining: (volume: UInt32, tally: VolumeTally, first: Bool)?
+
+    init(_ o: SplitOptions, diag: Diagnostics) {
+        self.o = o
+        self.diag = diag
+    }
 
     static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let reader = RecordReader(fd: inFD, source: source)
-        reader.deferPayload = movedKinds
-        let output = try StreamOutput(path: o.output, force: false, input: inFD)
-        var j = Joiner(
-            o: o, diag: diag, source: source, writer: RecordWriter(fd: output.fd, destination: output.name),
-            progress: ProgressMeter(enabled: o.progress, label: "seed-split -d"))
-        try j.join(reader)
-        try j.writer.flush()
-        try output.commit()
-        j.progress.finish()
+        let runner = try StageRunner(input: o.input, output: o.output, threads: 1, progress: o.progress, label: "seed-split -d", diag: diag)
+        try runner.run(JoinStage(o, diag: diag))
         return .success
     }
 
-    /// Payloads read straight into the reader's buffer and checked there (see `RecordReader.deferPayload`).
-    static let movedKinds: (RecordHeader) -> Bool = { $0.kind == .data || $0.kind == .index }
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        try record(r, at: run.locate(r), run)
+    }
 
-    mutating func join(_ reader: RecordReader) throws {
-        while let r = try reader.next() {
-            let loc = "\(source): \(r.location)"
-            guard reader.volumed else {
-                throw SeedError.data("\(loc): the stream is not split into volumes", hint: "seed-split -d reads what seed-split wrote")
-            }
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        guard run.volumed else {
+            throw SeedError.data("\(loc): the stream is not split into volumes", hint: "seed-split -d reads what seed-split wrote")
+        }
+        if r.header.kind == .volumeBegin {
             // The reader lets a new volume start only with its begin record.
             let begin = try admit(r, loc)
             if begin.volume == nextVolume {
-                try joinVolume(reader, begin: r.header, info: begin, source: source)
-                try releaseHeld()
+                try start(begin, r.header, source: run.source, run)
             } else {
                 diag.info("volume \(begin.volume) arrived before volume \(nextVolume); holding it in a temporary file until then")
-                held[begin.volume] = try HeldVolume(reader, first: r, directory: o.temporaryDirectory)
+                holding = try HeldVolume(first: r, directory: o.temporaryDirectory)
             }
+        } else if let h = holding {
+            try h.append(r, payload: try run.takePayload(r))
+            if r.header.kind == .volumeEnd {
+                held[h.volume] = h
+                holding = nil
+            }
+        } else if try join(r, loc, source: run.source, run, from: nil) {
+            try releaseHeld(run)
         }
+    }
+
+    func finish(_ run: StageRunner) throws {
         if volumeCount == nil || nextVolume <= volumeCount! {
             let total = volumeCount ?? held.values.compactMap(\.volumeCount).first
             let of = total.map { " of \($0)" } ?? ""
             let seen = (joinedVolumes + held.keys).sorted().map(String.init).joined(separator: ", ")
             throw SeedError.data(
-                "\(source): volume \(nextVolume)\(of) is missing (volumes read: \(seen.isEmpty ? "none" : seen))",
+                "\(run.source): volume \(nextVolume)\(of) is missing (volumes read: \(seen.isEmpty ? "none" : seen))",
                 hint: total == nil ? "the last volume, which holds the end record, was not read either" : nil)
         }
     }
 
     /// Checks a volume begin record against what has been seen so far.
-    mutating func admit(_ r: Record, _ loc: String) throws -> VolumeBegin {
-        try r.verifyPayload(source: source)
+    func admit(_ r: Record, _ loc: String) throws -> VolumeBegin {
         let b = try VolumeBegin.decode(r.payload, record: loc)
         if b.volume != r.header.volume {
             throw SeedError.data("\(loc): volume begin record names volume \(b.volume) in a record of volume \(r.header.volume)")
@@ -93,86 +99,79 @@ struct Joiner {
         return b
     }
 
-    mutating func releaseHeld() throws {
+    /// Joins the volumes held aside whose turn has come.
+    func releaseHeld(_ run: StageRunner) throws {
         while let h = held.removeValue(forKey: nextVolume) {
             let reader = try h.reader()
-            reader.deferPayload = Joiner.movedKinds
+            reader.deferPayload = StageRunner.bulk
             guard let r = try reader.next() else { throw SeedError.io("temporary copy of volume \(h.volume) is empty") }
-            let info = try VolumeBegin.decode(r.payload, record: "volume \(h.volume)")
-            try joinVolume(reader, begin: r.header, info: info, source: h.source)
+            try start(try VolumeBegin.decode(r.payload, record: "volume \(h.volume)"), r.header, source: h.source, run)
+            var ended = false
+            while !ended, let r = try reader.next() {
+                ended = try join(r, "\(h.source): \(r.location)", source: h.source, run, from: reader)
+            }
+            if !ended { throw SeedError.data("\(h.source): volume \(h.volume) ends without its volume end record") }
         }
     }
 
-    /// Passes one volume's records on, from just after its begin record to
-    /// its end record, which must agree with what came before it.
-    mutating func joinVolume(_ reader: RecordReader, begin: RecordHeader, info: VolumeBegin, source: String) throws {
+    /// Starts joining the volume `info` describes, which must take up the
+    /// stream where the volume before it left off.
+    func start(_ info: VolumeBegin, _ begin: RecordHeader, source: String, _ run: StageRunner) throws {
         let v = info.volume
-        if info.firstRecord != writer.nextSequence {
+        if info.firstRecord != run.nextSequence {
             throw SeedError.data(
-                "\(source): volume \(v) starts at record \(info.firstRecord) of the stream, but volume \(v - 1) ended before record \(writer.nextSequence)")
+                "\(source): volume \(v) starts at record \(info.firstRecord) of the stream, but volume \(v - 1) ended before record \(run.nextSequence)")
         }
         var tally = VolumeTally()
         tally.add(begin)
-        var first = true
-        while let r = try reader.next() {
-            let loc = "\(source): \(r.location)"
-            var h = r.header
-            h.volume = 0
-            switch r.header.kind {
-            case .volumeEnd:
-                try r.verifyPayload(source: source)
-                let end = try VolumeEnd.decode(r.payload, record: loc)
-                let want = tally.end(volume: v)
-                if end != want {
-                    throw SeedError.data(
-                        "\(loc): volume \(v) does not match its volume end record (\(want.records) records, \(want.bytes) bytes read; "
-                            + "\(end.records) records, \(end.bytes) bytes written)")
-                }
-                joinedVolumes.append(v)
-                nextVolume = v + 1
-                diag.verbose("volume \(v): \(end.records) records, \(end.bytes) bytes")
-                return
-            case .streamHeader:
-                tally.add(r.header)
-                guard v == 1, first else { throw SeedError.data("\(loc): stream header outside the start of volume 1") }
-                try r.verifyPayload(source: source)
-                var meta = try StreamMetadata.decode(r.payload, record: loc)
-                guard let i = meta.stages.lastIndex(where: { $0.tool == "seed-split" }) else {
-                    throw SeedError.data("\(loc): the stream header does not name seed-split among its stages")
-                }
-                if meta.session != session { throw SeedError.data("\(loc): stream header of session \(meta.session) in a volume of session \(session ?? "")") }
-                meta.stages.remove(at: i)
-                try write(h, meta.encoded())
-            case .end:
-                tally.add(r.header)
-                try r.verifyPayload(source: source)
-                var totals = try StreamTotals.decode(r.payload, record: loc)
-                guard let n = totals.volumes, n == v else {
-                    throw SeedError.data("\(loc): the end record lies in volume \(v) but names \(totals.volumes.map(String.init) ?? "no") volume count")
-                }
-                volumeCount = n
-                totals.volumes = nil
-                try write(h, totals.encoded())
-            default:
-                tally.add(r.header)
-                if v == 1 && first { throw SeedError.data("\(loc): volume 1 does not start with the stream header") }
-                let payload = reader.deferPayload?(r.header) == true ? try reader.takePayload() : r.payload
-                try writer.write(header: h, payload: payload)
-                progress.advance(by: UInt64(RecordHeader.size) + h.payloadLength)
-            }
-            first = false
-        }
-        throw SeedError.data("\(source): volume \(v) ends without its volume end record")
+        joining = (v, tally, true)
     }
 
-    private func write(_ h: RecordHeader, _ payload: [UInt8]) throws {
-        var h = h
-        h.payloadLength = UInt64(payload.count)
-        h.rawLength = h.payloadLength
-        try payload.withUnsafeBytes { p in
-            h.payloadCRC = CRC32.checksum(p)
-            _ = try writer.write(header: h, payload: p)
+    /// Passes one record of the volume being joined on, or, at its volume
+    /// end record, checks the volume whole; true then.
+    func join(_ r: Record, _ loc: String, source: String, _ run: StageRunner, from reader: RecordReader?) throws -> Bool {
+        guard var j = joining else { preconditionFailure("a record outside a volume") }
+        let v = j.volume
+        var h = r.header
+        h.volume = 0
+        switch r.header.kind {
+        case .volumeEnd:
+            let end = try VolumeEnd.decode(r.payload, record: loc)
+            let want = j.tally.end(volume: v)
+            if end != want {
+                throw SeedError.data(
+                    "\(loc): volume \(v) does not match its volume end record (\(want.records) records, \(want.bytes) bytes read; "
+                        + "\(end.records) records, \(end.bytes) bytes written)")
+            }
+            joinedVolumes.append(v)
+            nextVolume = v + 1
+            joining = nil
+            diag.verbose("volume \(v): \(end.records) records, \(end.bytes) bytes")
+            return true
+        case .streamHeader:
+            j.tally.add(r.header)
+            guard v == 1, j.first else { throw SeedError.data("\(loc): stream header outside the start of volume 1") }
+            var meta = try StreamMetadata.decode(r.payload, record: loc)
+            try meta.removeStage("seed-split", missing: "the stream header does not name seed-split among its stages", at: loc)
+            if meta.session != session { throw SeedError.data("\(loc): stream header of session \(meta.session) in a volume of session \(session ?? "")") }
+            try run.insert(like: h, payload: meta.encoded())
+        case .end:
+            j.tally.add(r.header)
+            var totals = try StreamTotals.decode(r.payload, record: loc)
+            guard let n = totals.volumes, n == v else {
+                throw SeedError.data("\(loc): the end record lies in volume \(v) but names \(totals.volumes.map(String.init) ?? "no") volume count")
+            }
+            volumeCount = n
+            totals.volumes = nil
+            try run.insert(like: h, payload: totals.encoded())
+        default:
+            j.tally.add(r.header)
+            if v == 1 && j.first { throw SeedError.data("\(loc): volume 1 does not start with the stream header") }
+            try run.pass(r, header: h, from: reader)
         }
+        j.first = false
+        joining = j
+        return false
     }
 }
 
@@ -182,10 +181,11 @@ final class HeldVolume {
     let volume: UInt32
     let fd: FileDescriptor
     let source: String
+    private let writer: RecordWriter
     /// The volume count named by an end record inside, if any.
     private(set) var volumeCount: UInt32?
 
-    init(_ reader: RecordReader, first: Record, directory: String) throws {
+    init(first: Record, directory: String) throws {
         volume = first.header.volume
         var template = Array((directory + "/seed-split-volume.XXXXXX").utf8CString)
         let raw = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -194,14 +194,14 @@ final class HeldVolume {
         unlink(path)
         fd = FileDescriptor(rawValue: raw)
         source = "volume \(volume) (held in \(quoted(directory)))"
-        let w = RecordWriter(fd: fd, destination: "a temporary file in \(quoted(directory))")
-        try w.write(header: first.header, payload: first.payload)
-        while let r = try reader.next() {
-            if r.header.kind == .end, let t = try? StreamTotals.decode(r.payload, record: "") { volumeCount = t.volumes }
-            try w.write(header: r.header, payload: reader.deferPayload?(r.header) == true ? try reader.takePayload() : r.payload)
-            if r.header.kind == .volumeEnd { break }
-        }
-        try w.flush()
+        writer = RecordWriter(fd: fd, destination: "a temporary file in \(quoted(directory))")
+        try writer.write(header: first.header, payload: first.payload)
+    }
+
+    func append(_ r: Record, payload: UnsafeRawBufferPointer) throws {
+        if r.header.kind == .end, let t = try? StreamTotals.decode(payload, record: "") { volumeCount = t.volumes }
+        try writer.write(header: r.header, payload: payload)
+        if r.header.kind == .volumeEnd { try writer.flush() }
     }
 
     func reader() throws -> RecordReader {

@@ -29,7 +29,7 @@ public struct SplitOptions {
 /// drives that takes without writing anything.
 public enum Splitter {
     public static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
-        if o.join { return try Joiner.run(o, diag: diag) }
+        if o.join { return try JoinStage.run(o, diag: diag) }
         if let dir = o.estimateFrom {
             let estimate = try Estimator.estimate(tree: dir, level: o.estimateLevel, diag: diag)
             // The stages the stream will have, for the size of volume begin records.

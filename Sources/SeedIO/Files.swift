@@ -75,13 +75,18 @@ public final class AtomicOutput {
         done = true
     }
 
-    deinit {
+    /// Removes the file being written; a failed run does, and so does
+    /// letting go of one never committed.
+    public func discard() {
         if !done {
+            done = true
             close(fd.rawValue)
             unlink(tmp)
             AtomicOutput.unregister(tmp)
         }
     }
+
+    deinit { discard() }
 
     // Partial files are removed on SIGINT/SIGTERM too. The handler may run
     // at any moment on any thread, so it reads a fixed table of C strings,
@@ -165,4 +170,7 @@ public struct StreamOutput {
 
     /// Makes a named output file appear; nothing to do for standard output.
     public func commit() throws { try atomic?.commit() }
+
+    /// Removes a named output file that will not be committed.
+    public func discard() { atomic?.discard() }
 }

@@ -109,10 +109,12 @@ public final class OrderedPipeline {
     private var failure: Error?
     private var finishedThreads = 0
     private let threadCount: Int
+    private let depth: Int
 
     public init(threads: Int, depth: Int? = nil, work: @escaping Work, emit: @escaping Emit) {
         let d = depth ?? max(2 * threads + 2, 4)
         free = (0..<d).map { _ in PipelineSlot() }
+        self.depth = d
         threadCount = threads + 1
         for i in 0..<threads {
             let t = Thread { [self] in workerLoop(i, work) }
@@ -165,6 +167,16 @@ public final class OrderedPipeline {
             throw error
         }
         try finish()
+    }
+
+    /// Waits until every slot submitted so far is emitted (the pipeline
+    /// stays open); throws the first error.
+    public func drain() throws {
+        cond.lock()
+        while free.count < depth && failure == nil { cond.wait() }
+        let f = failure
+        cond.unlock()
+        if let f { throw f }
     }
 
     /// Waits until every submitted slot is emitted; throws the first error.

@@ -99,9 +99,12 @@ package final class StageRunner {
     /// Whether the stream read is split into volumes.
     package var volumed: Bool { reader.volumed }
 
-    package func run(_ stage: RecordStage) throws {
-        let output = try StreamOutput(path: outputPath, force: force, input: input)
-        let writer = RecordWriter(fd: output.fd, destination: output.name)
+    /// Runs `stage` to the end of the input, or until it calls `stop`, into
+    /// `output`, or by default the stream output named at `init`. Returns
+    /// the status `stop` gave, or success.
+    @discardableResult
+    package func run(_ stage: RecordStage, output given: RecordOutput? = nil) throws -> SeedExit {
+        let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: force, input: input))
         let progress = ProgressMeter(enabled: showProgress, label: label)
         let source = self.source
         let pipeline = OrderedPipeline(
@@ -114,32 +117,48 @@ package final class StageRunner {
                 var h = slot.useOutput || slot.headerChanged ? slot.outHeader : slot.header
                 h.sequence = slot.sequence
                 try stage.emitting(slot, h)
-                let given =
-                    try slot.useOutput
-                    ? slot.withOutputBytes { try writer.write(header: h, payload: $0) } : writer.write(header: h, payload: slot.input.bytes)
-                if given != slot.sequence { throw SeedError(.failure, "internal error: record \(slot.sequence) went out as record \(given)") }
+                if slot.useOutput {
+                    try slot.withOutputBytes { try output.put(h, $0, slot) }
+                } else {
+                    try output.put(h, slot.input.bytes, slot)
+                }
                 progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
             })
         self.pipeline = pipeline
-        try pipeline.run {
-            while let r = try reader.next() {
-                let deferred = StageRunner.bulk(r.header)
-                if !deferred { try r.verifyPayload(source: source) }
-                taken = !deferred
-                if r.header.kind == .streamHeader {
-                    try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
-                } else {
-                    try stage.record(r, at: locate(r), self)
+        do {
+            try pipeline.run {
+                while stopped == nil, let r = try reader.next() {
+                    let deferred = StageRunner.bulk(r.header)
+                    if !deferred { try r.verifyPayload(source: source) }
+                    taken = !deferred
+                    if r.header.kind == .streamHeader {
+                        try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
+                    } else {
+                        try stage.record(r, at: locate(r), self)
+                    }
+                    // A record the stage dropped: its payload is read and checked all the same.
+                    if !taken { _ = try reader.takePayload() }
                 }
-                // A record the stage dropped: its payload is read and checked all the same.
-                if !taken { _ = try reader.takePayload() }
             }
+            try output.flush()
+            try stage.finish(self)
+            try output.commit()
+        } catch {
+            output.abandon(error)
+            throw error
         }
-        try writer.flush()
-        try stage.finish(self)
-        try output.commit()
         progress.finish()
+        return stopped ?? .success
     }
+
+    private var stopped: SeedExit?
+
+    /// Ends the run after the current record: what was put on goes out,
+    /// the stage finishes, and `run` returns `status`.
+    package func stop(_ status: SeedExit) { stopped = status }
+
+    /// Waits until every record put on so far has gone out.
+    package func drain() throws { try pipeline?.drain() }
 
     /// The next sequence number; a volume begin starts its volume's at 0.
     private func stamp(_ kind: RecordKind) -> UInt64 {
@@ -179,13 +198,14 @@ package final class StageRunner {
     /// not the runner's (a volume held aside). Returns the header it goes
     /// out with.
     @discardableResult
-    package func pass(_ r: Record, header: RecordHeader? = nil, from other: RecordReader? = nil) throws -> RecordHeader {
+    package func pass(_ r: Record, header: RecordHeader? = nil, from other: RecordReader? = nil, context: AnyObject? = nil) throws -> RecordHeader {
         var out = header ?? r.header
         precondition(out.payloadLength == r.header.payloadLength && out.payloadCRC == r.header.payloadCRC)
         out.sequence = stamp(out.kind)
         try submit { slot in
             try load(slot, r, from: other)
             slot.sequence = out.sequence
+            slot.context = context
             if header != nil {
                 slot.outHeader = out
                 slot.headerChanged = true
@@ -229,6 +249,40 @@ package final class StageRunner {
     package func insert(_ kind: RecordKind, volume: UInt32 = 0, payload: [UInt8], context: AnyObject? = nil, work: Bool = false) throws -> RecordHeader {
         try insert(like: RecordHeader(kind: kind, volume: volume, payloadLength: 0), payload: payload, context: context, work: work)
     }
+}
+
+/// Where a runner's records go, each numbered already: a stream
+/// (`StreamRecordOutput`), or something that lays them out itself (the
+/// drives of seed-writeblk). Called on the pipeline's writing thread.
+package protocol RecordOutput: AnyObject {
+    /// Writes one record; `slot` carries what the stage gave it.
+    func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws
+    /// Writes what is buffered, once the last record is put.
+    func flush() throws
+    /// Makes the output whole (a named file appears under its name).
+    func commit() throws
+    /// The run failed: stop whatever the output keeps running.
+    func abandon(_ error: Error)
+}
+
+/// A seed stream on standard output or in a file that appears when whole.
+package final class StreamRecordOutput: RecordOutput {
+    let output: StreamOutput
+    let writer: RecordWriter
+
+    package init(_ output: StreamOutput) {
+        self.output = output
+        writer = RecordWriter(fd: output.fd, destination: output.name)
+    }
+
+    package func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
+        let given = try writer.write(header: header, payload: payload)
+        if given != header.sequence { throw SeedError(.failure, "internal error: record \(header.sequence) went out as record \(given)") }
+    }
+
+    package func flush() throws { try writer.flush() }
+    package func commit() throws { try output.commit() }
+    package func abandon(_ error: Error) { output.discard() }
 }
 
 extension StreamMetadata {

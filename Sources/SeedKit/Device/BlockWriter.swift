@@ -33,56 +33,116 @@ public struct WriteOptions {
 public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         if o.decode { return try BlockReader.run(o, diag: diag) }
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let reader = RecordReader(fd: inFD, source: source)
-        reader.deferPayload = { $0.kind != .volumeBegin }
-        var w = VolumeWriter(o: o, diag: diag, reader: reader, source: source)
-        return try w.run()
+        let runner = try StageRunner(input: o.input, output: nil, threads: 1, progress: o.progress, label: "seed-writeblk", diag: diag)
+        let stage = DriveStage(o: o, diag: diag)
+        return try runner.run(stage, output: stage)
     }
 }
 
-struct VolumeWriter {
+/// A volume's drive, opened on the reading thread and written on the
+/// writing thread.
+final class DriveJob {
+    let target: Target
+    let begin: VolumeBegin
+    var label: VolumeLabel
+    var sink: ChunkSink?
+    var encrypted = false
+
+    init(target: Target, begin: VolumeBegin) {
+        self.target = target
+        self.begin = begin
+        label = VolumeLabel(session: begin.session, volume: begin.volume, capacity: begin.capacity, streamOffset: VolumeBudget.standard.label)
+    }
+}
+
+/// seed-writeblk as a stage and the output it writes to: each volume
+/// begin finds the next drive (once the volume before it is written,
+/// synced and verified), and the volume's records go onto that drive.
+final class DriveStage: RecordStage, RecordOutput {
     let o: WriteOptions
     let diag: Diagnostics
-    let reader: RecordReader
-    let source: String
+    /// Drives named and not yet used (reading thread).
     var targets: [String]
-    var progress: ProgressMeter
+    /// The drive being written (writing thread).
+    var drive: DriveJob?
 
-    init(o: WriteOptions, diag: Diagnostics, reader: RecordReader, source: String) {
+    init(o: WriteOptions, diag: Diagnostics) {
         self.o = o
         self.diag = diag
-        self.reader = reader
-        self.source = source
         targets = o.targets
-        progress = ProgressMeter(enabled: o.progress, label: "seed-writeblk")
     }
 
-    mutating func run() throws -> SeedExit {
-        while let r = try reader.next() {
-            let loc = "\(source): \(r.location)"
-            guard r.header.kind == .volumeBegin else {
-                throw SeedError.data("\(loc): the stream is not split into volumes", hint: "run seed-split before seed-writeblk")
-            }
-            try r.verifyPayload(source: source)
-            let begin = try VolumeBegin.decode(r.payload, record: loc)
-            guard let path = try nextTarget(begin) else {
-                diag.info(
-                    "volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes; "
-                        + "go on later with seed-split --first-volume \(begin.volume) and the next drive")
-                return .nextDrive
-            }
-            try writeVolume(r, begin, to: path)
+    func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
+        if run.volumed { return try record(r, at: run.locate(r), run) }
+        throw SeedError.data("\(run.locate(r)): the stream is not split into volumes", hint: "run seed-split before seed-writeblk")
+    }
+
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
+        guard r.header.kind == .volumeBegin else {
+            try run.pass(r)
+            return
         }
-        progress.finish()
+        let begin = try VolumeBegin.decode(r.payload, record: loc)
+        try run.drain()
+        guard let path = try nextTarget(begin) else {
+            diag.info(
+                "volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes; "
+                    + "go on later with seed-split --first-volume \(begin.volume) and the next drive")
+            return run.stop(.nextDrive)
+        }
+        try run.pass(r, context: DriveJob(target: try Target.openForWriting(path, begin: begin, o, diag: diag), begin: begin))
+    }
+
+    func finish(_ run: StageRunner) throws {
         if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }
-        return .success
+    }
+
+    func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
+        if header.kind == .volumeBegin {
+            let d = slot.context as! DriveJob
+            d.label.written = ISO8601DateFormatter().string(from: Date())
+            d.label.readBack = recipe(d.begin.stages ?? [], encrypted: false)
+            // A drive stopped mid-write says so: the label goes first, marked unfinished.
+            try writeLabel(d.label, d.target)
+            d.sink = ChunkSink(target: d.target, at: d.label.streamOffset, checkpoint: o.checkpoint, checksums: o.verify)
+            drive = d
+        }
+        guard let d = drive, let sink = d.sink else { preconditionFailure("a record outside a volume") }
+        try header.encodedBytes { try sink.append($0) }
+        try sink.append(payload)
+        if header.kind == .key { d.encrypted = true }
+        if header.kind == .end { d.label.lastVolume = true }
+        if header.kind == .volumeEnd {
+            drive = nil
+            try complete(d, sink)
+        }
+    }
+
+    func flush() throws {}
+    func commit() throws {}
+    func abandon(_ error: Error) { drive?.sink?.abort(error) }
+
+    /// Ends a volume's drive: the rest written and synced, the label
+    /// marked complete, and with --verify everything read back.
+    func complete(_ d: DriveJob, _ sink: ChunkSink) throws {
+        let digest = try sink.finish()
+        let offset = d.label.streamOffset
+        if offset + sink.bytes + UInt64(ChunkSink.alignment) > d.begin.capacity + VolumeBudget.standard.tail {
+            diag.warning("volume \(d.begin.volume) takes \(offset + sink.bytes) bytes, more than the \(d.begin.capacity) planned")
+        }
+        d.label.complete = true
+        d.label.streamBytes = sink.bytes
+        d.label.streamSHA256 = digest.map { Hex.encode($0) } ?? "none (written without --verify)"
+        d.label.readBack = recipe(d.begin.stages ?? [], encrypted: d.encrypted)
+        try writeLabel(d.label, d.target)
+        try d.target.sync()
+        if o.verify { try verify(d.target, d.label, chunks: sink.chunkCRCs) }
+        diag.verbose("volume \(d.begin.volume): \(sink.bytes) bytes to \(d.target.name)\(o.verify ? ", read back and verified" : "")")
     }
 
     /// The drive for `begin`: the next one named, else one a --next-drive
     /// command or a person on the terminal gives, else nil.
-    mutating func nextTarget(_ begin: VolumeBegin) throws -> String? {
+    func nextTarget(_ begin: VolumeBegin) throws -> String? {
         if !targets.isEmpty { return targets.removeFirst() }
         if let cmd = o.nextDrive {
             let p = Foundation.Process()
@@ -108,45 +168,6 @@ struct VolumeWriter {
             let path = Terminal.ask("seed-writeblk: volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes: its path (empty to stop): ")
         else { return nil }
         return path.isEmpty ? nil : path
-    }
-
-    mutating func writeVolume(_ first: Record, _ begin: VolumeBegin, to path: String) throws {
-        let target = try Target.openForWriting(path, begin: begin, o, diag: diag)
-        let offset = VolumeBudget.standard.label
-        var label = VolumeLabel(session: begin.session, volume: begin.volume, capacity: begin.capacity, streamOffset: offset)
-        label.written = ISO8601DateFormatter().string(from: Date())
-        label.readBack = recipe(begin.stages ?? [], encrypted: false)
-        // A drive stopped mid-write says so: the label goes first, marked unfinished.
-        try writeLabel(label, target)
-        let sink = ChunkSink(target: target, at: offset, checkpoint: o.checkpoint, checksums: o.verify)
-        var encrypted = false
-        do {
-            try first.header.encodedBytes { try sink.append($0) }
-            try sink.append(first.payload)
-            while let r = try reader.next() {
-                try r.header.encodedBytes { try sink.append($0) }
-                if reader.payloadLeft > 0 { try sink.appendPayload(of: r, from: reader, source: source) } else { try sink.append(r.payload) }
-                if r.header.kind == .key { encrypted = true }
-                if r.header.kind == .end { label.lastVolume = true }
-                progress.update(bytes: sink.bytes)
-                if r.header.kind == .volumeEnd { break }
-            }
-        } catch {
-            sink.abort(error)
-            throw error
-        }
-        let digest = try sink.finish()
-        if offset + sink.bytes + UInt64(ChunkSink.alignment) > begin.capacity + VolumeBudget.standard.tail {
-            diag.warning("volume \(begin.volume) takes \(offset + sink.bytes) bytes, more than the \(begin.capacity) planned")
-        }
-        label.complete = true
-        label.streamBytes = sink.bytes
-        label.streamSHA256 = digest.map { Hex.encode($0) } ?? "none (written without --verify)"
-        label.readBack = recipe(begin.stages ?? [], encrypted: encrypted)
-        try writeLabel(label, target)
-        try target.sync()
-        if o.verify { try verify(target, label, chunks: sink.chunkCRCs) }
-        diag.verbose("volume \(begin.volume): \(sink.bytes) bytes to \(target.name)\(o.verify ? ", read back and verified" : "")")
     }
 
     func writeLabel(_ l: VolumeLabel, _ t: Target) throws {

@@ -98,26 +98,6 @@ final class ChunkSink {
         bytes += UInt64(b.count)
     }
 
-    /// Appends the deferred payload of `record`, which `reader` just handed
-    /// out, read straight into the chunks and checked against its CRC-32 on
-    /// the way. A damaged payload fails the run, and the drive is then never
-    /// labelled complete, so nothing reads it as a volume.
-    func appendPayload(of record: Record, from reader: RecordReader, source: String) throws {
-        var crc: UInt32 = 0
-        while reader.payloadLeft > 0 {
-            let c = try room()
-            let n = min(reader.payloadLeft, ChunkSink.chunkSize - c.buffer.count)
-            let at = c.buffer.base + c.buffer.count
-            try reader.readPayload(into: at, count: n)
-            crc = CRC32.checksum(UnsafeRawBufferPointer(start: at, count: n), continuing: crc)
-            c.buffer.count += n
-            bytes += UInt64(n)
-        }
-        if crc != record.header.payloadCRC {
-            throw SeedError.data("\(source): \(record.location): payload checksum mismatch (\(record.header.kind) record damaged)")
-        }
-    }
-
     /// Writes what is left (the last chunk padded with zeros to the
     /// alignment), waits for both threads, syncs, and returns the SHA-256
     /// of all the bytes appended (nil without checksums).

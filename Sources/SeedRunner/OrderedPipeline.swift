@@ -19,6 +19,8 @@ public final class PipelineSlot {
     package var sequence: UInt64 = 0
     /// Whether the stage's workers transform it (else it is only checked).
     package var transforms = false
+    /// Whether `input` holds a whole record as the stage framed it.
+    package var framed = false
     /// Set with `outHeader` when the record goes out with its input
     /// payload under a changed header.
     package var headerChanged = false
@@ -81,6 +83,7 @@ public final class PipelineSlot {
         needsVerify = true
         transforms = false
         headerChanged = false
+        framed = false
         context = nil
         outputData = nil
         outputSkip = 0

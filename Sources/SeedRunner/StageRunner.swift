@@ -57,7 +57,8 @@ package final class StageRunner {
     package let source: String
     package let diag: Diagnostics
     package let reader: RecordReader
-    private let input: FileDescriptor
+    /// The input, for a stage that frames it itself.
+    package let input: FileDescriptor
     private let outputPath: String?
     private let force: Bool
     private let threads: Int
@@ -104,6 +105,13 @@ package final class StageRunner {
     /// the status `stop` gave, or success.
     @discardableResult
     package func run(_ stage: RecordStage, output given: RecordOutput? = nil) throws -> SeedExit {
+        try run(stage, output: given) { try readRecords(stage) }
+    }
+
+    /// Runs `stage` with records `feed` puts on: `readRecords`, or for a
+    /// stage that frames its input itself, `putFramed`.
+    @discardableResult
+    package func run(_ stage: RecordStage, output given: RecordOutput?, feed: () throws -> Void) throws -> SeedExit {
         let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: force, input: input))
         let progress = ProgressMeter(enabled: showProgress, label: label)
         let source = self.source
@@ -122,24 +130,11 @@ package final class StageRunner {
                 } else {
                     try output.put(h, slot.input.bytes, slot)
                 }
-                progress.advance(by: UInt64(RecordHeader.size) + slot.header.payloadLength)
+                progress.advance(by: slot.framed ? UInt64(slot.input.count) : UInt64(RecordHeader.size) + slot.header.payloadLength)
             })
         self.pipeline = pipeline
         do {
-            try pipeline.run {
-                while stopped == nil, let r = try reader.next() {
-                    let deferred = StageRunner.bulk(r.header)
-                    if !deferred { try r.verifyPayload(source: source) }
-                    taken = !deferred
-                    if r.header.kind == .streamHeader {
-                        try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
-                    } else {
-                        try stage.record(r, at: locate(r), self)
-                    }
-                    // A record the stage dropped: its payload is read and checked all the same.
-                    if !taken { _ = try reader.takePayload() }
-                }
-            }
+            try pipeline.run(feeding: feed)
             try output.flush()
             try stage.finish(self)
             try output.commit()
@@ -149,6 +144,37 @@ package final class StageRunner {
         }
         progress.finish()
         return stopped ?? .success
+    }
+
+    /// Reads the input record by record and hands each to the stage.
+    private func readRecords(_ stage: RecordStage) throws {
+        while stopped == nil, let r = try reader.next() {
+            let deferred = StageRunner.bulk(r.header)
+            if !deferred { try r.verifyPayload(source: source) }
+            taken = !deferred
+            if r.header.kind == .streamHeader {
+                try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
+            } else {
+                try stage.record(r, at: locate(r), self)
+            }
+            // A record the stage dropped: its payload is read and checked all the same.
+            if !taken { _ = try reader.takePayload() }
+        }
+    }
+
+    /// Puts on a record the stage framed itself: `fill` loads the slot's
+    /// input with the record's bytes as they lie in the input, header and
+    /// all, and its context. It goes to the workers, then out in order.
+    package func putFramed(_ fill: (PipelineSlot) throws -> Void) throws {
+        let sequence = nextSequence
+        nextSequence += 1
+        try submit { slot in
+            slot.sequence = sequence
+            slot.framed = true
+            slot.needsVerify = false
+            slot.transforms = true
+            try fill(slot)
+        }
     }
 
     private var stopped: SeedExit?

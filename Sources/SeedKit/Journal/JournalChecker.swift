@@ -49,28 +49,19 @@ enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
         signal(SIGPIPE, SIG_IGN)
-        let inFD = try StreamFiles.openInput(o.input)
-        let source = (o.input == nil || o.input == "-") ? "standard input" : quoted(o.input!)
-        let output = try StreamOutput(path: o.output, force: false, input: inFD)
-        var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: inFD), source: source, output: output)
+        let runner = try StageRunner(input: o.input, output: nil, threads: o.threads, progress: o.progress, label: "seed-journal --check", diag: diag)
+        let source = runner.source
+        let output = try StreamOutput(path: o.output, force: false, input: runner.input)
+        var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: runner.input), source: source)
         var report = CheckReport(ok: true, volumes: [])
         var failure: SeedError?
-        // One pipeline for every volume: workers digest records, the writer
-        // passes on the good ones and keeps only what went wrong.
+        // Workers digest records; the sink passes on the good ones and keeps
+        // only what went wrong.
         let sink = CheckSink(output: output)
-        let threads = o.threads > 0 ? o.threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        let pipeline = OrderedPipeline(
-            threads: threads,
-            work: { slot, _ in
-                let e = slot.context as! ExpectedRecord
-                guard e.problem == nil else { return }
-                if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
-            },
-            emit: { slot in try sink.take(slot) })
         var volumes: [VolumeProgress] = []
         do {
-            try pipeline.run {
-                while let v = try checker.feedVolume(pipeline) { volumes.append(v) }
+            try runner.run(CheckStage(), output: sink) {
+                while let v = try checker.feedVolume(runner) { volumes.append(v) }
             }
         } catch let e as SeedError {
             failure = e
@@ -91,7 +82,6 @@ enum JournalChecker {
             }
         }
         if let f = failure { throw f }
-        try output.commit()
         if checker.outputBroken { diag.warning("the next stage stopped reading; every record was still checked") }
         let damaged = bad.filter { !$0.damaged.isEmpty }
         if damaged.isEmpty, let v = bad.first {
@@ -172,18 +162,38 @@ final class VolumeProgress {
     }
 }
 
+/// Each record's digest against its journal's, in the workers.
+final class CheckStage: RecordStage {
+    func record(_ r: Record, at loc: String, _ run: StageRunner) throws {}
+
+    func work(_ slot: PipelineSlot, lane: Int) throws {
+        let e = slot.context as! ExpectedRecord
+        guard e.problem == nil else { return }
+        if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
+    }
+}
+
 /// The pipeline's writing end: good records go on until the first missing
 /// or damaged one; from there on nothing more is passed (the next stage
 /// must not take a stream with a hole for a whole one), but every record
 /// is still checked, so the report names all the damage. On a broken pipe
 /// the check goes on without passing anything.
-final class CheckSink {
+final class CheckSink: RecordOutput {
     let output: StreamOutput
     var broken = false
     private(set) var withheld = false
     init(output: StreamOutput) { self.output = output }
 
-    func take(_ slot: PipelineSlot) throws {
+    func flush() throws {}
+    func abandon(_ error: Error) { output.discard() }
+
+    /// A stream with records withheld is not passed off as whole: a named
+    /// output file appears only when every record went on.
+    func commit() throws {
+        if withheld { output.discard() } else { try output.commit() }
+    }
+
+    func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
         let e = slot.context as! ExpectedRecord
         guard e.problem == nil else {
             e.volume.bad.append(e)
@@ -203,7 +213,6 @@ struct VolumeChecker {
     let diag: Diagnostics
     let input: RawInput
     let source: String
-    let output: StreamOutput
     var session: String?
     var outputBroken = false
     var lastVolume: UInt32?
@@ -211,7 +220,7 @@ struct VolumeChecker {
 
     /// Reads the next volume in the input into the pipeline, record by
     /// record as its journal places them; nil at the end of the input.
-    mutating func feedVolume(_ pipeline: OrderedPipeline) throws -> VolumeProgress? {
+    mutating func feedVolume(_ run: StageRunner) throws -> VolumeProgress? {
         let at = input.position
         let first = ByteBuffer(capacity: 1 << 20)
         let n = try input.read(into: first.base, count: RecordHeader.size)
@@ -280,7 +289,7 @@ struct VolumeChecker {
                 throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) out of place")
             }
             offset += length
-            try pipeline.submit { slot in
+            try run.putFramed { slot in
                 let e = ExpectedRecord(line, digest: Array(digest), volume: progress)
                 slot.context = e
                 slot.input.count = 0

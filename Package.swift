@@ -45,7 +45,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .target(name: "SeedCLI", dependencies: ["SeedCore", "SeedIO", "SeedKit", "CSeedSys", argumentParser]),
+        .target(name: "SeedCLI", dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "CSeedSys", argumentParser]),
         .testTarget(
             name: "SeedKitTests",
             dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedKit", "SeedCLI", "CZstd", "CZlib"]),
@@ -54,6 +54,6 @@ let package = Package(
             dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedKit", "CSeedSys", crypto],
             exclude: ["Fixtures"]),
     ]
-        + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedKit", "SeedCLI", argumentParser]) },
+        + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "SeedCLI", argumentParser]) },
     swiftLanguageModes: [.v5]
 )

@@ -15,9 +15,10 @@ import SeedKit
 public enum Tool {
     public static let version = SeedVersion.current
 
-    public static func run(_ name: String, _ body: (Diagnostics) throws -> SeedExit) throws {
+    public static func run(_ name: String, _ common: CommonOptions? = nil, _ body: (Diagnostics) throws -> SeedExit) throws {
         Process.prepare()
         let diag = Diagnostics(tool: name)
+        common?.apply(to: diag)
         let status: SeedExit
         do {
             status = try body(diag)

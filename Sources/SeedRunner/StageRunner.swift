@@ -60,8 +60,8 @@ package final class StageRunner {
     /// The input, for a stage that frames it itself.
     package let input: FileDescriptor
     private let outputPath: String?
-    private let force: Bool
-    private let threads: Int
+    /// Worker threads.
+    package let threads: Int
     private let showProgress: Bool
     private let label: String
     private var pipeline: OrderedPipeline?
@@ -72,16 +72,18 @@ package final class StageRunner {
 
     /// Opens the input; the output is opened by `run`, once the stage is
     /// ready (keys read, say).
-    package init(input path: String?, output: String?, force: Bool = false, threads: Int, progress: Bool, label: String, diag: Diagnostics) throws {
-        input = try StreamFiles.openInput(path)
-        source = StageRunner.sourceName(path)
+    /// `threads`, when given, overrides `io.threads` (a stage with nothing
+    /// for workers to do but checksums needs one).
+    package init(_ io: StreamIO, threads: Int? = nil, label: String, diag: Diagnostics) throws {
+        input = try StreamFiles.openInput(io.input)
+        source = StageRunner.sourceName(io.input)
         reader = RecordReader(fd: input, source: source)
         reader.verifyPayloads = false
         reader.deferPayload = StageRunner.bulk
-        outputPath = output
-        self.force = force
-        self.threads = threads > 0 ? threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-        showProgress = progress
+        outputPath = io.output
+        let n = threads ?? io.threads
+        self.threads = n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        showProgress = io.progress
         self.label = label
         self.diag = diag
     }
@@ -112,7 +114,7 @@ package final class StageRunner {
     /// stage that frames its input itself, `putFramed`.
     @discardableResult
     package func run(_ stage: RecordStage, output given: RecordOutput?, feed: () throws -> Void) throws -> SeedExit {
-        let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: force, input: input))
+        let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: false, input: input))
         let progress = ProgressMeter(enabled: showProgress, label: label)
         let source = self.source
         let pipeline = OrderedPipeline(

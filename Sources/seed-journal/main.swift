@@ -4,70 +4,46 @@ import SeedCore
 import SeedKit
 
 @main
-struct SeedJournal: ParsableCommand {
+struct SeedJournal: SeedCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-journal",
         abstract: "Journal what each volume of a seed stream holds, or check a stream read back against the journals.",
         discussion: """
-            With no FILE, or when FILE is -, read standard input. The stream passes through unchanged; for each \
-            volume, DIR/SESSION.vNNN.jrn records every record's place, length and SHA-256, the files the volume \
-            carries and the volume's Merkle root. With --check, the records that match their journal pass on and \
-            every missing or damaged one is named with its files.
+            The stream passes through unchanged; for each volume, DIR/SESSION.vNNN.jrn records every record's \
+            place, length and SHA-256, the files the volume carries and the volume's Merkle root. With --check, \
+            the records that match their journal pass on and every missing or damaged one is named with its files.
             """,
         version: Tool.version)
 
     @Option(help: ArgumentHelp("Keep the journals in DIR (made if missing).", valueName: "DIR"))
     var journalDir: String?
-
     @Option(help: ArgumentHelp("Check the stream against the journals in DIR.", valueName: "DIR"))
     var check: String?
-
     @Option(help: ArgumentHelp("With --check: also write the findings as JSON to FILE.", valueName: "FILE"))
     var report: String?
-
     @Option(help: ArgumentHelp("Take file names from the index in FILE, a seed stream before encryption.", valueName: "FILE"))
     var index: String?
-
     @Option(help: ArgumentHelp("A device the volumes go to: refuse a journal directory on it (repeatable).", valueName: "DEVICE"))
     var target: [String] = []
-
     @Option(help: ArgumentHelp("Sync the journal to disk at least every SIZE bytes of stream.", valueName: "SIZE"))
     var checkpoint: String = "1G"
+    @OptionGroup var workers: ThreadOption
+    @OptionGroup var filter: FilterOptions
+    var common: CommonOptions { filter.common }
 
-    @Option(name: [.customShort("T"), .long], help: "Worker threads (default 0: one per core).")
-    var threads = 0
-
-    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output.")
-    var output: String?
-
-    @OptionGroup var common: CommonOptions
-
-    @Argument(help: "The seed stream to read (default: standard input).")
-    var file: String?
-
-    func run() throws {
-        try Tool.run("seed-journal") { diag in
-            common.apply(to: diag)
-            var o = JournalOptions()
-            switch (journalDir, check) {
-            case (let d?, nil): o.directory = d
-            case (nil, let d?):
-                o.directory = d
-                o.check = true
-            case (nil, nil): throw SeedError.usage("give --journal-dir DIR, or --check DIR")
-            default: throw SeedError.usage("give --journal-dir or --check, not both")
-            }
-            if report != nil && !o.check { throw SeedError.usage("--report goes with --check") }
-            if index != nil && o.check { throw SeedError.usage("--index goes with --journal-dir") }
-            o.report = report
-            o.index = index
-            o.targets = target
-            o.checkpoint = try ByteSize.parse(checkpoint)
-            o.threads = threads
-            o.input = file
-            o.output = output
-            o.progress = common.showsProgress
-            return try Journaler.run(o, diag: diag)
-        }
+    func body(_ diag: Diagnostics) throws -> SeedExit {
+        var o = JournalOptions()
+        if journalDir == nil && check == nil { throw SeedError.usage("give --journal-dir DIR, or --check DIR") }
+        if journalDir != nil && check != nil { throw SeedError.usage("give --journal-dir or --check, not both") }
+        o.directory = journalDir ?? check!
+        o.check = check != nil
+        if report != nil && !o.check { throw SeedError.usage("--report goes with --check") }
+        if index != nil && o.check { throw SeedError.usage("--index goes with --journal-dir") }
+        o.report = report
+        o.index = index
+        o.targets = target
+        o.checkpoint = try ByteSize.parse(checkpoint)
+        o.io = filter.io(threads: workers.threads)
+        return try Journaler.run(o, diag: diag)
     }
 }

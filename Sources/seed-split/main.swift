@@ -4,84 +4,51 @@ import SeedCore
 import SeedKit
 
 @main
-struct SeedSplit: ParsableCommand {
+struct SeedSplit: SeedCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-split",
         abstract: "Cut a seed stream into volumes that fit their drives, or join them again.",
         discussion: """
-            With no FILE, or when FILE is -, read standard input. Volumes end on record boundaries. Each \
-            volume's size counts, besides its records, the bytes later stages add: the encryption tag of every \
-            record, a key record, and the drive label and padding of seed-writeblk. Sizes take K M G T (powers \
-            of 1024) or KB MB GB TB (powers of 1000).
+            Volumes end on record boundaries. Each volume's size counts, besides its records, the bytes later \
+            stages add: the encryption tag of every record, a key record, and the drive label and padding of \
+            seed-writeblk. Sizes take K M G T (powers of 1024) or KB MB GB TB (powers of 1000).
             """,
         version: Tool.version)
 
     @Flag(name: [.customShort("d"), .long], help: "Join volumes (in any order) back into one stream.")
     var join = false
-
     @Option(help: ArgumentHelp("Every drive holds SIZE bytes (after the --drives list, if any).", valueName: "SIZE"))
     var volumeSize: String?
-
     @Option(help: ArgumentHelp("The drives' sizes, in order, separated by commas.", valueName: "SIZE,..."))
     var drives: String?
-
     @Option(help: ArgumentHelp("Read the drives from FILE: a size or a device path per line.", valueName: "FILE"))
     var drivesFrom: String?
-
     @Flag(help: "Print how many drives the stream needs, and write nothing.")
     var plan = false
-
     @Option(help: ArgumentHelp("With --plan: estimate from the tree DIR instead of reading a stream.", valueName: "DIR"))
     var estimateFrom: String?
-
     @Option(help: ArgumentHelp("With --estimate-from: the zstd level seed-compress will use (0: not compressed).", valueName: "N"))
     var estimateLevel = 3
-
     @Option(help: ArgumentHelp("Write only volumes N and later; earlier ones are planned the same and left out.", valueName: "N"))
     var firstVolume: UInt32 = 1
+    @OptionGroup var filter: FilterOptions
+    var common: CommonOptions { filter.common }
 
-    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output.")
-    var output: String?
-
-    @OptionGroup var common: CommonOptions
-
-    @Argument(help: "The seed stream to read (default: standard input).")
-    var file: String?
-
-    func run() throws {
-        try Tool.run("seed-split") { diag in
-            common.apply(to: diag)
-            var o = SplitOptions()
-            o.join = join
-            o.plan = plan || estimateFrom != nil
-            o.estimateFrom = estimateFrom
-            guard (0...19).contains(estimateLevel) else { throw SeedError.usage("--estimate-level must be 0 to 19") }
-            o.estimateLevel = estimateLevel
-            if join && (volumeSize != nil || drives != nil || drivesFrom != nil || o.plan) {
-                throw SeedError.usage("-d takes no drive sizes and no --plan: the volumes say what they are")
-            }
-            if drives != nil && drivesFrom != nil { throw SeedError.usage("give --drives or --drives-from, not both") }
-            var listed: [UInt64] = []
-            var text: [String] = []
-            if let d = drives {
-                listed = try DriveSizes.parseList(d)
-                text.append(d)
-            }
-            if let f = drivesFrom {
-                listed = try DriveSizes.read(from: f)
-                text.append(listed.map(String.init).joined(separator: ","))
-            }
-            let each = try volumeSize.map(ByteSize.parse)
-            if let v = volumeSize { text.append(listed.isEmpty ? v : "then " + v) }
-            o.drives = DriveSizes(listed: listed, thereafter: each)
-            o.drivesText = text.joined(separator: " ")
-            guard firstVolume >= 1 else { throw SeedError.usage("volumes count from 1") }
-            if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
-            o.firstVolume = firstVolume
-            o.input = file
-            o.output = output
-            o.progress = common.showsProgress
-            return try Splitter.run(o, diag: diag)
+    func body(_ diag: Diagnostics) throws -> SeedExit {
+        var o = SplitOptions()
+        o.join = join
+        o.plan = plan || estimateFrom != nil
+        o.estimateFrom = estimateFrom
+        guard (0...19).contains(estimateLevel) else { throw SeedError.usage("--estimate-level must be 0 to 19") }
+        o.estimateLevel = estimateLevel
+        if join && (volumeSize != nil || drives != nil || drivesFrom != nil || o.plan) {
+            throw SeedError.usage("-d takes no drive sizes and no --plan: the volumes say what they are")
         }
+        (o.drives, o.drivesText) = try DriveSizes.given(list: drives, from: drivesFrom, each: volumeSize)
+        guard firstVolume >= 1 else { throw SeedError.usage("volumes count from 1") }
+        if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
+        o.firstVolume = firstVolume
+        o.io = filter.io()
+        return try Splitter.run(o, diag: diag)
     }
 }

@@ -3,9 +3,10 @@ import SeedCLI
 import SeedCore
 import SeedIO
 import SeedKit
+import SeedRunner
 
 @main
-struct SeedWriteblk: ParsableCommand {
+struct SeedWriteblk: SeedCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-writeblk",
         abstract: "Write the volumes of a seed stream to drives, or read them back.",
@@ -20,56 +21,35 @@ struct SeedWriteblk: ParsableCommand {
 
     @Flag(name: [.customShort("d"), .long], help: "Read the volumes back from the TARGETs, in volume order.")
     var decode = false
-
     @Flag(help: "With -d: read the drives given even if other volumes are missing.")
     var partial = false
-
     @Flag(help: "Read every volume back after writing it and compare its SHA-256.")
     var verify = false
-
     @Flag(help: "Overwrite a drive that holds a filesystem, a partition table or another seed's volume.")
     var format = false
-
     @Flag(help: "With --format: do not ask for confirmation (for scripts).")
     var yes = false
-
     @Option(help: ArgumentHelp("Run CMD for a drive when the TARGETs run out; it prints the drive's path.", valueName: "CMD"))
     var nextDrive: String?
-
     @Option(help: ArgumentHelp("Sync the drive every SIZE bytes written.", valueName: "SIZE"))
     var checkpoint: String = "1G"
-
-    @Option(name: .shortAndLong, help: "With -d: write to FILE instead of standard output.")
-    var output: String?
-
     @Option(name: .shortAndLong, help: ArgumentHelp("Read the stream from FILE instead of standard input.", valueName: "FILE"))
     var input: String?
-
+    @OptionGroup var out: OutputOption
     @OptionGroup var common: CommonOptions
-
     @Argument(help: "The drives: block devices or regular files.")
     var targets: [String] = []
 
-    func run() throws {
-        try Tool.run("seed-writeblk") { diag in
-            common.apply(to: diag)
-            if targets.isEmpty && nextDrive == nil && !decode && !Terminal.isTerminal(2) {
-                throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
-            }
-            if yes && !format { throw SeedError.usage("--yes goes with --format") }
-            var o = WriteOptions()
-            o.targets = targets
-            o.decode = decode
-            o.partial = partial
-            o.verify = verify
-            o.format = format
-            o.yes = yes
-            o.nextDrive = nextDrive
-            o.checkpoint = try ByteSize.parse(checkpoint)
-            o.input = input
-            o.output = output
-            o.progress = common.showsProgress
-            return try BlockWriter.run(o, diag: diag)
+    func body(_ diag: Diagnostics) throws -> SeedExit {
+        if targets.isEmpty && nextDrive == nil && !decode && !Terminal.isTerminal(2) {
+            throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
         }
+        if yes && !format { throw SeedError.usage("--yes goes with --format") }
+        var o = WriteOptions()
+        (o.targets, o.decode, o.partial, o.verify, o.format, o.yes) = (targets, decode, partial, verify, format, yes)
+        o.nextDrive = nextDrive
+        o.checkpoint = try ByteSize.parse(checkpoint)
+        o.io = StreamIO(input: input, output: out.output, progress: common.showsProgress)
+        return try BlockWriter.run(o, diag: diag)
     }
 }

@@ -33,6 +33,18 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd\n")
     }
 
+    @Test(arguments: tools) func usageErrorsFoundByTheParserSpeakLikeEveryOtherError(tool: String) throws {
+        let r = try Scratch().sh("\(tool) --no-such-option x < /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stderr == "\(tool): error: Unknown option '--no-such-option'\n\(tool): hint: see '\(tool) --help'\n")
+    }
+
+    @Test func optionsThatExcludeEachOtherAreAUsageErrorInTheToolsOwnWords() throws {
+        let r = try Scratch().sh("seed-snapshot -t -d x")
+        #expect(r.status == 64)
+        #expect(r.stderr == "seed-snapshot: error: -t, -d and -x exclude each other\nseed-snapshot: hint: see 'seed-snapshot --help'\n")
+    }
+
     @Test func recordSizeTakesUnitsAndIsBounded() throws {
         let s = try Scratch()
         try s.sh("mkdir src && head -c 200000 /dev/urandom > src/f")

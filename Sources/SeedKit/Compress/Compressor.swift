@@ -10,18 +10,11 @@ public struct CompressOptions {
     public var decode = false
     public var codec: Codec = .zstd
     public var level: Int?
-    public var threads = 0
-    public var input: String?
-    public var output: String?
-    public var force = false
-    public var progress = false
+    public var io = StreamIO()
 
     public init() {}
 
     public var effectiveLevel: Int { level ?? (codec == .gzip ? 6 : 3) }
-    public var effectiveThreads: Int {
-        threads > 0 ? threads : max(ProcessInfo.processInfo.activeProcessorCount, 1)
-    }
 }
 
 /// seed-compress: compresses every data and index record on its own into
@@ -36,9 +29,8 @@ public enum Compressor {
                 throw SeedError.usage("compression level \(o.effectiveLevel) is out of range \(range.lowerBound)-\(range.upperBound) for \(o.codec.name)")
             }
         }
-        let runner = try StageRunner(
-            input: o.input, output: o.output, force: o.force, threads: o.effectiveThreads, progress: o.progress, label: "seed-compress", diag: diag)
-        try runner.run(CompressStage(o, threads: o.effectiveThreads, source: runner.source))
+        let runner = try StageRunner(o.io, label: "seed-compress", diag: diag)
+        try runner.run(CompressStage(o, threads: runner.threads, source: runner.source))
         return .success
     }
 }

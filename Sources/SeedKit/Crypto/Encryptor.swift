@@ -14,10 +14,7 @@ public struct EncryptOptions {
     public var identities: [String] = []
     public var keyFile: String?
     public var passphraseFile: String?
-    public var threads = 0
-    public var input: String?
-    public var output: String?
-    public var progress = false
+    public var io = StreamIO()
     public init() {}
 }
 
@@ -101,7 +98,7 @@ public enum Encryptor {
     static let tagSize = Int(RecordFlags.tagSize)
 
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
-        let runner = try StageRunner(input: o.input, output: o.output, threads: o.threads, progress: o.progress, label: "seed-encrypt", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-encrypt", diag: diag)
         // Keys are read before any output exists.
         try runner.run(EncryptStage(o, diag: diag, source: runner.source))
         return .success

@@ -50,8 +50,8 @@ enum BlockReader {
                     "the last volume is missing (no drive given holds the end of the stream; volumes after \(upTo))", hint: "give every drive, or --partial")
             }
         }
-        let output = try StreamOutput(path: o.output, force: false)
-        let progress = ProgressMeter(enabled: o.progress, label: "seed-writeblk -d")
+        let output = try StreamOutput(path: o.io.output, force: false)
+        let progress = ProgressMeter(enabled: o.io.progress, label: "seed-writeblk -d")
         let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
         var short: [String] = []
         var total: UInt64 = 0

@@ -21,9 +21,7 @@ public struct WriteOptions {
     public var yes = false
     public var nextDrive: String?
     public var checkpoint: UInt64 = 1 << 30
-    public var input: String?
-    public var output: String?
-    public var progress = false
+    public var io = StreamIO()
     public init() {}
 }
 
@@ -33,7 +31,7 @@ public struct WriteOptions {
 public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         if o.decode { return try BlockReader.run(o, diag: diag) }
-        let runner = try StageRunner(input: o.input, output: nil, threads: 1, progress: o.progress, label: "seed-writeblk", diag: diag)
+        let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk", diag: diag)
         let stage = DriveStage(o: o, diag: diag)
         return try runner.run(stage, output: stage)
     }

@@ -49,9 +49,9 @@ enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
         signal(SIGPIPE, SIG_IGN)
-        let runner = try StageRunner(input: o.input, output: nil, threads: o.threads, progress: o.progress, label: "seed-journal --check", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-journal --check", diag: diag)
         let source = runner.source
-        let output = try StreamOutput(path: o.output, force: false, input: runner.input)
+        let output = try StreamOutput(path: o.io.output, force: false, input: runner.input)
         var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: runner.input), source: source)
         var report = CheckReport(ok: true, volumes: [])
         var failure: SeedError?

@@ -21,10 +21,7 @@ public struct JournalOptions {
     /// Devices the journal must not live on.
     public var targets: [String] = []
     public var checkpoint: UInt64 = 1 << 30
-    public var threads = 0
-    public var input: String?
-    public var output: String?
-    public var progress = false
+    public var io = StreamIO()
     public init() {}
 }
 
@@ -39,7 +36,7 @@ public enum Journaler {
     public static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         try prepareDirectory(o)
         if o.check { return try JournalChecker.run(o, diag: diag) }
-        let runner = try StageRunner(input: o.input, output: o.output, threads: o.threads, progress: o.progress, label: "seed-journal", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-journal", diag: diag)
         try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
         return .success
     }

@@ -17,7 +17,12 @@ public struct ExtractOptions {
     public var input: String?
     public var numericOwner = false
     public var progress = false
-    public init(target: String) { self.target = target }
+    public init(target: String, input: String? = nil, numericOwner: Bool = false, progress: Bool = false) {
+        self.target = target
+        self.input = input
+        self.numericOwner = numericOwner
+        self.progress = progress
+    }
 }
 
 /// seed-snapshot -x DIR: extracts with libarchive, its secure-extraction

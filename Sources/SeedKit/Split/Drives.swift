@@ -29,6 +29,26 @@ public struct DriveSizes: Sendable {
     /// All the distinct sizes a volume may be given.
     var all: [UInt64] { listed + (thereafter.map { [$0] } ?? []) }
 
+    /// The drives as given by `--drives`, `--drives-from` and
+    /// `--volume-size` (one of the first two at most), and how they were
+    /// given, for the stream header's stage settings.
+    public static func given(list: String?, from file: String?, each: String?) throws -> (DriveSizes, String) {
+        if list != nil && file != nil { throw SeedError.usage("give --drives or --drives-from, not both") }
+        var listed: [UInt64] = []
+        var text: [String] = []
+        if let d = list {
+            listed = try parseList(d)
+            text.append(d)
+        }
+        if let f = file {
+            listed = try read(from: f)
+            text.append(listed.map(String.init).joined(separator: ","))
+        }
+        let thereafter = try each.map(ByteSize.parse)
+        if let v = each { text.append(listed.isEmpty ? v : "then " + v) }
+        return (DriveSizes(listed: listed, thereafter: thereafter), text.joined(separator: " "))
+    }
+
     /// Parses `--drives 4T,4T,2TB`.
     public static func parseList(_ text: String) throws -> [UInt64] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }

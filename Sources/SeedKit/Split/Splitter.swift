@@ -14,9 +14,7 @@ public struct SplitOptions {
     public var join = false
     public var estimateFrom: String?
     public var estimateLevel = 3
-    public var input: String?
-    public var output: String?
-    public var progress = false
+    public var io = StreamIO()
     public var budget = VolumeBudget.standard
     /// Write only the volumes from this one on (the earlier ones went to
     /// drives in an earlier run): planned the same, so they match.
@@ -44,7 +42,7 @@ public enum Splitter {
             throw SeedError.usage("no drive size given", hint: "give --volume-size, --drives or --drives-from")
         }
         if o.plan {
-            let reader = try RecordReader(fd: StreamFiles.openInput(o.input), source: StageRunner.sourceName(o.input))
+            let reader = try RecordReader(fd: StreamFiles.openInput(o.io.input), source: StageRunner.sourceName(o.io.input))
             reader.skipPayload = StageRunner.bulk
             guard let first = try reader.next() else { throw SeedError.data("\(reader.source): empty stream") }
             let header = try SplitHeader(first, o, source: reader.source)
@@ -54,7 +52,7 @@ public enum Splitter {
                 while let r = try reader.next() { try place(r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
             }
         }
-        let runner = try StageRunner(input: o.input, output: o.output, threads: 1, progress: o.progress, label: "seed-split", diag: diag)
+        let runner = try StageRunner(o.io, threads: 1, label: "seed-split", diag: diag)
         let stage = SplitStage(o, source: runner.source, diag: diag)
         try runner.run(stage)
         diag.verbose("\(stage.planner.volume) volume\(stage.planner.volume == 1 ? "" : "s") written")

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import SeedCore
+import SeedRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A seed tool's command line. Its `main` parses the options and runs
+/// `body` through `Tool.run`, so that every error, a usage error found by
+/// ArgumentParser or `validate()` included, is reported one way: one
+/// `seed-x: error: ...` line on stderr, perhaps a `seed-x: hint: ...`
+/// line, and the status seed(7) documents.
+public protocol SeedCommand: ParsableCommand {
+    /// -q, -v and --progress.
+    var common: CommonOptions { get }
+    /// The tool's work; returns its exit status.
+    func body(_ diag: Diagnostics) throws -> SeedExit
+}
+
+extension SeedCommand {
+    public static func main() {
+        let name = configuration.commandName ?? "seed"
+        let command: Self
+        do {
+            var parsed = try parseAsRoot()
+            guard let ours = parsed as? Self else {
+                // --help: ArgumentParser's own command, which ends in CleanExit.
+                try parsed.run()
+                Glibc.exit(0)
+            }
+            command = ours
+        } catch {
+            // --help and --version end here, with status 0 and their text on stdout.
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let diag = Diagnostics(tool: name)
+            diag.error(message(for: error))
+            diag.hint("see '\(name) --help'")
+            Glibc.exit(SeedExit.usage.rawValue)
+        }
+        do {
+            try Tool.run(name, command.common) { try command.body($0) }
+            Glibc.exit(0)
+        } catch let e as ExitCode {
+            Glibc.exit(e.rawValue)
+        } catch {
+            Glibc.exit(SeedExit.failure.rawValue)
+        }
+    }
+
+    public func run() throws {}
+}
+
+/// -o FILE, for every tool that writes a stream.
+public struct OutputOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of standard output (-: standard output, even a terminal).", valueName: "FILE"))
+    public var output: String?
+
+    public init() {}
+}
+
+/// -T N, for every tool with worker threads.
+public struct ThreadOption: ParsableArguments {
+    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("Worker threads (0: one per core).", valueName: "N"))
+    public var threads = 0
+
+    public init() {}
+}
+
+/// What every filter takes the same way: -o FILE, -q, -v, --progress and
+/// the stream to read.
+public struct FilterOptions: ParsableArguments {
+    @OptionGroup public var out: OutputOption
+    @OptionGroup public var common: CommonOptions
+    @Argument(help: ArgumentHelp("When FILE is - or not given: standard input.", valueName: "FILE"))
+    public var file: String?
+
+    public init() {}
+
+    /// The stream, the output, progress, and `threads` workers.
+    public func io(threads: Int = 0) -> StreamIO {
+        StreamIO(input: file, output: out.output, threads: threads, progress: common.showsProgress)
+    }
+}

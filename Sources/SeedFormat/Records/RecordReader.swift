@@ -75,19 +75,23 @@ public final class RecordReader {
     private var eof = false
     /// Stream offset of buffer[start].
     private var position: UInt64 = 0
-    private var expectedSequence: UInt64?
-    public private(set) var sawEnd = false
-    public private(set) var recordsRead: UInt64 = 0
-    public private(set) var lastSequence: UInt64?
     public private(set) var bytesRead: UInt64 = 0
+    /// Where the records read stand in the stream's order.
+    public private(set) var order: StreamOrder
+    public var sawEnd: Bool { order.sawEnd }
+    public var recordsRead: UInt64 { order.recordsRead }
+    public var lastSequence: UInt64? { order.lastSequence }
     /// Whether the stream is split into volumes (known after the first record).
-    public private(set) var volumed = false
+    public var volumed: Bool { order.volumed }
     /// The volume being read, between its begin and end records.
-    public private(set) var currentVolume: UInt32?
+    public var currentVolume: UInt32? { order.currentVolume }
 
-    public init(fd: FileDescriptor, source: String, bufferSize: Int = 8 << 20) {
+    /// Reads from the start of a stream, or, given `order`, from the place
+    /// in a stream it names (see `StreamOrder.init(source:volume:sequence:)`).
+    public init(fd: FileDescriptor, source: String, bufferSize: Int = 8 << 20, order: StreamOrder? = nil) {
         self.fd = fd
         self.source = source
+        self.order = order ?? StreamOrder(source: source)
         capacity = bufferSize
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 4096)
         var st = stat()
@@ -124,15 +128,10 @@ public final class RecordReader {
         try fill(RecordHeader.size)
         let avail = end - start
         if avail == 0 {
-            if recordsRead == 0 { throw SeedError.data("\(source): empty input, not a seed stream") }
-            if volumed {
-                guard let v = currentVolume else { return nil }
-                throw SeedError.data("\(source): volume \(v) truncated after record \(lastSequence ?? 0) at byte \(position): no volume end record")
-            }
-            throw SeedError.data("\(source): stream truncated after record \(lastSequence ?? 0) at byte \(position): no end record")
+            try order.checkEnd(at: position)
+            return nil
         }
-        let expected = volumed && currentVolume == nil ? 0 : lastSequence.map { $0 &+ 1 } ?? 0
-        let here = RecordReader.describe(sequence: expected, volume: currentVolume ?? 0, offset: position)
+        let here = RecordReader.describe(sequence: order.nextSequence, volume: currentVolume ?? 0, offset: position)
         if recordsRead == 0, !RecordReader.startsWithMagic(buffer + start, avail) {
             throw SeedError.data("\(source): \(here): not a seed stream (bad magic)")
         }
@@ -145,7 +144,7 @@ public final class RecordReader {
         case .failure(let p): throw SeedError.data("\(source): \(here): \(p.message)")
         }
         let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
-        try checkPlace(header, loc)
+        try order.check(header, loc)
         let total = RecordHeader.size + Int(header.payloadLength)
         if seekable, end - start < total, let skip = skipPayload, skip(header) {
             let stop = fileBase + Int64(position) + Int64(total)
@@ -185,88 +184,7 @@ public final class RecordReader {
         return record
     }
 
-    /// Checks that a record belongs where it lies: the sequence follows on,
-    /// and in a split stream, the record sits inside its own volume.
-    private func checkPlace(_ h: RecordHeader, _ loc: String) throws {
-        if recordsRead == 0 {
-            guard h.kind == .streamHeader || h.kind == .volumeBegin else {
-                throw SeedError.data("\(source): \(loc): stream does not start with a stream header or volume begin")
-            }
-            volumed = h.kind == .volumeBegin
-        }
-        try checkKindOrder(h, loc)
-        if !volumed {
-            if h.kind == .volumeBegin || h.kind == .volumeEnd || h.volume != 0 {
-                throw SeedError.data("\(source): \(loc): volume \(h.volume) record in a stream that is not split into volumes")
-            }
-        } else if h.kind == .volumeBegin {
-            if let v = currentVolume {
-                throw SeedError.data("\(source): \(loc): volume \(v) has no volume end record before volume \(h.volume) begins (truncated volume)")
-            }
-            if h.volume == 0 { throw SeedError.data("\(source): \(loc): volume begin record for volume 0") }
-            if h.sequence != 0 { throw SeedError.data("\(source): \(loc): volume \(h.volume) does not begin with record 0") }
-            return
-        } else {
-            guard let v = currentVolume else {
-                throw SeedError.data("\(source): \(loc): \(h.kind) record after the end of volume \(lastVolume) (expected a volume begin)")
-            }
-            if h.volume != v {
-                throw SeedError.data("\(source): \(loc): record of volume \(h.volume) inside volume \(v) (moved from another volume)")
-            }
-            if endInVolume && h.kind != .volumeEnd {
-                throw SeedError.data("\(source): \(loc): \(h.kind) record after the end record")
-            }
-        }
-        if let want = expectedSequence, h.sequence != want {
-            throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)")
-        }
-    }
-
-    private var lastVolume: UInt32 = 0
-    private var endInVolume = false
-    private var lastKind: RecordKind?
-    private var sawStreamHeader = false
-
-    /// The places seed-stream(5) allows each kind: one stream header, before
-    /// any data, index or end record of its volume; a key record only right
-    /// after the stream header (a stream not split into volumes) or right
-    /// after a volume begin.
-    private func checkKindOrder(_ h: RecordHeader, _ loc: String) throws {
-        switch h.kind {
-        case .streamHeader:
-            if sawStreamHeader { throw SeedError.data("\(source): \(loc): a second stream header") }
-        case .key:
-            let after: RecordKind = volumed ? .volumeBegin : .streamHeader
-            if lastKind != after {
-                throw SeedError.data("\(source): \(loc): key record out of place (a key record may only follow the \(after))")
-            }
-        case .end where sawEnd:
-            throw SeedError.data("\(source): \(loc): a second end record")
-        case .data, .index, .end:
-            if !volumed && !sawStreamHeader { throw SeedError.data("\(source): \(loc): \(h.kind) record before the stream header") }
-        default: break
-        }
-    }
-
-    private func accepted(_ h: RecordHeader) {
-        lastKind = h.kind
-        if h.kind == .streamHeader { sawStreamHeader = true }
-        expectedSequence = h.sequence &+ 1
-        lastSequence = h.sequence
-        recordsRead += 1
-        if h.kind == .end {
-            sawEnd = true
-            endInVolume = volumed
-        }
-        if volumed {
-            if h.kind == .volumeBegin { currentVolume = h.volume }
-            if h.kind == .volumeEnd {
-                currentVolume = nil
-                lastVolume = h.volume
-                endInVolume = false
-            }
-        }
-    }
+    private func accepted(_ h: RecordHeader) { order.accept(h) }
 
     package static func startsWithMagic(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
         let m = [RecordHeader.magic.0, RecordHeader.magic.1, RecordHeader.magic.2, RecordHeader.magic.3]

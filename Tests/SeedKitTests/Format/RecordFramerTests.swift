@@ -1,0 +1,106 @@
+import Foundation
+import SeedCore
+import SeedFormat
+import SystemPackage
+import Testing
+
+@Suite struct RecordFramerTests {
+    /// The sample stream in a file, and a framer on it.
+    func framer(_ s: StreamBytes) throws -> (RecordFramer, () -> Void) {
+        let path = tempPath("framer")
+        try Data(s.bytes).write(to: URL(fileURLWithPath: path))
+        let fd = try FileDescriptor.open(path, .readOnly)
+        return (
+            RecordFramer(fd: fd, source: "test"),
+            {
+                try? fd.close(); unlink(path)
+            }
+        )
+    }
+
+    @Test func framesEveryRecordAtItsOffsetInAnyOrder() throws {
+        let s = try StreamBytes.sample()
+        let (f, done) = try framer(s)
+        defer { done() }
+        let kinds: [RecordKind] = [.streamHeader, .data, .data, .data, .index, .end]
+        for i in s.recordOffsets.indices.reversed() {
+            let r = try f.record(at: UInt64(s.recordOffsets[i]))
+            #expect(r.header.kind == kinds[i])
+            #expect(r.header.sequence == UInt64(i))
+            #expect(r.payload.count == Int(r.header.payloadLength))
+        }
+    }
+
+    @Test func anOffsetInsideARecordIsNoRecord() throws {
+        let s = try StreamBytes.sample()
+        let (f, done) = try framer(s)
+        defer { done() }
+        let e = seedError { _ = try f.record(at: UInt64(s.recordOffsets[2] + 7)) }
+        #expect(e?.status == .dataError)
+        #expect(e?.message == "test: byte \(s.recordOffsets[2] + 7): no record starts here (bad magic)")
+    }
+
+    @Test func aDamagedPayloadIsRefused() throws {
+        var s = try StreamBytes.sample()
+        s.bytes[s.recordOffsets[2] + RecordHeader.size + 5] ^= 1
+        let (f, done) = try framer(s)
+        defer { done() }
+        let e = seedError { _ = try f.record(at: UInt64(s.recordOffsets[2])) }
+        #expect(e?.message.contains("payload checksum mismatch") == true)
+    }
+
+    @Test func aRecordCutOffByTheEndOfTheFileIsTruncated() throws {
+        var s = try StreamBytes.sample()
+        s.bytes = Array(s.bytes[0..<(s.recordOffsets[2] + RecordHeader.size + 10)])
+        let (f, done) = try framer(s)
+        defer { done() }
+        let e = seedError { _ = try f.record(at: UInt64(s.recordOffsets[2])) }
+        #expect(e?.message == "test: byte \(s.recordOffsets[2]): truncated data record (10 of 100 payload bytes)")
+        #expect(seedError { _ = try f.record(at: UInt64(s.bytes.count)) }?.message.contains("the file ends there") == true)
+    }
+}
+
+@Suite struct StreamOrderTests {
+    func header(_ kind: RecordKind, volume: UInt32 = 0, sequence: UInt64) -> RecordHeader {
+        var h = RecordHeader(kind: kind, volume: volume, payloadLength: 0)
+        h.sequence = sequence
+        return h
+    }
+
+    @Test func fromTheStartAStreamMustBeginWithItsHeader() throws {
+        let o = StreamOrder(source: "test")
+        let e = seedError { try o.check(header(.data, sequence: 0), "record 0") }
+        #expect(e?.message == "test: record 0: stream does not start with a stream header or volume begin")
+    }
+
+    @Test func fromAGivenVolumeAndSequenceTheNextRecordMustFollowOn() throws {
+        var o = StreamOrder(source: "test", volume: 2, sequence: 5)
+        #expect(o.volumed && o.currentVolume == 2 && o.nextSequence == 5)
+        #expect(seedError { try o.check(header(.data, volume: 2, sequence: 6), "here") }?.message.contains("expected record 5") == true)
+        #expect(seedError { try o.check(header(.data, volume: 3, sequence: 5), "here") }?.message.contains("moved from another volume") == true)
+        #expect(seedError { try o.check(header(.streamHeader, volume: 2, sequence: 5), "here") }?.message.contains("a second stream header") == true)
+        try o.check(header(.data, volume: 2, sequence: 5), "here")
+        o.accept(header(.data, volume: 2, sequence: 5))
+        try o.check(header(.volumeEnd, volume: 2, sequence: 6), "here")
+        o.accept(header(.volumeEnd, volume: 2, sequence: 6))
+        try o.checkEnd(at: 0)
+    }
+
+    @Test func aReaderStartedMidVolumeReadsOnToTheVolumeEnd() throws {
+        let s = try StreamBytes.make { w in
+            try w.write(kind: .volumeBegin, volume: 1, bytes: [1])
+            try w.write(kind: .streamHeader, volume: 1, bytes: StreamMetadata(stages: []).encoded())
+            for _ in 0..<3 { try w.write(kind: .data, volume: 1, bytes: [7, 7, 7]) }
+            try w.write(kind: .volumeEnd, volume: 1, bytes: [2])
+        }
+        let path = tempPath("order")
+        try Data(s.bytes[s.recordOffsets[3]...]).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let fd = try FileDescriptor.open(path, .readOnly)
+        defer { try? fd.close() }
+        let r = RecordReader(fd: fd, source: "test", order: StreamOrder(source: "test", volume: 1, sequence: 3))
+        var kinds: [RecordKind] = []
+        while let rec = try r.next() { kinds.append(rec.header.kind) }
+        #expect(kinds == [.data, .data, .volumeEnd])
+    }
+}

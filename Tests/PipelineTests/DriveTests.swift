@@ -156,7 +156,7 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(r.status == 0, "\(r.stderr)")
         // Appending to it again cuts the torn line off first.
         let w = try JournalWriter(append: s.path(j))
-        var l = JournalLine(type: "file")
+        var l = JournalLine(type: .file)
         l.path = "x"
         l.firstData = 0
         l.lastData = 0

@@ -44,7 +44,7 @@ import Testing
         resized[try at("numbers")].size += 1
         lies.append(("another size", resized, "'numbers': 108894 bytes in the archive, 108895 in the index"))
         var retyped = index
-        retyped[try at("d/x")].type = "fifo"
+        retyped[try at("d/x")].type = .fifo
         retyped[try at("d/x")].size = 0
         retyped[try at("d/x")].sha256 = nil
         lies.append(("another type", retyped, "'d/x': a file in the archive, a fifo in the index"))
@@ -85,7 +85,7 @@ import Testing
         var header = recs
         header[0].payload = meta.encoded()
         try StreamSurgery.write(header, to: s.path("header.seed"))
-        var line = IndexEntry(pathBytes: Array(repeating: 0x61, count: 5 << 20), type: "dir")
+        var line = IndexEntry(pathBytes: Array(repeating: 0x61, count: 5 << 20), type: .dir)
         line.mode = 0o755
         let index = try StreamSurgery.replacingIndex(recs, with: try StreamSurgery.indexEntries(recs) + [line])
         try StreamSurgery.write(index, to: s.path("index.seed"))
@@ -113,7 +113,7 @@ import Testing
         badDigest.sha256 = String(repeating: "G", count: 64)
         cases.append(("sha256 is not 64 lower-case hex digits", badDigest))
         var badType = index[f]
-        badType.type = "socket"
+        badType.type = EntryType(rawValue: "socket")
         cases.append(("type socket is not one seed-stream(5) names", badType))
         var badMode = index[f]
         badMode.mode = 0o170755

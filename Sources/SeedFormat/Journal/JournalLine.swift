@@ -7,10 +7,28 @@ import SeedIO
     import Glibc
 #endif
 
+/// What a journal line is (seed-journal(5), `type`). A type the format
+/// does not define decodes, and readers pass over it.
+public struct JournalLineType: RawRepresentable, Codable, Hashable, Sendable {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The first line: the volume and its session.
+    public static let volume = JournalLineType(rawValue: "volume")
+    /// The volume's key record, without its key.
+    public static let key = JournalLineType(rawValue: "key")
+    /// One record: place, length, digest.
+    public static let record = JournalLineType(rawValue: "record")
+    /// The totals and the Merkle root.
+    public static let end = JournalLineType(rawValue: "end")
+    /// A file whose data the volume holds.
+    public static let file = JournalLineType(rawValue: "file")
+}
+
 /// One line of a volume journal (seed-journal(5)). `type` says which
 /// fields are set: volume, key, record, end or file.
 public struct JournalLine: Codable, Equatable, Sendable {
-    public var type: String
+    public var type: JournalLineType
     // volume
     public var format: Int?
     public var session: String?
@@ -22,10 +40,10 @@ public struct JournalLine: Codable, Equatable, Sendable {
     public var created: String?
     // key
     public var cipher: String?
-    public var slots: [String]?
+    public var slots: [SlotKind]?
     // record
     public var seq: UInt64?
-    public var kind: String?
+    public var kind: RecordKind?
     public var offset: UInt64?
     public var length: UInt64?
     public var sha256: String?
@@ -40,7 +58,7 @@ public struct JournalLine: Codable, Equatable, Sendable {
     public var firstData: UInt64?
     public var lastData: UInt64?
 
-    public init(type: String) { self.type = type }
+    public init(type: JournalLineType) { self.type = type }
 
     public func encodedLine() -> [UInt8] { JSONCoding.encode(self) + [0x0a] }
 
@@ -50,11 +68,6 @@ public struct JournalLine: Codable, Equatable, Sendable {
         if let b = pathB64, let d = Data(base64Encoded: b) { return quoted(bytes: Array(d)) }
         return "(unnamed)"
     }
-}
-
-extension RecordKind {
-    /// The kind as journals and reports spell it: "data", "volume-begin".
-    package var token: String { description.replacingOccurrences(of: " ", with: "-") }
 }
 
 /// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.

@@ -2,6 +2,39 @@ import Foundation
 import SeedCore
 import SeedIO
 
+/// What an index entry is (seed-stream(5), index `type`). A name the
+/// format does not define decodes, and is refused by `formProblem`.
+public struct EntryType: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let file = EntryType(rawValue: "file")
+    public static let dir = EntryType(rawValue: "dir")
+    public static let symlink = EntryType(rawValue: "symlink")
+    public static let hardlink = EntryType(rawValue: "hardlink")
+    public static let fifo = EntryType(rawValue: "fifo")
+    public static let char = EntryType(rawValue: "char")
+    public static let block = EntryType(rawValue: "block")
+    /// What the format defines.
+    public static let defined: Set<EntryType> = [.file, .dir, .symlink, .hardlink, .fifo, .char, .block]
+
+    /// The type of a file with this st_mode (a hard link is told apart by
+    /// its caller); nil for a kind of file the format does not carry.
+    public init?(mode: UInt32) {
+        switch mode & 0o170000 {
+        case 0o100000: self = .file
+        case 0o040000: self = .dir
+        case 0o120000: self = .symlink
+        case 0o010000: self = .fifo
+        case 0o020000: self = .char
+        case 0o060000: self = .block
+        default: return nil
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
 /// One line of a snapshot's index (JSON Lines in index records; see
 /// seed-stream(5)): what an entry is, and where it lies in the stream.
 ///
@@ -10,7 +43,7 @@ import SeedIO
 public struct IndexEntry: Codable, Equatable, Sendable {
     public var path: String?
     public var pathB64: String?
-    public var type: String
+    public var type: EntryType
     public var size: UInt64
     public var mode: UInt32
     public var uid: UInt32
@@ -39,7 +72,7 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     public var offset: UInt64
     public var archiveOffset: UInt64
 
-    public init(pathBytes: [UInt8], type: String) {
+    public init(pathBytes: [UInt8], type: EntryType) {
         self.type = type
         size = 0
         mode = 0
@@ -74,7 +107,6 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     public var displayPath: String { quoted(bytes: pathBytes) }
 
     /// The types an index line may name.
-    public static let types: Set<String> = ["file", "dir", "symlink", "hardlink", "fifo", "char", "block"]
 
     /// What seed-stream(5) requires of a line beyond its JSON shape, or nil.
     public var formProblem: String? {
@@ -83,12 +115,12 @@ public struct IndexEntry: Codable, Equatable, Sendable {
         if let b = pathB64, Data(base64Encoded: b) == nil { return "pathB64 is not base64" }
         if let b = linkB64, Data(base64Encoded: b) == nil { return "linkB64 is not base64" }
         if pathBytes.isEmpty { return "has an empty path" }
-        if !IndexEntry.types.contains(type) { return "type \(type) is not one seed-stream(5) names" }
+        if !EntryType.defined.contains(type) { return "type \(type) is not one seed-stream(5) names" }
         if let d = sha256, d.utf8.count != 64 || !d.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
             return "sha256 is not 64 lower-case hex digits"
         }
-        if type == "file" && sha256 == nil { return "a file without sha256" }
-        if type != "file" && size != 0 { return "a \(type) with a size" }
+        if type == .file && sha256 == nil { return "a file without sha256" }
+        if type != .file && size != 0 { return "a \(type) with a size" }
         if mode & ~0o7777 != 0 { return "mode has bits beyond 07777" }
         if !(0...999_999_999).contains(mtimeNsec) { return "mtimeNsec out of range" }
         return nil
@@ -167,7 +199,7 @@ extension IndexEntry {
         if let sha256 { string("sha256", sha256) }
         number("size", size)
         if let sparse { bool("sparse", sparse) }
-        string("type", type)
+        string("type", type.rawValue)
         number("uid", uid)
         if let user { string("user", user) }
         if let xattrs {

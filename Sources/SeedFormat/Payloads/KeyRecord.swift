@@ -2,6 +2,22 @@ import Foundation
 import SeedCore
 import SeedIO
 
+/// How a key slot wraps the data key (seed-stream(5), kind 6). A kind the
+/// format does not define decodes, and no reader opens it.
+public struct SlotKind: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// HPKE (RFC 9180) to an X25519 recipient.
+    public static let x25519 = SlotKind(rawValue: "x25519")
+    /// A secret in a key file.
+    public static let keyfile = SlotKind(rawValue: "keyfile")
+    /// A passphrase, through scrypt.
+    public static let scrypt = SlotKind(rawValue: "scrypt")
+
+    public var description: String { rawValue }
+}
+
 /// What a key record holds (seed-stream(5), kind 6): which cipher the
 /// records after it use, and the data key wrapped once per recipient.
 /// The key itself never appears in the clear.
@@ -27,8 +43,7 @@ public struct KeyRecord: Codable, Equatable {
     public static let maxScryptTries = 4
 
     public struct Slot: Codable, Equatable {
-        /// "x25519" (HPKE, RFC 9180), "keyfile" or "scrypt".
-        public var kind: String
+        public var kind: SlotKind
         /// HPKE: the encapsulated key.
         public var enc: String?
         /// keyfile and scrypt: the salt of the key derivation.
@@ -40,7 +55,7 @@ public struct KeyRecord: Codable, Equatable {
         /// The data key, sealed.
         public var wrapped: String
 
-        package init(kind: String, enc: String? = nil, salt: String? = nil, logN: Int? = nil, r: Int? = nil, p: Int? = nil, wrapped: String) {
+        package init(kind: SlotKind, enc: String? = nil, salt: String? = nil, logN: Int? = nil, r: Int? = nil, p: Int? = nil, wrapped: String) {
             self.kind = kind
             self.enc = enc
             self.salt = salt

@@ -42,6 +42,31 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     }
 }
 
+/// In JSON (journals, reports) a kind is its token: "data", "volume-begin".
+extension RecordKind: Codable {
+    /// The kind as journals and reports spell it: "data", "volume-begin".
+    public var token: String { description.replacingOccurrences(of: " ", with: "-") }
+
+    /// The kind a token names; nil for one no kind has.
+    public init?(token: String) {
+        guard let k = (0...UInt8.max).lazy.map(RecordKind.init(rawValue:)).first(where: { $0.token == token }) else { return nil }
+        self = k
+    }
+
+    public init(from decoder: Decoder) throws {
+        let token = try decoder.singleValueContainer().decode(String.self)
+        guard let k = RecordKind(token: token) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no record kind \(token)"))
+        }
+        self = k
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(token)
+    }
+}
+
 /// How a payload is stored: bits 0-2 name the codec, bit 3 marks encryption.
 public struct RecordFlags: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt16

@@ -282,9 +282,9 @@ extension Encryptor {
         for slot in kr.slots {
             var key: SymmetricKey?
             switch slot.kind {
-            case "x25519": key = ids.lazy.compactMap { Wrapping.unwrap(slot, keyId: kr.keyId, identity: $0) }.first
-            case "keyfile": key = keyFile.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, keyFile: $0) }
-            case "scrypt":
+            case .x25519: key = ids.lazy.compactMap { Wrapping.unwrap(slot, keyId: kr.keyId, identity: $0) }.first
+            case .keyfile: key = keyFile.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, keyFile: $0) }
+            case .scrypt:
                 guard scryptTries < KeyRecord.maxScryptTries else { continue }
                 scryptTries += 1
                 key = pass.flatMap { Wrapping.unwrap(slot, keyId: kr.keyId, passphrase: $0) }

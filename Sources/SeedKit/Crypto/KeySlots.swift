@@ -16,18 +16,18 @@ public enum Wrapping {
     public static let scryptP = 1
 
     /// Associated data for a wrapped key: the slot kind and the key id.
-    static func aad(_ kind: String, _ keyId: String) -> Data { Data("seed \(kind) \(keyId)".utf8) }
+    static func aad(_ kind: SlotKind, _ keyId: String) -> Data { Data("seed \(kind) \(keyId)".utf8) }
 
     public static func wrapForRecipient(_ key: SymmetricKey, keyId: String, to recipient: Curve25519.KeyAgreement.PublicKey) throws -> KeyRecord.Slot {
         var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: hpkeSuite, info: info)
-        let sealed = try key.withUnsafeBytes { try sender.seal(Data($0), authenticating: aad("x25519", keyId)) }
-        return KeyRecord.Slot(kind: "x25519", enc: sender.encapsulatedKey.base64EncodedString(), wrapped: sealed.base64EncodedString())
+        let sealed = try key.withUnsafeBytes { try sender.seal(Data($0), authenticating: aad(.x25519, keyId)) }
+        return KeyRecord.Slot(kind: .x25519, enc: sender.encapsulatedKey.base64EncodedString(), wrapped: sealed.base64EncodedString())
     }
 
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, identity: Curve25519.KeyAgreement.PrivateKey) -> SymmetricKey? {
-        guard slot.kind == "x25519", let enc = slot.enc.flatMap({ Data(base64Encoded: $0) }), let ct = Data(base64Encoded: slot.wrapped),
+        guard slot.kind == .x25519, let enc = slot.enc.flatMap({ Data(base64Encoded: $0) }), let ct = Data(base64Encoded: slot.wrapped),
             var r = try? HPKE.Recipient(privateKey: identity, ciphersuite: hpkeSuite, info: info, encapsulatedKey: enc),
-            let key = try? r.open(ct, authenticating: aad("x25519", keyId)), key.count == 32
+            let key = try? r.open(ct, authenticating: aad(.x25519, keyId)), key.count == 32
         else { return nil }
         return SymmetricKey(data: key)
     }
@@ -36,31 +36,31 @@ public enum Wrapping {
     public static func wrapWithKeyFile(_ key: SymmetricKey, keyId: String, secret: Data) throws -> KeyRecord.Slot {
         let salt = randomBytes(16)
         let kek = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: salt, info: info, outputByteCount: 32)
-        return KeyRecord.Slot(kind: "keyfile", salt: salt.base64EncodedString(), wrapped: try seal(key, kek, aad("keyfile", keyId)))
+        return KeyRecord.Slot(kind: .keyfile, salt: salt.base64EncodedString(), wrapped: try seal(key, kek, aad(.keyfile, keyId)))
     }
 
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, keyFile secret: Data) -> SymmetricKey? {
-        guard slot.kind == "keyfile", let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }) else { return nil }
+        guard slot.kind == .keyfile, let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }) else { return nil }
         let kek = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: salt, info: info, outputByteCount: 32)
-        return open(slot.wrapped, kek, aad("keyfile", keyId))
+        return open(slot.wrapped, kek, aad(.keyfile, keyId))
     }
 
     public static func wrapWithPassphrase(_ key: SymmetricKey, keyId: String, passphrase: Data) throws -> KeyRecord.Slot {
         let salt = randomBytes(16)
         let kek = try KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << scryptLogN, blockSize: scryptR, parallelism: scryptP)
         return KeyRecord.Slot(
-            kind: "scrypt", salt: salt.base64EncodedString(), logN: scryptLogN, r: scryptR, p: scryptP,
-            wrapped: try seal(key, kek, aad("scrypt", keyId)))
+            kind: .scrypt, salt: salt.base64EncodedString(), logN: scryptLogN, r: scryptR, p: scryptP,
+            wrapped: try seal(key, kek, aad(.scrypt, keyId)))
     }
 
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, passphrase: Data) -> SymmetricKey? {
         // Bounded parameters: a hostile key record must not make us take
         // more than 256 MiB (128 * r * 2^logN bytes) or seconds of work.
-        guard slot.kind == "scrypt", let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r, let p = slot.p,
+        guard slot.kind == .scrypt, let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r, let p = slot.p,
             (10...18).contains(logN), (1...16).contains(r), (1...2).contains(p), 128 * r << logN <= 256 << 20,
             let kek = try? KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r, parallelism: p)
         else { return nil }
-        return open(slot.wrapped, kek, aad("scrypt", keyId))
+        return open(slot.wrapped, kek, aad(.scrypt, keyId))
     }
 
     static func seal(_ key: SymmetricKey, _ kek: SymmetricKey, _ aad: Data) throws -> String {

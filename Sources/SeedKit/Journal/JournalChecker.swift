@@ -10,6 +10,16 @@ import SystemPackage
     import Glibc
 #endif
 
+/// What is wrong with a record --check names (the report's `problem`).
+enum RecordProblem: String, Codable {
+    /// The input ended before it.
+    case missing
+    /// The input ended inside it.
+    case cutShort = "cut short"
+    /// Its bytes are not those the journal took the digest of.
+    case digestMismatch = "digest mismatch"
+}
+
 /// What --check found in one volume.
 struct VolumeReport: Codable {
     var volume: UInt32
@@ -23,11 +33,11 @@ struct VolumeReport: Codable {
 
     struct DamagedRecord: Codable {
         var seq: UInt64
-        var kind: String
+        var kind: RecordKind?
         var offset: UInt64
         var length: UInt64
         var dataRecord: UInt64?
-        var problem: String
+        var problem: RecordProblem
         var files: [String]?
         var filesUnknown: Bool?
     }
@@ -138,7 +148,7 @@ final class ExpectedRecord {
     let line: JournalLine
     let digest: [UInt8]
     let volume: VolumeProgress
-    var problem: String?
+    var problem: RecordProblem?
     init(_ line: JournalLine, digest: [UInt8], volume: VolumeProgress) {
         self.line = line
         self.digest = digest
@@ -152,7 +162,7 @@ final class VolumeProgress {
     let journal: String
     var records: UInt64 = 0
     var good: UInt64 = 0
-    var bad: [ExpectedRecord] = []
+    var bad: [(record: ExpectedRecord, problem: RecordProblem)] = []
     var journalComplete = true
     /// Records past the end of an incomplete journal.
     var unchecked: UInt64 = 0
@@ -169,7 +179,7 @@ final class CheckStage: RecordStage {
     func work(_ slot: PipelineSlot, lane: Int) throws {
         let e = slot.context as! ExpectedRecord
         guard e.problem == nil else { return }
-        if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = "digest mismatch" }
+        if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = .digestMismatch }
     }
 }
 
@@ -195,8 +205,8 @@ final class CheckSink: RecordOutput {
 
     func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
         let e = slot.context as! ExpectedRecord
-        guard e.problem == nil else {
-            e.volume.bad.append(e)
+        if let problem = e.problem {
+            e.volume.bad.append((e, problem))
             withheld = true
             return
         }
@@ -261,7 +271,7 @@ struct VolumeChecker {
         session = session ?? s
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
         let journal = try JournalReader(path)
-        guard let head = try journal.next(), head.type == "volume", head.session == s, head.volume == volume else {
+        guard let head = try journal.next(), head.type == .volume, head.session == s, head.volume == volume else {
             throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
         }
         let progress = VolumeProgress(volume: volume, journal: path)
@@ -271,14 +281,14 @@ struct VolumeChecker {
         var inputEnded = false
         var pending: ByteBuffer? = first
         while let line = try journal.next() {
-            if line.type == "end" {
+            if line.type == .end {
                 ended = true
                 if Hex.encode(merkle.root) != line.merkleRoot || line.records != progress.records {
                     throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
                 }
                 break
             }
-            guard line.type == "record", let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
+            guard line.type == .record, let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
             // A length no record can have is a damaged journal, never an allocation.
             guard length >= UInt64(RecordHeader.size), length <= UInt64(RecordHeader.size) + RecordHeader.maxPayload, digest.count == 32 else {
                 throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) has a length or digest no record has")
@@ -294,7 +304,7 @@ struct VolumeChecker {
                 slot.context = e
                 slot.input.count = 0
                 if inputEnded {
-                    e.problem = "missing"
+                    e.problem = .missing
                     return
                 }
                 slot.input.reserve(Int(length))
@@ -313,7 +323,7 @@ struct VolumeChecker {
                 slot.input.count = have + n
                 if have + n < Int(length) {
                     inputEnded = true
-                    e.problem = have + n == 0 ? "missing" : "cut short"
+                    e.problem = have + n == 0 ? .missing : .cutShort
                 }
             }
         }
@@ -356,12 +366,12 @@ struct VolumeChecker {
         report.journalComplete = v.journalComplete
         report.unchecked = v.unchecked
         var damagedData: [UInt64: Int] = [:]
-        for e in v.bad {
+        for (e, problem) in v.bad {
             let l = e.line
             report.damaged.append(
                 .init(
-                    seq: l.seq ?? 0, kind: l.kind ?? "?", offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord,
-                    problem: e.problem ?? "damaged"))
+                    seq: l.seq ?? 0, kind: l.kind, offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord,
+                    problem: problem))
             if let d = l.dataRecord { damagedData[d] = report.damaged.count - 1 }
         }
         if !damagedData.isEmpty {
@@ -369,7 +379,7 @@ struct VolumeChecker {
             let journal = try JournalReader(v.journal)
             var named = false
             while let line = try journal.next() {
-                guard line.type == "file", let a = line.firstData, let b = line.lastData else { continue }
+                guard line.type == .file, let a = line.firstData, let b = line.lastData else { continue }
                 named = true
                 var i = keys.partitioningIndex { $0 >= a }
                 while i < keys.count && keys[i] <= b {
@@ -398,17 +408,17 @@ struct VolumeChecker {
 
     func describe(_ volume: UInt32, _ d: VolumeReport.DamagedRecord) -> String {
         var s =
-            "volume \(volume): record \(d.seq) (\(d.kind), bytes \(d.offset)-\(d.offset + d.length - 1) of the volume) is \(d.problem == "missing" ? "missing" : "damaged (\(d.problem))")"
+            "volume \(volume): record \(d.seq) (\(d.kind?.token ?? "?"), bytes \(d.offset)-\(d.offset + d.length - 1) of the volume) is \(d.problem == .missing ? "missing" : "damaged (\(d.problem.rawValue))")"
         switch d.kind {
-        case "data":
+        case .data?:
             if let f = d.files, !f.isEmpty {
                 let shown = f.prefix(5).map { quoted($0) }.joined(separator: ", ")
                 s += "; it carries \(shown)\(f.count > 5 ? " and \(f.count - 5) more" : "")"
             } else if d.filesUnknown == true {
                 s += "; the journal names no files (it was written without the index)"
             }
-        case "index": s += "; it holds part of the index (file names and digests)"
-        case "key": s += "; it holds the volume's key: nothing in the volume can be decrypted"
+        case .index?: s += "; it holds part of the index (file names and digests)"
+        case .key?: s += "; it holds the volume's key: nothing in the volume can be decrypted"
         default: break
         }
         return s

@@ -149,7 +149,7 @@ struct JournalState {
             recordSize = recordSize ?? StreamMetadata.recordSize(m.stages)
         case .key:
             if let k = try? JSONDecoder().decode(KeyRecord.self, from: Data(slot.input.bytes)) {
-                var l = JournalLine(type: "key")
+                var l = JournalLine(type: .key)
                 l.cipher = k.cipher
                 l.slots = k.slots.map(\.kind)
                 journal?.append(l)
@@ -158,9 +158,9 @@ struct JournalState {
             break
         }
         guard let j = journal else { throw SeedError.data("\(loc): \(h.kind) record before the stream header or volume begin") }
-        var l = JournalLine(type: "record")
+        var l = JournalLine(type: .record)
         l.seq = h.sequence
-        l.kind = h.kind.token
+        l.kind = h.kind
         l.offset = offset
         l.length = UInt64(RecordHeader.size) + h.payloadLength
         let digest = (slot.context as! RecordDigest).bytes
@@ -192,7 +192,7 @@ struct JournalState {
         self.volume = volume
         let path = o.directory + "/" + JournalNames.name(session: session, volume: volume)
         let j = try JournalWriter(create: path)
-        var l = JournalLine(type: "volume")
+        var l = JournalLine(type: .volume)
         l.format = 1
         l.session = session
         l.volume = volume
@@ -210,7 +210,7 @@ struct JournalState {
     /// Ends the current volume's journal: totals and Merkle root, synced.
     mutating func close() throws {
         guard let j = journal else { return }
-        var l = JournalLine(type: "end")
+        var l = JournalLine(type: .end)
         l.records = records
         l.bytes = offset
         l.merkleRoot = Hex.encode(merkle.root)
@@ -329,7 +329,7 @@ struct IndexToFiles {
                 w = try JournalWriter(append: v.path)
                 writers[v.volume] = w
             }
-            var l = JournalLine(type: "file")
+            var l = JournalLine(type: .file)
             l.path = e.path
             l.pathB64 = e.pathB64
             l.firstData = first

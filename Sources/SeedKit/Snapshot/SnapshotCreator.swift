@@ -303,7 +303,7 @@ public final class SnapshotCreator {
             let pos = sink.archiveBytes
             try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
             if linked {
-                ie.type = "hardlink"
+                ie.type = .hardlink
                 ie.size = 0
                 try record(&ie, at: pos)
                 return
@@ -367,7 +367,7 @@ public final class SnapshotCreator {
         }
         guard let ent = e else { return }
         var ie = makeIndexEntry(ent, path: path, st: st)
-        if linked { ie.type = "hardlink" }
+        if linked { ie.type = .hardlink }
         let pos = sink.archiveBytes
         try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
         try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
@@ -404,18 +404,9 @@ public final class SnapshotCreator {
     }
 
     func makeIndexEntry(_ e: OpaquePointer, path: [UInt8], st: stat) -> IndexEntry {
-        let t: String
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: t = "file"
-        case S_IFDIR: t = "dir"
-        case S_IFLNK: t = "symlink"
-        case S_IFIFO: t = "fifo"
-        case S_IFCHR: t = "char"
-        case S_IFBLK: t = "block"
-        default: t = "other"
-        }
+        let t = EntryType(mode: UInt32(st.st_mode)) ?? EntryType(rawValue: "other")
         var ie = IndexEntry(pathBytes: path, type: t)
-        ie.size = t == "file" ? UInt64(st.st_size) : 0
+        ie.size = t == .file ? UInt64(st.st_size) : 0
         ie.mode = UInt32(st.st_mode & 0o7777)
         ie.uid = st.st_uid
         ie.gid = st.st_gid
@@ -425,7 +416,7 @@ public final class SnapshotCreator {
         ie.mtimeNsec = Int32(st.st_mtim.tv_nsec)
         if let l = archive_entry_symlink(e) { ie.setLink(cBytes(l)) }
         if let h = archive_entry_hardlink(e) { ie.setLink(cBytes(h)) }
-        if t == "char" || t == "block" {
+        if t == .char || t == .block {
             ie.devMajor = CArchive_major(st.st_rdev)
             ie.devMinor = CArchive_minor(st.st_rdev)
         }

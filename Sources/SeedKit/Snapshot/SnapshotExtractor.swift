@@ -260,17 +260,9 @@ public final class SnapshotExtractor {
     }
 
     /// An archive entry's type as the index names it.
-    static func typeName(_ e: OpaquePointer) -> String {
-        if archive_entry_hardlink(e) != nil { return "hardlink" }
-        switch archive_entry_filetype(e) {
-        case 0o100000: return "file"
-        case 0o040000: return "dir"
-        case 0o120000: return "symlink"
-        case 0o010000: return "fifo"
-        case 0o020000: return "char"
-        case 0o060000: return "block"
-        default: return "other"
-        }
+    static func typeName(_ e: OpaquePointer) -> EntryType {
+        if archive_entry_hardlink(e) != nil { return .hardlink }
+        return EntryType(mode: UInt32(archive_entry_filetype(e))) ?? EntryType(rawValue: "other")
     }
 
     /// seed-snapshot -d: the plain pax archive, every record checked, to stdout.
@@ -319,7 +311,7 @@ struct RootMetadata {
 final class ArchiveLog {
     struct Entry {
         var offset: UInt64
-        var type: String
+        var type: EntryType
         var size: UInt64
         var mode: UInt32
         var sparse: Bool
@@ -346,7 +338,7 @@ final class ArchiveLog {
         u64(e.size)
         u64(UInt64(e.mode))
         u64(e.sparse ? 1 : 0)
-        for field in [Array(e.type.utf8), e.path, e.link ?? [], Array((e.digest ?? "").utf8)] {
+        for field in [Array(e.type.rawValue.utf8), e.path, e.link ?? [], Array((e.digest ?? "").utf8)] {
             u64(UInt64(field.count))
             rec += field
         }
@@ -390,7 +382,7 @@ final class ArchiveLog {
             let digest = bytes(), let hasLink = u64()
         else { throw SeedError.io("cannot read back a temporary file") }
         return Entry(
-            offset: offset, type: String(decoding: type, as: UTF8.self), size: size, mode: UInt32(mode), sparse: sparse != 0, path: path,
+            offset: offset, type: EntryType(rawValue: String(decoding: type, as: UTF8.self)), size: size, mode: UInt32(mode), sparse: sparse != 0, path: path,
             link: hasLink != 0 ? link : nil, digest: digest.isEmpty ? nil : String(decoding: digest, as: UTF8.self))
     }
 
@@ -412,7 +404,7 @@ final class ArchiveLog {
         if a.type != ie.type { throw SeedError.data("\(name): a \(a.type) in the archive, a \(ie.type) in the index") }
         if a.mode != ie.mode { throw SeedError.data("\(name): mode \(String(a.mode, radix: 8)) in the archive, \(String(ie.mode, radix: 8)) in the index") }
         if a.link != ie.linkBytes { throw SeedError.data("\(name): its link target differs between the archive and the index") }
-        if a.type == "file" {
+        if a.type == .file {
             if a.size != ie.size { throw SeedError.data("\(name): \(a.size) bytes in the archive, \(ie.size) in the index") }
             if a.sparse != (ie.sparse ?? false) { throw SeedError.data("\(name): sparse in one of the archive and the index, not in the other") }
             guard let want = ie.sha256 else { throw SeedError.data("\(name): the index gives no SHA-256 for it") }
@@ -431,7 +423,7 @@ final class ArchiveLog {
     }
 
     private func checkSuperseded(_ a: Entry) throws {
-        guard a.type == "file", let b = try peek(), b.type == "file", b.path == a.path else {
+        guard a.type == .file, let b = try peek(), b.type == .file, b.path == a.path else {
             throw SeedError.data("\(quoted(bytes: a.path)): in the archive at byte \(a.offset) but not in the index")
         }
     }

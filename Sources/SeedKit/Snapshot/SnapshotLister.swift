@@ -25,7 +25,7 @@ public enum SnapshotLister {
                 if long { try out.write(Array(longLine(e).utf8)) }
                 try out.write(e.pathBytes)
                 if long, let l = e.linkBytes {
-                    try out.write(Array((e.type == "hardlink" ? " link to " : " -> ").utf8))
+                    try out.write(Array((e.type == .hardlink ? " link to " : " -> ").utf8))
                     try out.write(l)
                 }
                 try out.write([0x0a])
@@ -41,12 +41,12 @@ public enum SnapshotLister {
     static func longLine(_ e: IndexEntry) -> String {
         let t: Character
         switch e.type {
-        case "dir": t = "d"
-        case "symlink": t = "l"
-        case "hardlink": t = "h"
-        case "fifo": t = "p"
-        case "char": t = "c"
-        case "block": t = "b"
+        case .dir: t = "d"
+        case .symlink: t = "l"
+        case .hardlink: t = "h"
+        case .fifo: t = "p"
+        case .char: t = "c"
+        case .block: t = "b"
         default: t = "-"
         }
         var perm = ""

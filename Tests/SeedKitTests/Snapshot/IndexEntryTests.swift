@@ -10,7 +10,7 @@ import Testing
 
 @Suite struct IndexEntryTests {
     @Test func utf8NamesAreKeptAsText() {
-        let e = IndexEntry(pathBytes: Array("grüße/a".utf8), type: "file")
+        let e = IndexEntry(pathBytes: Array("grüße/a".utf8), type: .file)
         #expect(e.path == "grüße/a")
         #expect(e.pathB64 == nil)
         #expect(e.pathBytes == Array("grüße/a".utf8))
@@ -18,7 +18,7 @@ import Testing
 
     @Test func namesThatAreNotUTF8AreKeptByteForByte() throws {
         let raw: [UInt8] = [0x63, 0x61, 0x66, 0xe9, 0xff]
-        let e = IndexEntry(pathBytes: raw, type: "file")
+        let e = IndexEntry(pathBytes: raw, type: .file)
         #expect(e.path == nil)
         let line = try IndexCoding.encoder().encode(e)
         let back = try JSONDecoder().decode(IndexEntry.self, from: line)
@@ -26,9 +26,9 @@ import Testing
     }
 
     @Test func indexLinesDecodeOneEntryPerLine() throws {
-        var a = IndexEntry(pathBytes: Array("a".utf8), type: "file")
+        var a = IndexEntry(pathBytes: Array("a".utf8), type: .file)
         a.sha256 = String(repeating: "0", count: 64)
-        let b = IndexEntry(pathBytes: Array("b".utf8), type: "dir")
+        let b = IndexEntry(pathBytes: Array("b".utf8), type: .dir)
         let enc = IndexCoding.encoder()
         let payload = Array(try enc.encode(a)) + [0x0a] + Array(try enc.encode(b)) + [0x0a]
         var seen: [String] = []
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func indexLinesAreWhatJSONEncoderWritesForEveryField() throws {
-        var full = IndexEntry(pathBytes: Array("dir/\"q\\ / \u{1}\t\n grüße 📁".utf8), type: "char")
+        var full = IndexEntry(pathBytes: Array("dir/\"q\\ / \u{1}\t\n grüße 📁".utf8), type: .char)
         full.size = 1 << 40
         full.mode = 0o4755
         full.uid = 4_000_000_000
@@ -66,10 +66,10 @@ import Testing
         full.record = 12
         full.offset = 4096
         full.archiveOffset = 12 * 4096 + 4096
-        var bare = IndexEntry(pathBytes: [0x80], type: "dir")
+        var bare = IndexEntry(pathBytes: [0x80], type: .dir)
         bare.xattrs = []
-        let everyByte = IndexEntry(pathBytes: (1...127).map { UInt8($0) }, type: "file")
-        for e in [full, bare, everyByte, IndexEntry(pathBytes: Array("a".utf8), type: "fifo")] {
+        let everyByte = IndexEntry(pathBytes: (1...127).map { UInt8($0) }, type: .file)
+        for e in [full, bare, everyByte, IndexEntry(pathBytes: Array("a".utf8), type: .fifo)] {
             var line: [UInt8] = []
             e.appendJSONLine(to: &line)
             #expect(line == Array(try IndexCoding.encoder().encode(e)) + [0x0a])

@@ -27,7 +27,7 @@ public struct JournalLineType: RawRepresentable, Codable, Hashable, Sendable {
 
 /// One line of a volume journal (seed-journal(5)). `type` says which
 /// fields are set: volume, key, record, end or file.
-public struct JournalLine: Codable, Equatable, Sendable {
+public struct JournalLine: JSONPayload, Equatable, Sendable {
     public var type: JournalLineType
     // volume
     public var format: Int?
@@ -60,7 +60,9 @@ public struct JournalLine: Codable, Equatable, Sendable {
 
     public init(type: JournalLineType) { self.type = type }
 
-    public func encodedLine() -> [UInt8] { JSONCoding.encode(self) + [0x0a] }
+    public static let notValid = "not a journal line"
+
+    public func encodedLine() -> [UInt8] { encoded() + [0x0a] }
 
     /// The file's name for messages.
     package var displayPath: String {
@@ -189,7 +191,6 @@ package final class JournalReader {
     private let file: UnsafeMutablePointer<FILE>
     package private(set) var lineNumber = 0
     package private(set) var torn = false
-    private let decoder = JSONDecoder()
 
     package init(_ path: String) throws {
         self.path = path
@@ -214,9 +215,6 @@ package final class JournalReader {
             torn = true
             return nil
         }
-        guard let l = try? decoder.decode(JournalLine.self, from: Data(bytes.dropLast())) else {
-            throw SeedError.data("journal \(quoted(path)) line \(lineNumber): not a journal line")
-        }
-        return l
+        return try JournalLine.decode(UnsafeRawBufferPointer(rebasing: bytes.dropLast()), record: "journal \(quoted(path)) line \(lineNumber)")
     }
 }

@@ -21,7 +21,7 @@ public struct SlotKind: RawRepresentable, Codable, Hashable, Sendable, CustomStr
 /// What a key record holds (seed-stream(5), kind 6): which cipher the
 /// records after it use, and the data key wrapped once per recipient.
 /// The key itself never appears in the clear.
-public struct KeyRecord: Codable, Equatable {
+public struct KeyRecord: JSONPayload, Equatable {
     public var cipher: String
     public var keyId: String
     public var slots: [Slot]
@@ -35,6 +35,17 @@ public struct KeyRecord: Codable, Equatable {
         self.keyId = keyId
         self.slots = slots
         self.chain = chain
+    }
+
+    public static let notValid = "key record is not valid"
+    /// The ciphers a key record may name.
+    public static let ciphers = ["aes-256-gcm", "chacha20-poly1305"]
+
+    public func check(record: String) throws {
+        guard KeyRecord.ciphers.contains(cipher) else { throw SeedError.data("\(record): unknown cipher \(cipher)") }
+        if slots.count > KeyRecord.maxSlots {
+            throw SeedError.data("\(record): key record with \(slots.count) key slots (at most \(KeyRecord.maxSlots))")
+        }
     }
 
     /// No reader tries more slots than this: a key record is small.

@@ -4,7 +4,7 @@ import SeedIO
 
 /// The stream header's JSON payload: what the stream is and which stages
 /// made it. Each encoding stage appends itself to `stages`; its `-d` removes it.
-public struct StreamMetadata: Codable, Equatable, Sendable {
+public struct StreamMetadata: JSONPayload, Equatable, Sendable {
     public var format: Int
     public var session: String
     public var created: String
@@ -30,26 +30,16 @@ public struct StreamMetadata: Codable, Equatable, Sendable {
         self.stages = stages
     }
 
-    public func encoded() -> [UInt8] {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return Array((try? e.encode(self)) ?? Data())
-    }
+    public static let notValid = "stream header is not valid JSON metadata"
 
-    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> StreamMetadata {
-        do {
-            let m = try JSONDecoder().decode(StreamMetadata.self, from: Data(payload))
-            guard m.format == 1 else { throw SeedError.data("\(record): stream format \(m.format) is not supported (this is format 1)") }
-            try Session.check(m.session, record: record)
-            return m
-        } catch let e as SeedError { throw e } catch {
-            throw SeedError.data("\(record): stream header is not valid JSON metadata")
-        }
+    public func check(record: String) throws {
+        guard format == 1 else { throw SeedError.data("\(record): stream format \(format) is not supported (this is format 1)") }
+        try Session.check(session, record: record)
     }
 }
 
 /// The end record's JSON payload: totals the stream's producer vouches for.
-public struct StreamTotals: Codable, Equatable, Sendable {
+public struct StreamTotals: JSONPayload, Equatable, Sendable {
     public var entries: UInt64
     public var archiveBytes: UInt64
     public var dataRecords: UInt64
@@ -67,18 +57,7 @@ public struct StreamTotals: Codable, Equatable, Sendable {
         self.warnings = warnings
     }
 
-    public func encoded() -> [UInt8] {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return Array((try? e.encode(self)) ?? Data())
-    }
-
-    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> StreamTotals {
-        guard let t = try? JSONDecoder().decode(StreamTotals.self, from: Data(payload)) else {
-            throw SeedError.data("\(record): end record is not valid JSON totals")
-        }
-        return t
-    }
+    public static let notValid = "end record is not valid JSON totals"
 }
 
 /// A session id: a UUID in its 36-character text form, lower-case hex.

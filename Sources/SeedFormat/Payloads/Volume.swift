@@ -26,7 +26,7 @@ public struct VolumeBudget: Codable, Equatable, Sendable {
 }
 
 /// The volume begin record's JSON payload.
-public struct VolumeBegin: Codable, Equatable, Sendable {
+public struct VolumeBegin: JSONPayload, Equatable, Sendable {
     public var format: Int
     public var session: String
     public var volume: UInt32
@@ -58,22 +58,18 @@ public struct VolumeBegin: Codable, Equatable, Sendable {
         tool = "seed-split \(SeedVersion.current)"
     }
 
-    public func encoded() -> [UInt8] { JSONCoding.encode(self) }
+    public static let notValid = "volume begin record is not valid"
 
-    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> VolumeBegin {
-        guard let v = try? JSONDecoder().decode(VolumeBegin.self, from: Data(payload)) else {
-            throw SeedError.data("\(record): volume begin record is not valid")
-        }
-        guard v.format == 1 else { throw SeedError.data("\(record): volume format \(v.format) is not supported (this is format 1)") }
-        try Session.check(v.session, record: record)
-        if v.volume == 0 { throw SeedError.data("\(record): volume begin record for volume 0") }
-        return v
+    public func check(record: String) throws {
+        guard format == 1 else { throw SeedError.data("\(record): volume format \(format) is not supported (this is format 1)") }
+        try Session.check(session, record: record)
+        if volume == 0 { throw SeedError.data("\(record): volume begin record for volume 0") }
     }
 }
 
 /// The volume end record's JSON payload: what the volume holds, counted
 /// from its begin record up to (not including) this one.
-public struct VolumeEnd: Codable, Equatable, Sendable {
+public struct VolumeEnd: JSONPayload, Equatable, Sendable {
     public var volume: UInt32
     public var records: UInt64
     public var bytes: UInt64
@@ -82,14 +78,7 @@ public struct VolumeEnd: Codable, Equatable, Sendable {
     /// every record's kind, place, length and checksum.
     public var headerDigest: String
 
-    public func encoded() -> [UInt8] { JSONCoding.encode(self) }
-
-    public static func decode(_ payload: UnsafeRawBufferPointer, record: String) throws -> VolumeEnd {
-        guard let v = try? JSONDecoder().decode(VolumeEnd.self, from: Data(payload)) else {
-            throw SeedError.data("\(record): volume end record is not valid")
-        }
-        return v
-    }
+    public static let notValid = "volume end record is not valid"
 
     /// The longest payload a volume end can have: split keeps room for it.
     public static let maxPayload: UInt64 = {
@@ -117,13 +106,5 @@ package struct VolumeTally {
 
     package func end(volume: UInt32) -> VolumeEnd {
         VolumeEnd(volume: volume, records: records, bytes: bytes, headerDigest: Hex.encode(Array(sha.finalize())))
-    }
-}
-
-package enum JSONCoding {
-    package static func encode<T: Encodable>(_ v: T) -> [UInt8] {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return Array((try? e.encode(v)) ?? Data())
     }
 }

@@ -248,9 +248,7 @@ final class EncryptStage: RecordStage {
         if let pass = passphrase { slots.append(try Wrapping.wrapWithPassphrase(key, keyId: keyId, passphrase: pass)) }
         var record = KeyRecord(cipher: DataKey.cipherName(chacha: o.chacha), keyId: keyId, slots: slots)
         if let previous { record.chain = try Chain.seal(key, keyId: keyId, previous: previous) }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let payload = try enc.encode(record)
+        let payload = record.encoded()
         payload.withUnsafeBytes { transcript.add(.key, $0) }
         let dk = DataKey(key: key, chacha: o.chacha, binding: transcript.digest)
         // seed-split kept room for the key record in every volume.
@@ -269,15 +267,7 @@ extension Encryptor {
     static func unwrapKey(
         _ r: Record, _ loc: String, _ ids: [Curve25519.KeyAgreement.PrivateKey], _ keyFile: Data?, _ pass: Data?, binding: [UInt8]
     ) throws -> (DataKey, KeyRecord) {
-        guard let kr = try? JSONDecoder().decode(KeyRecord.self, from: Data(r.payload)) else {
-            throw SeedError.data("\(loc): key record is not valid")
-        }
-        guard kr.cipher == "aes-256-gcm" || kr.cipher == "chacha20-poly1305" else {
-            throw SeedError.data("\(loc): unknown cipher \(kr.cipher)")
-        }
-        if kr.slots.count > KeyRecord.maxSlots {
-            throw SeedError.data("\(loc): key record with \(kr.slots.count) key slots (at most \(KeyRecord.maxSlots))")
-        }
+        let kr = try KeyRecord.decode(r.payload, record: loc)
         var scryptTries = 0
         for slot in kr.slots {
             var key: SymmetricKey?

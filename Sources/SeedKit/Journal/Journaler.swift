@@ -148,7 +148,7 @@ struct JournalState {
             let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
             recordSize = recordSize ?? StreamMetadata.recordSize(m.stages)
         case .key:
-            if let k = try? JSONDecoder().decode(KeyRecord.self, from: Data(slot.input.bytes)) {
+            if let k = try? KeyRecord.decode(slot.input.bytes, record: loc) {
                 var l = JournalLine(type: .key)
                 l.cipher = k.cipher
                 l.slots = k.slots.map(\.kind)

@@ -39,12 +39,8 @@ struct SeedEncrypt: SeedCommand {
             return .success
         }
         var o = EncryptOptions()
-        o.decrypt = decrypt
-        o.chacha = chacha
-        o.recipients = recipient
-        o.identities = identity
-        o.keyFile = keyFile
-        o.passphraseFile = passphraseFile
+        (o.decrypt, o.chacha, o.recipients, o.identities) = (decrypt, chacha, recipient, identity)
+        (o.keyFile, o.passphraseFile) = (keyFile, passphraseFile)
         o.io = filter.io(threads: workers.threads)
         return try Encryptor.run(o, diag: diag)
     }

@@ -12,6 +12,7 @@ let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 //   SeedIO      files, buffers, progress
 //   SeedFormat  records, framing, stream order, every payload type
 //   SeedRunner  the ordered worker pipeline and the stage runner
+//   SeedArchive libarchive, wrapped: the only target that sees its handles
 //   SeedKit     the concerns (Snapshot, Compress, Split, Crypto, Journal, Device)
 //   SeedCLI     option groups, usage errors, the tool entry point
 let package = Package(
@@ -36,11 +37,12 @@ let package = Package(
         .target(name: "SeedIO", dependencies: ["SeedCore", "CSeedSys", system]),
         .target(name: "SeedFormat", dependencies: ["SeedCore", "SeedIO", "CDeflate", "CSeedSys", system]),
         .target(name: "SeedRunner", dependencies: ["SeedCore", "SeedIO", "SeedFormat", system]),
+        .target(name: "SeedArchive", dependencies: ["SeedCore", "CArchive"]),
         .target(
             name: "SeedKit",
             dependencies: [
-                "SeedCore", "SeedIO", "SeedFormat", "SeedRunner",
-                "CZstd", "CZlib", "CDeflate", "CArchive", "CBlkid", "CSeedSys",
+                "SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedArchive",
+                "CZstd", "CZlib", "CDeflate", "CBlkid", "CSeedSys",
                 system, crypto,
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]

@@ -1,4 +1,3 @@
-import CArchive
 import Foundation
 import SeedCore
 import SeedFormat
@@ -26,8 +25,6 @@ final class ArchiveRecordSink {
     private(set) var dataRecords: UInt64 = 0
     /// Bytes `append` took where they already lay (see `freeSpace`).
     private(set) var inPlaceBytes: UInt64 = 0
-    /// The first error thrown inside a libarchive callback, rethrown by the caller.
-    var pendingError: Error?
 
     init(writer: RecordWriter, recordSize: Int, lanes: HashLanes) {
         self.writer = writer
@@ -112,27 +109,4 @@ final class ArchiveRecordSink {
     }
 
     func abort(_ e: Error) { pipeline.abort(e) }
-
-    /// Opens `archive` for writing into this sink (archive_write_open2).
-    func open(_ archive: OpaquePointer) -> Int32 {
-        let ctx = Unmanaged.passUnretained(self).toOpaque()
-        return archive_write_open2(
-            archive, ctx, nil,
-            { _, ctx, buf, len in
-                let sink = Unmanaged<ArchiveRecordSink>.fromOpaque(ctx!).takeUnretainedValue()
-                do {
-                    try sink.append(UnsafeRawBufferPointer(start: buf, count: len))
-                    return len
-                } catch {
-                    if sink.pendingError == nil { sink.pendingError = error }
-                    return -1
-                }
-            }, nil, nil)
-    }
-}
-
-/// libarchive's error text for `a`, for messages.
-func archiveError(_ a: OpaquePointer?) -> String {
-    guard let a, let s = archive_error_string(a) else { return "unknown libarchive error" }
-    return String(cString: s)
 }

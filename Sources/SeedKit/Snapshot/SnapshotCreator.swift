@@ -1,7 +1,7 @@
-import CArchive
 import CSeedSys
 import Crypto
 import Foundation
+import SeedArchive
 import SeedCore
 import SeedFormat
 import SeedIO
@@ -57,14 +57,15 @@ public final class SnapshotCreator {
     let diag: Diagnostics
     let sink: ArchiveRecordSink
     let writer: RecordWriter
-    let archive: OpaquePointer
-    let disk: OpaquePointer
+    /// Opened once the stream header is queued, so nothing comes before it.
+    var archive: PaxWriter!
+    let disk = DiskMetadataReader(findHoles: true)
     /// The same, but not looking for holes: for files with a block for
     /// every byte, which cannot have any (as tar judges sparseness), this
     /// saves six lseek calls per file.
-    let denseDisk: OpaquePointer
-    let resolver: OpaquePointer
-    let entry: OpaquePointer
+    let denseDisk = DiskMetadataReader(findHoles: false)
+    let resolver = HardLinkResolver()
+    let entry = ArchiveEntry()
     let index: IndexSpool
     /// Index entries waiting, in order, for their file's digest.
     var pending = DigestQueue<IndexEntry>()
@@ -81,29 +82,12 @@ public final class SnapshotCreator {
         self.writer = writer
         hasher = HashLanes()
         sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize, lanes: hasher)
-        archive = archive_write_new()
-        disk = archive_read_disk_new()
-        denseDisk = archive_read_disk_new()
-        resolver = archive_entry_linkresolver_new()
-        entry = archive_entry_new()
         index = try IndexSpool()
         progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
-        archive_write_set_format_pax(archive)
-        // No tar blocking: libarchive hands every byte straight to the sink.
-        archive_write_set_bytes_per_block(archive, 0)
-        archive_read_disk_set_standard_lookup(disk)
-        archive_read_disk_set_standard_lookup(denseDisk)
-        archive_read_disk_set_behavior(denseDisk, ARCHIVE_READDISK_NO_SPARSE)
-        archive_entry_linkresolver_set_strategy(resolver, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED)
     }
 
     deinit {
         hasher.shutdown()
-        archive_write_free(archive)
-        archive_read_free(disk)
-        archive_read_free(denseDisk)
-        archive_entry_linkresolver_free(resolver)
-        archive_entry_free(entry)
     }
 
     /// Runs a whole snapshot of `o.root` to standard output or `o.output`.
@@ -134,8 +118,9 @@ public final class SnapshotCreator {
         let meta = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
         streamHeader = meta.encoded()
         try streamHeader.withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
-        guard sink.open(archive) == ARCHIVE_OK else { throw SeedError(.failure, "cannot start the archive: \(archiveError(archive))") }
         do {
+            // No tar blocking: libarchive hands every byte straight to the sink.
+            archive = try PaxWriter { [sink] in try sink.append($0) }
             let rootFD = open(o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if rootFD < 0 { throw SeedError(.noInput, "cannot open \(quoted(o.root)): \(errnoMessage())") }
             defer { close(rootFD) }
@@ -145,7 +130,7 @@ public final class SnapshotCreator {
             rootDev = UInt64(st.st_dev)
             try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
             try walk(prefix: [], dirFD: rootFD)
-            try check(archive_write_close(archive), "cannot finish the archive")
+            try archive.close("cannot finish the archive")
             try flushPending(all: true)
             try sink.flushPartial()
             let dataRecords = sink.dataRecords
@@ -160,7 +145,7 @@ public final class SnapshotCreator {
             try sink.finish()
         } catch {
             sink.abort(error)
-            throw sink.pendingError ?? error
+            throw archive?.failure ?? error
         }
         progress.finish(bytes: fileBytes, extra: "\(entries) entries")
         if warnings > 0 { diag.info("completed with \(warnings) warning\(warnings == 1 ? "" : "s")") }
@@ -282,43 +267,36 @@ public final class SnapshotCreator {
                 return
             }
             if st.st_size >= 1 << 20 { posix_fadvise(handle, 0, 0, POSIX_FADV_SEQUENTIAL) }
-            archive_entry_clear(entry)
-            cString(path) { archive_entry_copy_pathname(entry, $0) }
-            cString(name) { archive_entry_copy_sourcepath(entry, $0) }
+            entry.clear()
+            entry.path = path
+            entry.setSourcePath(name)
             let mayHaveHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
-            let reader = mayHaveHoles ? disk : denseDisk
-            if archive_read_disk_entry_from_file(reader, entry, handle, &st) < ARCHIVE_WARN {
-                warn("\(quoted(bytes: path)): cannot read metadata: \(archiveError(reader)); skipped")
+            if let problem = (mayHaveHoles ? disk : denseDisk).read(into: entry, fd: handle, stat: &st) {
+                warn("\(quoted(bytes: path)): cannot read metadata: \(problem); skipped")
                 return
             }
-            dropVolatileTimes(entry)
-            var e: OpaquePointer? = entry
-            if attempt == 0 && !copying && st.st_nlink > 1 {
-                var spare: OpaquePointer?
-                archive_entry_linkify(resolver, &e, &spare)
-                linked = archive_entry_hardlink(e) != nil
-            }
-            guard let ent = e else { return }
-            var ie = makeIndexEntry(ent, path: path, st: st)
+            entry.dropVolatileTimes()
+            if attempt == 0 && !copying && st.st_nlink > 1 { linked = resolver.resolve(entry) }
+            var ie = makeIndexEntry(entry, path: path, st: st)
             let pos = sink.archiveBytes
-            try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
+            try archive.writeHeader(entry, "\(quoted(bytes: path)): cannot write header")
             if linked {
                 ie.type = .hardlink
                 ie.size = 0
                 try record(&ie, at: pos)
                 return
             }
-            let outcome = try copyContent(handle, entry: ent, size: UInt64(st.st_size), path: path, copying: copying)
+            let outcome = try copyContent(handle, entry: entry, size: UInt64(st.st_size), path: path, copying: copying)
             if outcome.notInPlace {
                 // Ends this copy of the entry well-formed; the next replaces it.
-                try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+                try archive.finishEntry("\(quoted(bytes: path)): cannot finish entry")
                 _ = hasher.digest(outcome.digestTicket, wait: true)  // superseded
                 if simulateNotInPlace > 0 { simulateNotInPlace -= 1 }
                 copying = true
                 diag.verbose("\(quoted(bytes: path)): written again through the copying path")
                 continue
             }
-            try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+            try archive.finishEntry("\(quoted(bytes: path)): cannot finish entry")
             var after = stat()
             let changed =
                 outcome.shortRead || fstat(handle, &after) != 0 || after.st_size != st.st_size
@@ -347,40 +325,23 @@ public final class SnapshotCreator {
 
     func addSpecial(name: [UInt8], path: [UInt8], st lst: stat) throws {
         var st = lst
-        archive_entry_clear(entry)
-        cString(path) { archive_entry_copy_pathname(entry, $0) }
-        cString(name) { archive_entry_copy_sourcepath(entry, $0) }
-        if archive_read_disk_entry_from_file(disk, entry, -1, &st) < ARCHIVE_WARN {
-            let msg = archiveError(disk)
+        entry.clear()
+        entry.path = path
+        entry.setSourcePath(name)
+        if let msg = disk.read(into: entry, fd: -1, stat: &st) {
             warn(
                 msg.contains("No such file")
                     ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
             return
         }
-        dropVolatileTimes(entry)
-        var e: OpaquePointer? = entry
-        var linked = false
-        if (st.st_mode & S_IFMT) != S_IFDIR && st.st_nlink > 1 {
-            var spare: OpaquePointer?
-            archive_entry_linkify(resolver, &e, &spare)
-            linked = archive_entry_hardlink(e) != nil
-        }
-        guard let ent = e else { return }
-        var ie = makeIndexEntry(ent, path: path, st: st)
+        entry.dropVolatileTimes()
+        let linked = (st.st_mode & S_IFMT) != S_IFDIR && st.st_nlink > 1 && resolver.resolve(entry)
+        var ie = makeIndexEntry(entry, path: path, st: st)
         if linked { ie.type = .hardlink }
         let pos = sink.archiveBytes
-        try check(archive_write_header(archive, ent), "\(quoted(bytes: path)): cannot write header")
-        try check(archive_write_finish_entry(archive), "\(quoted(bytes: path)): cannot finish entry")
+        try archive.writeHeader(entry, "\(quoted(bytes: path)): cannot write header")
+        try archive.finishEntry("\(quoted(bytes: path)): cannot finish entry")
         try record(&ie, at: pos)
-    }
-
-    /// Access and change times cannot be restored, and reading the tree
-    /// changes them; leaving them out makes an unchanged tree give the same
-    /// archive bytes every time.
-    func dropVolatileTimes(_ e: OpaquePointer) {
-        archive_entry_unset_atime(e)
-        archive_entry_unset_ctime(e)
-        archive_entry_unset_birthtime(e)
     }
 
     /// Queues an index entry; a file's entry waits for its digest (`digest`
@@ -403,36 +364,25 @@ public final class SnapshotCreator {
         }
     }
 
-    func makeIndexEntry(_ e: OpaquePointer, path: [UInt8], st: stat) -> IndexEntry {
+    func makeIndexEntry(_ e: ArchiveEntry, path: [UInt8], st: stat) -> IndexEntry {
         let t = EntryType(mode: UInt32(st.st_mode)) ?? EntryType(rawValue: "other")
         var ie = IndexEntry(pathBytes: path, type: t)
         ie.size = t == .file ? UInt64(st.st_size) : 0
         ie.mode = UInt32(st.st_mode & 0o7777)
         ie.uid = st.st_uid
         ie.gid = st.st_gid
-        ie.user = archive_entry_uname(e).map { String(cString: $0) }
-        ie.group = archive_entry_gname(e).map { String(cString: $0) }
+        ie.user = e.userName
+        ie.group = e.groupName
         ie.mtime = Int64(st.st_mtim.tv_sec)
         ie.mtimeNsec = Int32(st.st_mtim.tv_nsec)
-        if let l = archive_entry_symlink(e) { ie.setLink(cBytes(l)) }
-        if let h = archive_entry_hardlink(e) { ie.setLink(cBytes(h)) }
+        if let l = e.symlink { ie.setLink(l) }
+        if let h = e.hardlink { ie.setLink(h) }
         if t == .char || t == .block {
-            ie.devMajor = CArchive_major(st.st_rdev)
-            ie.devMinor = CArchive_minor(st.st_rdev)
+            (ie.devMajor, ie.devMinor) = deviceNumbers(st.st_rdev)
         }
-        if archive_entry_xattr_reset(e) > 0 {
-            var xs: [IndexEntry.Xattr] = []
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            while archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK {
-                guard let name else { continue }
-                let v = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                xs.append(IndexEntry.Xattr(nameBytes: cBytes(name), value: v))
-            }
-            if !xs.isEmpty { ie.xattrs = xs }
-        }
-        if archive_entry_sparse_count(e) > 0 { ie.sparse = true }
+        let xs = e.xattrs.map { IndexEntry.Xattr(nameBytes: $0.name, value: $0.value) }
+        if !xs.isEmpty { ie.xattrs = xs }
+        if e.isSparse { ie.sparse = true }
         return ie
     }
 
@@ -458,7 +408,7 @@ public final class SnapshotCreator {
     /// one, or any file when `copying` is set, is read into a buffer of its
     /// own that libarchive copies from, and hashed there before the buffer
     /// is reused. The second needs nothing of libarchive but to copy.
-    func copyContent(_ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], copying: Bool) throws -> ContentOutcome {
+    func copyContent(_ fd: Int32, entry e: ArchiveEntry, size: UInt64, path: [UInt8], copying: Bool) throws -> ContentOutcome {
         var out = ContentOutcome()
         let lane = hasher.begin()
         do {
@@ -479,26 +429,16 @@ public final class SnapshotCreator {
     var simulateNotInPlace = 0
 
     private func copyRegions(
-        _ fd: Int32, entry e: OpaquePointer, size: UInt64, path: [UInt8], lane: Int, copying: Bool, _ out: inout ContentOutcome
+        _ fd: Int32, entry e: ArchiveEntry, size: UInt64, path: [UInt8], lane: Int, copying: Bool, _ out: inout ContentOutcome
     ) throws {
-        var regions: [(UInt64, UInt64)] = []
-        if archive_entry_sparse_reset(e) > 0 {
-            var off: Int64 = 0, len: Int64 = 0
-            while archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK { regions.append((UInt64(off), UInt64(len))) }
-        }
+        var regions = e.dataRegions.map { ($0.offset, $0.length) }
         let sparse = !regions.isEmpty
         if !sparse { regions = [(0, size)] }
         let inPlace = !sparse && !copying
         var pos: UInt64 = 0
         /// Hands bytes to libarchive; it stops at the size in the header.
         func feed(_ b: UnsafeRawBufferPointer) throws {
-            var done = 0
-            while done < b.count {
-                let n = archive_write_data(archive, b.baseAddress! + done, b.count - done)
-                if n < 0 { throw sink.pendingError ?? SeedError.io("\(quoted(bytes: path)): cannot write data: \(archiveError(archive))") }
-                if n == 0 { break }
-                done += n
-            }
+            try archive.writeData(b, "\(quoted(bytes: path)): cannot write data")
             pos += UInt64(b.count)
             fileBytes += UInt64(b.count)
         }
@@ -559,9 +499,4 @@ public final class SnapshotCreator {
         try zeros(to: size, hashed: !sparse)
     }
 
-    func check(_ r: Int32, _ what: String) throws {
-        if r == ARCHIVE_OK || r == ARCHIVE_WARN { return }
-        if let e = sink.pendingError { throw e }
-        throw SeedError(.failure, "\(what): \(archiveError(archive))")
-    }
 }

@@ -1,6 +1,6 @@
-import CArchive
 import CSeedSys
 import Foundation
+import SeedArchive
 import SeedCore
 import SeedFormat
 import SeedIO
@@ -34,7 +34,6 @@ public struct ExtractOptions {
 /// fails the run.
 public final class SnapshotExtractor {
     let src: SnapshotSource
-    var pendingError: Error?
     var lookahead: SnapshotSource.Item?
     var sawNonData = false
     let diag: Diagnostics
@@ -93,13 +92,6 @@ public final class SnapshotExtractor {
             }
         }
 
-        let ar = archive_read_new()!
-        let aw = archive_write_disk_new()!
-        defer {
-            archive_read_free(ar)
-            archive_write_free(aw)
-        }
-        archive_read_support_format_tar(ar)
         // Names are bytes. libarchive converts a pax header's UTF-8 names to
         // the current locale, and where that is UTF-8 it NFC-normalizes
         // them on the way, which makes two names one. In the C locale it
@@ -112,81 +104,43 @@ public final class SnapshotExtractor {
                 freelocale(c)
             }
         }
-        // Sparse entries get their holes back from the archive's sparse map
-        // (libarchive seeks over them). ARCHIVE_EXTRACT_SPARSE is left off:
-        // it scans every byte for zeros and writes 4 KiB at a time.
-        var flags =
-            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
-            | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR
-            | ARCHIVE_EXTRACT_FFLAGS
-        if geteuid() == 0 { flags |= ARCHIVE_EXTRACT_OWNER }
-        archive_write_disk_set_options(aw, flags)
-        if !o.numericOwner { archive_write_disk_set_standard_lookup(aw) }
+        var restore: DiskWriter.Restore = [.permissions, .times, .acls, .xattrs, .fileFlags]
+        if geteuid() == 0 { restore.insert(.owner) }
+        let aw = DiskWriter(restore: restore, ownersByName: !o.numericOwner)
+        let ar = try TarReader(src.source) { [unowned self] in try nextData() }
 
-        let ctx = Unmanaged.passUnretained(self).toOpaque()
-        let opened = archive_read_open(
-            ar, ctx, nil,
-            { _, ctx, out in
-                let x = Unmanaged<SnapshotExtractor>.fromOpaque(ctx!).takeUnretainedValue()
-                do {
-                    guard let b = try x.nextData() else { return 0 }
-                    out?.pointee = b.baseAddress
-                    return b.count
-                } catch {
-                    if x.pendingError == nil { x.pendingError = error }
-                    return -1
-                }
-            }, nil)
-        if opened != ARCHIVE_OK { throw pendingError ?? SeedError.data("\(src.source): not a pax archive: \(archiveError(ar))") }
-
-        var entry: OpaquePointer?
         var bytes: UInt64 = 0
         var root: RootMetadata?
-        while true {
-            let r = archive_read_next_header(ar, &entry)
-            if r == ARCHIVE_EOF { break }
-            if let e = pendingError { throw e }
-            if r < ARCHIVE_WARN { throw SeedError.data("\(src.source): archive damaged: \(archiveError(ar))") }
-            guard let e = entry else { break }
-            let name = archive_entry_pathname(e).map { quoted(bytes: cBytes($0)) } ?? "(unnamed entry)"
-            let headerPos = UInt64(archive_read_header_position(ar))
-            if let p = archive_entry_pathname(e), RootMetadata.isRoot(cBytes(p)) { root = RootMetadata(e) }
-            let w = archive_write_header(aw, e)
-            if w < ARCHIVE_WARN {
-                let err = archive_errno(aw)
-                let status: SeedExit = (err == ENOSPC || err == EIO || err == EROFS || err == EDQUOT) ? .ioError : .dataError
-                throw SeedError(status, "entry \(name): \(archiveError(aw))")
-            }
-            if w == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
-            let isFile = archive_entry_filetype(e) == 0o100000 /* AE_IFREG */ && archive_entry_hardlink(e) == nil
+        while let e = try ar.nextEntry("\(src.source): archive damaged") {
+            let path = e.path
+            let name = path.isEmpty ? "(unnamed entry)" : quoted(bytes: path)
+            let headerPos = ar.headerPosition
+            if RootMetadata.isRoot(path) { root = RootMetadata(e) }
+            if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
+            let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
             var logged = ArchiveLog.Entry(
-                offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(archive_entry_size(e), 0)) : 0,
-                mode: UInt32(archive_entry_perm(e)) & 0o7777, sparse: false, path: SnapshotExtractor.indexPath(e),
-                link: (archive_entry_symlink(e) ?? archive_entry_hardlink(e)).map(cBytes))
+                offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
+                mode: e.permissions & 0o7777, sparse: false, path: SnapshotExtractor.indexPath(e), link: e.symlink ?? e.hardlink)
             // Only the bytes the archive holds are hashed: a sparse entry's
             // digest covers its data regions, never its holes, so the work
             // is bounded by the stream whatever size a header declares.
             let lane = isFile ? lanes.begin() : 0
             var pos: Int64 = 0
-            var buf: UnsafeRawPointer?
-            var size = 0
-            var off: Int64 = 0
             // A file whose data cannot be read whole is removed, not left
             // at the size its header declares.
             var written = false
             defer {
-                if isFile && !written, let p = archive_entry_pathname(e) {
+                if isFile && !written {
                     var st = stat()
-                    if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
+                    cString(path) { p in
+                        if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
+                    }
                 }
             }
-            while isFile {
-                let d = archive_read_data_block(ar, &buf, &size, &off)
-                if d == ARCHIVE_EOF { break }
-                if let pe = pendingError { throw pe }
-                if d < ARCHIVE_WARN { throw SeedError.data("entry \(name): \(archiveError(ar))") }
+            while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
+                let size = block.count
                 if off != pos { logged.sparse = true }
-                if size > 0, let buf {
+                if size > 0, let buf = block.baseAddress {
                     if let k = src.ringBuffer(holding: buf, count: size) {
                         fences[k].add(lanes.update(lane: lane, buf, size))
                     } else {
@@ -196,25 +150,21 @@ public final class SnapshotExtractor {
                         spill.set(UnsafeRawBufferPointer(start: buf, count: size))
                         spillTicket = lanes.update(lane: lane, spill.base, size)
                     }
-                    let n = archive_write_data_block(aw, buf, size, off)
-                    if n < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
+                    try aw.writeBlock(block, at: off, "entry \(name)")
                 }
                 pos = off + Int64(size)
                 bytes += UInt64(size)
                 progress.update(bytes: bytes)
             }
             written = true
-            if isFile && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) != pos) { logged.sparse = true }
+            if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
             waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
             try logEntries(all: false)
-            let f = archive_write_finish_entry(aw)
-            if f < ARCHIVE_WARN { throw SeedError.io("entry \(name): \(archiveError(aw))") }
-            if f == ARCHIVE_WARN { warn("entry \(name): \(archiveError(aw))") }
+            if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
         }
-        if let e = pendingError { throw e }
         // Directory times and modes are set at close.
-        if archive_write_close(aw) < ARCHIVE_WARN { throw SeedError.io("cannot finish extraction: \(archiveError(aw))") }
-        if let root { try root.apply(owner: flags & ARCHIVE_EXTRACT_OWNER != 0) }
+        try aw.close("cannot finish extraction")
+        if let root { try root.apply(owner: restore.contains(.owner)) }
         // The archive's trailing blocks, then the index and the end record.
         while try nextData() != nil {}
         try logEntries(all: true)
@@ -253,16 +203,16 @@ public final class SnapshotExtractor {
 
     /// An archive entry's path as the index names it: pax writers end a
     /// directory's name with a slash, the index does not.
-    static func indexPath(_ e: OpaquePointer) -> [UInt8] {
-        var p = archive_entry_pathname(e).map(cBytes) ?? []
-        if archive_entry_filetype(e) == 0o040000 && p.count > 1 && p.last == 0x2f { p.removeLast() }
+    static func indexPath(_ e: ArchiveEntry) -> [UInt8] {
+        var p = e.path
+        if e.fileType == 0o040000 && p.count > 1 && p.last == 0x2f { p.removeLast() }
         return p
     }
 
     /// An archive entry's type as the index names it.
-    static func typeName(_ e: OpaquePointer) -> EntryType {
-        if archive_entry_hardlink(e) != nil { return .hardlink }
-        return EntryType(mode: UInt32(archive_entry_filetype(e))) ?? EntryType(rawValue: "other")
+    static func typeName(_ e: ArchiveEntry) -> EntryType {
+        if e.hardlink != nil { return .hardlink }
+        return EntryType(mode: e.fileType) ?? EntryType(rawValue: "other")
     }
 
     /// seed-snapshot -d: the plain pax archive, every record checked, to stdout.
@@ -288,11 +238,11 @@ struct RootMetadata {
 
     static func isRoot(_ p: [UInt8]) -> Bool { p == [0x2e] || p == [0x2e, 0x2f] }
 
-    init(_ e: OpaquePointer) {
-        mode = mode_t(archive_entry_perm(e))
-        uid = uid_t(archive_entry_uid(e))
-        gid = gid_t(archive_entry_gid(e))
-        mtime = timespec(tv_sec: time_t(archive_entry_mtime(e)), tv_nsec: Int(archive_entry_mtime_nsec(e)))
+    init(_ e: ArchiveEntry) {
+        mode = mode_t(e.permissions)
+        uid = uid_t(e.uid)
+        gid = gid_t(e.gid)
+        mtime = e.modificationTime
     }
 
     func apply(owner: Bool) throws {

@@ -256,17 +256,15 @@ package final class StageRunner {
 
     /// Puts on a record the stage made: `header`'s kind, flags and volume
     /// with `payload`; the lengths, CRC and sequence follow. Returns the
-    /// header it goes out with. With `work`, the workers see it too.
+    /// header it goes out with.
     @discardableResult
-    package func insert(like header: RecordHeader, payload: [UInt8], context: AnyObject? = nil, work: Bool = false) throws -> RecordHeader {
+    package func insert(like header: RecordHeader, payload: [UInt8]) throws -> RecordHeader {
         var out = header
         out.sequence = stamp(out.kind)
         try submit { slot in
             slot.load(header, payload: payload)
             slot.header.sequence = out.sequence
             slot.sequence = out.sequence
-            slot.context = context
-            slot.transforms = work
             out = slot.header
         }
         return out
@@ -274,8 +272,8 @@ package final class StageRunner {
 
     /// Puts on a record of `kind` in `volume` with `payload`.
     @discardableResult
-    package func insert(_ kind: RecordKind, volume: UInt32 = 0, payload: [UInt8], context: AnyObject? = nil, work: Bool = false) throws -> RecordHeader {
-        try insert(like: RecordHeader(kind: kind, volume: volume, payloadLength: 0), payload: payload, context: context, work: work)
+    package func insert(_ kind: RecordKind, volume: UInt32 = 0, payload: [UInt8]) throws -> RecordHeader {
+        try insert(like: RecordHeader(kind: kind, volume: volume, payloadLength: 0), payload: payload)
     }
 }
 

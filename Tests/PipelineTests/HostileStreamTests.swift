@@ -298,6 +298,12 @@ import Testing
         try s.write("twice.seed", Array(bytes.prefix(0)) + Array(try s.read("j.seed").prefix(vol1End)) + Array(try s.read("j.seed").prefix(vol1End)))
         let t = try s.sh("seed-journal --check J < twice.seed > /dev/null")
         expectRefused(t, "seed-journal", containing: "volume 1 appears twice", "repeated volume")
+        let named = try s.sh("seed-journal --check J -o checked.seed < bad.seed")
+        #expect(named.status == 65)
+        #expect(try s.sh("ls").stdout.contains("checked.seed") == false, "a named output with records withheld was committed")
+        let clean = try s.sh("seed-journal --check J -o checked.seed < j.seed")
+        #expect(clean.status == 0)
+        #expect(try s.read("checked.seed") == (try s.read("j.seed")))
     }
 
     @Test func compressDecodingRefusesWhatTheSpecForbids() throws {

@@ -55,6 +55,16 @@ import Testing
         try expectSame("seed-encrypt -d --key-file file.key < encrypted-split.seed", "split.seed")
     }
 
+    @Test func theJournalOfTheEncryptedStreamWithItsKeyLinesChecksIt() throws {
+        try expectSame("seed-journal --check J-encrypted < encrypted-split.seed", "encrypted-split.seed")
+    }
+
+    @Test func theDriveReadsBackAsTheStreamWrittenToIt() throws {
+        try expectSame("seed-writeblk -d drive.img", "encrypted-split.seed")
+        let label = try run("head -c 4096 drive.img | grep -a -c -e '^state: complete$' -e '^volume: 1$' -e '^last-volume: yes$'")
+        #expect(label.stdout == "3\n", "\(label.stdout)")
+    }
+
     @Test func theJournalChecksTheSplitStream() throws {
         try expectSame("seed-journal --check J < split.seed", "split.seed")
         let r = try run("seed-split -d < split.seed | seed-compress -d | cmp - plain.seed")

@@ -156,11 +156,7 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(r.status == 0, "\(r.stderr)")
         // Appending to it again cuts the torn line off first.
         let w = try JournalWriter(append: s.path(j))
-        var l = JournalLine(type: .file)
-        l.path = "x"
-        l.firstData = 0
-        l.lastData = 0
-        w.append(l)
+        w.append(.file(.init(path: "x", pathB64: nil, firstData: 0, lastData: 0)))
         try w.flush(sync: true)
         #expect(try s.sh("tail -1 \(j)").stdout == "{\"firstData\":0,\"lastData\":0,\"path\":\"x\",\"type\":\"file\"}\n")
         #expect(try s.sh("grep -c '\"pa$' \(j)").stdout == "0\n")

@@ -25,51 +25,128 @@ public struct JournalLineType: RawRepresentable, Codable, Hashable, Sendable {
     public static let file = JournalLineType(rawValue: "file")
 }
 
-/// One line of a volume journal (seed-journal(5)). `type` says which
-/// fields are set: volume, key, record, end or file.
-public struct JournalLine: JSONPayload, Equatable, Sendable {
-    public var type: JournalLineType
-    // volume
-    public var format: Int?
-    public var session: String?
-    public var volume: UInt32?
-    public var capacity: UInt64?
-    public var firstRecord: UInt64?
-    public var firstDataRecord: UInt64?
-    public var stages: [StreamMetadata.Stage]?
-    public var created: String?
-    // key
-    public var cipher: String?
-    public var slots: [SlotKind]?
-    // record
-    public var seq: UInt64?
-    public var kind: RecordKind?
-    public var offset: UInt64?
-    public var length: UInt64?
-    public var sha256: String?
-    public var dataRecord: UInt64?
-    // end
-    public var records: UInt64?
-    public var bytes: UInt64?
-    public var merkleRoot: String?
-    // file
-    public var path: String?
-    public var pathB64: String?
-    public var firstData: UInt64?
-    public var lastData: UInt64?
+/// One line of a volume journal (seed-journal(5)): its `type` and the
+/// fields that type has. A line of a type this version does not define
+/// is kept as `.other` and passed over.
+public enum JournalLine: JSONPayload, Equatable, Sendable {
+    case volume(Volume)
+    case key(Key)
+    case record(Entry)
+    case end(End)
+    case file(File)
+    case other(JournalLineType)
 
-    public init(type: JournalLineType) { self.type = type }
+    /// The first line: the volume, and from its volume begin record where
+    /// it lies in the stream (only in a stream split into volumes).
+    public struct Volume: Codable, Equatable, Sendable {
+        public var format = 1
+        public var session: String
+        public var volume: UInt32
+        public var created: String
+        public var capacity: UInt64?
+        public var firstRecord: UInt64?
+        public var firstDataRecord: UInt64?
+        public var stages: [StreamMetadata.Stage]?
+
+        package init(session: String, volume: UInt32, created: String) {
+            self.session = session
+            self.volume = volume
+            self.created = created
+        }
+    }
+
+    /// The volume's key record, without its key.
+    public struct Key: Codable, Equatable, Sendable {
+        public var cipher: String
+        public var slots: [SlotKind]
+
+        package init(cipher: String, slots: [SlotKind]) {
+            self.cipher = cipher
+            self.slots = slots
+        }
+    }
+
+    /// One record: its place, length and digest.
+    public struct Entry: Codable, Equatable, Sendable {
+        public var seq: UInt64
+        public var kind: RecordKind
+        public var offset: UInt64
+        public var length: UInt64
+        public var sha256: String
+        /// Data records only: the number the index's `record` field uses.
+        public var dataRecord: UInt64?
+
+        package init(seq: UInt64, kind: RecordKind, offset: UInt64, length: UInt64, sha256: String, dataRecord: UInt64?) {
+            (self.seq, self.kind, self.offset, self.length, self.sha256, self.dataRecord) = (seq, kind, offset, length, sha256, dataRecord)
+        }
+    }
+
+    /// The volume's totals and Merkle root.
+    public struct End: Codable, Equatable, Sendable {
+        public var records: UInt64
+        public var bytes: UInt64
+        public var merkleRoot: String
+
+        package init(records: UInt64, bytes: UInt64, merkleRoot: String) {
+            (self.records, self.bytes, self.merkleRoot) = (records, bytes, merkleRoot)
+        }
+    }
+
+    /// A file whose archive headers and content lie in data records
+    /// `firstData` to `lastData`.
+    public struct File: Codable, Equatable, Sendable {
+        public var path: String?
+        public var pathB64: String?
+        public var firstData: UInt64
+        public var lastData: UInt64
+
+        package init(path: String?, pathB64: String?, firstData: UInt64, lastData: UInt64) {
+            (self.path, self.pathB64, self.firstData, self.lastData) = (path, pathB64, firstData, lastData)
+        }
+    }
 
     public static let notValid = "not a journal line"
 
-    public func encodedLine() -> [UInt8] { encoded() + [0x0a] }
-
-    /// The file's name for messages.
-    package var displayPath: String {
-        if let p = path { return quoted(p) }
-        if let b = pathB64, let d = Data(base64Encoded: b) { return quoted(bytes: Array(d)) }
-        return "(unnamed)"
+    public var type: JournalLineType {
+        switch self {
+        case .volume: return .volume
+        case .key: return .key
+        case .record: return .record
+        case .end: return .end
+        case .file: return .file
+        case .other(let t): return t
+        }
     }
+
+    private enum TypeKey: String, CodingKey { case type }
+
+    public init(from decoder: Decoder) throws {
+        let t = try decoder.container(keyedBy: TypeKey.self).decode(JournalLineType.self, forKey: .type)
+        switch t {
+        case .volume: self = .volume(try Volume(from: decoder))
+        case .key: self = .key(try Key(from: decoder))
+        case .record: self = .record(try Entry(from: decoder))
+        case .end: self = .end(try End(from: decoder))
+        case .file: self = .file(try File(from: decoder))
+        default: self = .other(t)
+        }
+    }
+
+    /// The line's fields and its `type`, in one object.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        try c.encode(type, forKey: .type)
+        switch self {
+        case .volume(let v): try v.encode(to: encoder)
+        case .key(let k): try k.encode(to: encoder)
+        case .record(let r): try r.encode(to: encoder)
+        case .end(let e): try e.encode(to: encoder)
+        case .file(let f): try f.encode(to: encoder)
+        case .other: break
+        }
+    }
+
+    public func encodedLine() -> [UInt8] { encoded() + [0x0a] }
 }
 
 /// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.

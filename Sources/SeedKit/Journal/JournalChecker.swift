@@ -145,11 +145,11 @@ final class RawInput {
 
 /// The expected record a slot is checked against.
 final class ExpectedRecord {
-    let line: JournalLine
+    let line: JournalLine.Entry
     let digest: [UInt8]
     let volume: VolumeProgress
     var problem: RecordProblem?
-    init(_ line: JournalLine, digest: [UInt8], volume: VolumeProgress) {
+    init(_ line: JournalLine.Entry, digest: [UInt8], volume: VolumeProgress) {
         self.line = line
         self.digest = digest
         self.volume = volume
@@ -271,7 +271,7 @@ struct VolumeChecker {
         session = session ?? s
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
         let journal = try JournalReader(path)
-        guard let head = try journal.next(), head.type == .volume, head.session == s, head.volume == volume else {
+        guard case .volume(let head)? = try journal.next(), head.session == s, head.volume == volume else {
             throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
         }
         let progress = VolumeProgress(volume: volume, journal: path)
@@ -280,23 +280,26 @@ struct VolumeChecker {
         var offset: UInt64 = 0
         var inputEnded = false
         var pending: ByteBuffer? = first
-        while let line = try journal.next() {
-            if line.type == .end {
+        while let next = try journal.next() {
+            if case .end(let end) = next {
                 ended = true
-                if Hex.encode(merkle.root) != line.merkleRoot || line.records != progress.records {
+                if Hex.encode(merkle.root) != end.merkleRoot || end.records != progress.records {
                     throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
                 }
                 break
             }
-            guard line.type == .record, let length = line.length, let sha = line.sha256, let digest = Data(hexString: sha) else { continue }
+            guard case .record(let line) = next else { continue }
+            let length = line.length
             // A length no record can have is a damaged journal, never an allocation.
-            guard length >= UInt64(RecordHeader.size), length <= UInt64(RecordHeader.size) + RecordHeader.maxPayload, digest.count == 32 else {
-                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) has a length or digest no record has")
+            guard length >= UInt64(RecordHeader.size), length <= UInt64(RecordHeader.size) + RecordHeader.maxPayload,
+                let digest = Data(hexString: line.sha256), digest.count == 32
+            else {
+                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) has a length or digest no record has")
             }
             merkle.add(Array(digest))
             progress.records += 1
             if line.offset != offset {
-                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq ?? 0) out of place")
+                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) out of place")
             }
             offset += length
             try run.putFramed { slot in
@@ -370,7 +373,7 @@ struct VolumeChecker {
             let l = e.line
             report.damaged.append(
                 .init(
-                    seq: l.seq ?? 0, kind: l.kind, offset: l.offset ?? 0, length: l.length ?? 0, dataRecord: l.dataRecord,
+                    seq: l.seq, kind: l.kind, offset: l.offset, length: l.length, dataRecord: l.dataRecord,
                     problem: problem))
             if let d = l.dataRecord { damagedData[d] = report.damaged.count - 1 }
         }
@@ -378,8 +381,9 @@ struct VolumeChecker {
             let keys = damagedData.keys.sorted()
             let journal = try JournalReader(v.journal)
             var named = false
-            while let line = try journal.next() {
-                guard line.type == .file, let a = line.firstData, let b = line.lastData else { continue }
+            while let next = try journal.next() {
+                guard case .file(let line) = next else { continue }
+                let (a, b) = (line.firstData, line.lastData)
                 named = true
                 var i = keys.partitioningIndex { $0 >= a }
                 while i < keys.count && keys[i] <= b {

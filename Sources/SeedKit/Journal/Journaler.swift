@@ -149,31 +149,24 @@ struct JournalState {
             recordSize = recordSize ?? StreamMetadata.recordSize(m.stages)
         case .key:
             if let k = try? KeyRecord.decode(slot.input.bytes, record: loc) {
-                var l = JournalLine(type: .key)
-                l.cipher = k.cipher
-                l.slots = k.slots.map(\.kind)
-                journal?.append(l)
+                journal?.append(.key(.init(cipher: k.cipher, slots: k.slots.map(\.kind))))
             }
         default:
             break
         }
         guard let j = journal else { throw SeedError.data("\(loc): \(h.kind) record before the stream header or volume begin") }
-        var l = JournalLine(type: .record)
-        l.seq = h.sequence
-        l.kind = h.kind
-        l.offset = offset
-        l.length = UInt64(RecordHeader.size) + h.payloadLength
         let digest = (slot.context as! RecordDigest).bytes
-        l.sha256 = Hex.encode(digest)
-        if h.kind == .data {
-            l.dataRecord = dataRecord
-            dataRecord += 1
-        }
-        j.append(l)
+        let length = UInt64(RecordHeader.size) + h.payloadLength
+        j.append(
+            .record(
+                .init(
+                    seq: h.sequence, kind: h.kind, offset: offset, length: length, sha256: Hex.encode(digest),
+                    dataRecord: h.kind == .data ? dataRecord : nil)))
+        if h.kind == .data { dataRecord += 1 }
         merkle.add(digest)
         records += 1
-        offset += l.length!
-        sinceSync += l.length!
+        offset += length
+        sinceSync += length
         if h.kind == .index && !h.flags.isEncrypted { try readIndex(slot, loc) }
         let ends = h.kind == .volumeEnd || (h.kind == .end && volume == 0)
         if ends {
@@ -186,20 +179,15 @@ struct JournalState {
         }
     }
 
-    mutating func open(session: String, volume: UInt32, _ fill: (inout JournalLine) -> Void) throws {
+    mutating func open(session: String, volume: UInt32, _ fill: (inout JournalLine.Volume) -> Void) throws {
         if journal != nil { try close() }
         self.session = session
         self.volume = volume
         let path = o.directory + "/" + JournalNames.name(session: session, volume: volume)
         let j = try JournalWriter(create: path)
-        var l = JournalLine(type: .volume)
-        l.format = 1
-        l.session = session
-        l.volume = volume
-        let f = ISO8601DateFormatter()
-        l.created = f.string(from: Date())
+        var l = JournalLine.Volume(session: session, volume: volume, created: ISO8601DateFormatter().string(from: Date()))
         fill(&l)
-        j.append(l)
+        j.append(.volume(l))
         journal = j
         offset = 0
         records = 0
@@ -210,11 +198,7 @@ struct JournalState {
     /// Ends the current volume's journal: totals and Merkle root, synced.
     mutating func close() throws {
         guard let j = journal else { return }
-        var l = JournalLine(type: .end)
-        l.records = records
-        l.bytes = offset
-        l.merkleRoot = Hex.encode(merkle.root)
-        j.append(l)
+        j.append(.end(.init(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))))
         try j.flush(sync: true)
         sinceSync = 0
         volumes[volumes.count - 1].last = dataRecord
@@ -329,12 +313,7 @@ struct IndexToFiles {
                 w = try JournalWriter(append: v.path)
                 writers[v.volume] = w
             }
-            var l = JournalLine(type: .file)
-            l.path = e.path
-            l.pathB64 = e.pathB64
-            l.firstData = first
-            l.lastData = last
-            w.append(l)
+            w.append(.file(.init(path: e.path, pathB64: e.pathB64, firstData: first, lastData: last)))
             try w.flush(sync: false)
         }
     }

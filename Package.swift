@@ -35,7 +35,7 @@ let package = Package(
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .target(name: "SeedCore", dependencies: ["CSeedSys", system]),
         .target(name: "SeedIO", dependencies: ["SeedCore", "CSeedSys", system]),
-        .target(name: "SeedFormat", dependencies: ["SeedCore", "SeedIO", "CDeflate", "CSeedSys", system]),
+        .target(name: "SeedFormat", dependencies: ["SeedCore", "SeedIO", "CDeflate", "CSeedSys", system, crypto]),
         .target(name: "SeedRunner", dependencies: ["SeedCore", "SeedIO", "SeedFormat", system]),
         .target(name: "SeedArchive", dependencies: ["SeedCore", "CArchive"]),
         .target(
@@ -50,10 +50,10 @@ let package = Package(
         .target(name: "SeedCLI", dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "CSeedSys", argumentParser]),
         .testTarget(
             name: "SeedKitTests",
-            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedKit", "SeedCLI", "CZstd", "CZlib"]),
+            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedKit", "SeedCLI", "CZstd", "CZlib", system, crypto]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedKit", "CSeedSys", crypto],
+            dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedKit", "CSeedSys", system, crypto],
             exclude: ["Fixtures"]),
     ]
         + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "SeedCLI", argumentParser]) },

@@ -104,3 +104,27 @@ import Testing
         #expect(kinds == [.data, .data, .volumeEnd])
     }
 }
+
+@Suite struct ResumePointTests {
+    @Test func aResumePointReadsBackAsWritten() throws {
+        let p = ResumePoint(session: "0b7e8a52-4a43-4f55-9b0c-3f1d2a6e9c11", sequence: 812, volume: 2, offset: 50_331_696, discard: 4096)
+        let bytes = p.encoded()
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("{\"discard\":4096,\"offset\":50331696,\"sequence\":812,"))
+        #expect(try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } == p)
+    }
+
+    @Test func aResumePointOfASessionThatIsNoUUIDIsRefused() throws {
+        let bytes = ResumePoint(session: "../x", sequence: 0, volume: 0, offset: 0, discard: 0).encoded()
+        let e = seedError { _ = try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } }
+        #expect(e?.message == "r: session id is not a lower-case UUID")
+    }
+
+    @Test func theResumeKindIsStillRefusedByReaders() throws {
+        let s = try StreamBytes.make { w in
+            try w.write(kind: .streamHeader, bytes: StreamMetadata(stages: []).encoded())
+            try w.write(
+                kind: .resume, bytes: ResumePoint(session: "0b7e8a52-4a43-4f55-9b0c-3f1d2a6e9c11", sequence: 1, volume: 0, offset: 0, discard: 0).encoded())
+        }
+        #expect(seedError { _ = try s.readAll() }?.status == .dataError)
+    }
+}

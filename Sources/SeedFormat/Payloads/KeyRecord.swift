@@ -67,13 +67,8 @@ public struct KeyRecord: JSONPayload, Equatable {
         public var wrapped: String
 
         package init(kind: SlotKind, enc: String? = nil, salt: String? = nil, logN: Int? = nil, r: Int? = nil, p: Int? = nil, wrapped: String) {
-            self.kind = kind
-            self.enc = enc
-            self.salt = salt
-            self.logN = logN
-            self.r = r
-            self.p = p
-            self.wrapped = wrapped
+            (self.kind, self.enc, self.salt, self.wrapped) = (kind, enc, salt, wrapped)
+            (self.logN, self.r, self.p) = (logN, r, p)
         }
     }
 }

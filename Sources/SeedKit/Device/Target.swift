@@ -18,14 +18,19 @@ final class Target {
     /// The drive's size; nil for a file that grows as it is written.
     let size: UInt64?
     let direct: Bool
+    /// A regular file's lock against a second run (a block device is
+    /// opened O_EXCL instead).
+    private var lock: RunLock?
     var name: String { quoted(path) }
 
-    private init(path: String, fd: Int32, isBlock: Bool, size: UInt64?, direct: Bool) {
+    private init(path: String, fd: Int32, isBlock: Bool, size: UInt64?, direct: Bool, lock: RunLock?) throws {
         self.path = path
         self.fd = fd
         self.isBlock = isBlock
         self.size = size
         self.direct = direct
+        // A file made just now is locked once it exists.
+        self.lock = try lock ?? (isBlock ? nil : RunLock(fd: fd, what: "drive \(quoted(path))"))
     }
 
     deinit { close(fd) }
@@ -41,6 +46,8 @@ final class Target {
         if exists && !isBlock && (st.st_mode & S_IFMT) != S_IFREG {
             throw SeedError.usage("\(quoted(path)) is neither a block device nor a regular file")
         }
+        // Before its label is read: another run may be writing it.
+        let lock = exists && !isBlock ? try RunLock(path: path, what: "drive \(quoted(path))") : nil
         var size: UInt64?
         if isBlock {
             let uses = BlockDevices.uses(st.st_rdev)
@@ -89,10 +96,18 @@ final class Target {
         }
         if fd < 0 {
             let e = errno
-            if e == EBUSY { throw SeedError.io("\(quoted(path)) is in use by another program (mounted, or open exclusively)") }
+            if e == EBUSY {
+                let by = RunLock.openers(of: path).map { " by " + RunLock.describe($0) }.first ?? " (mounted, or open exclusively)"
+                throw SeedError.io("\(quoted(path)) is in use\(by)", hint: "one run at a time; wait for it to end, or stop it")
+            }
             throw SeedError(.cannotCreate, "cannot open \(quoted(path)) for writing: \(errnoMessage(e))")
         }
-        return Target(path: path, fd: fd, isBlock: isBlock, size: size, direct: direct)
+        do {
+            return try Target(path: path, fd: fd, isBlock: isBlock, size: size, direct: direct, lock: lock)
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     /// Asks on the terminal, or takes --yes; never asks a script.

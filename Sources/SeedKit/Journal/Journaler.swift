@@ -35,10 +35,14 @@ final class RecordDigest {
 public enum Journaler {
     public static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         try prepareDirectory(o)
-        if o.check { return try JournalChecker.run(o, diag: diag) }
-        let runner = try StageRunner(o.io, label: "seed-journal", diag: diag)
-        try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
-        return .success
+        // A check reads the journals beside other checks, never beside a run writing them.
+        let lock = try RunLock(path: o.directory, what: "journal directory \(quoted(o.directory))", exclusive: !o.check)
+        return try withExtendedLifetime(lock) {
+            if o.check { return try JournalChecker.run(o, diag: diag) }
+            let runner = try StageRunner(o.io, label: "seed-journal", diag: diag)
+            try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
+            return .success
+        }
     }
 
     /// Makes the journal directory, and refuses one on a target device.

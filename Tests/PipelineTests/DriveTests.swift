@@ -174,6 +174,10 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(r.stderr.contains("the journal of volume 2 is incomplete: 3 records checked"), "\(r.stderr)")
         #expect(try s.sh("jq -e '[.volumes[] | select(.volume == 3) | .good > 0] | all' report.json").status == 0)
         #expect(try s.sh("jq -e '.volumes[] | select(.volume == 2) | .journalComplete == false and .unchecked > 0' report.json").status == 0)
+        // What it did not check does not go on, and a named output is not passed off as whole.
+        let named = try s.sh("seed-writeblk -d \(drives.joined(separator: " ")) | seed-journal --check J -o out.seed")
+        #expect(named.status == 65)
+        #expect(!s.exists("out.seed"))
     }
 
     // MARK: refusals

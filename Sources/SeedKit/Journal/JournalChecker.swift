@@ -172,13 +172,16 @@ final class VolumeProgress {
     }
 }
 
+/// Put on in order where the records that follow cannot be checked (past
+/// an incomplete journal): nothing after it goes on.
+final class WithholdRest {}
+
 /// Each record's digest against its journal's, in the workers.
 final class CheckStage: RecordStage {
     func record(_ r: Record, at loc: String, _ run: StageRunner) throws {}
 
     func work(_ slot: PipelineSlot, lane: Int) throws {
-        let e = slot.context as! ExpectedRecord
-        guard e.problem == nil else { return }
+        guard let e = slot.context as? ExpectedRecord, e.problem == nil else { return }
         if Array(SHA256.hash(data: slot.input.bytes)) != e.digest { e.problem = .digestMismatch }
     }
 }
@@ -204,7 +207,10 @@ final class CheckSink: RecordOutput {
     }
 
     func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
-        let e = slot.context as! ExpectedRecord
+        guard let e = slot.context as? ExpectedRecord else {
+            withheld = withheld || slot.context is WithholdRest
+            return
+        }
         if let problem = e.problem {
             e.volume.bad.append((e, problem))
             withheld = true
@@ -333,6 +339,8 @@ struct VolumeChecker {
         progress.journalComplete = ended && !journal.torn
         if !progress.journalComplete {
             diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checking the \(progress.records) records it names")
+            // The records it does not name are not checked, so nothing goes on after them.
+            try run.putFramed { $0.context = WithholdRest() }
             if !inputEnded && pending == nil { try skipUnjournaled(volume, progress) }
         }
         return progress

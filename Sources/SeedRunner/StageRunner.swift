@@ -55,7 +55,6 @@ extension RecordStage {
 package final class StageRunner {
     /// How messages name the input.
     package let source: String
-    package let diag: Diagnostics
     package let reader: RecordReader
     /// The input, for a stage that frames it itself.
     package let input: FileDescriptor
@@ -74,7 +73,7 @@ package final class StageRunner {
     /// ready (keys read, say).
     /// `threads`, when given, overrides `io.threads` (a stage with nothing
     /// for workers to do but checksums needs one).
-    package init(_ io: StreamIO, threads: Int? = nil, label: String, diag: Diagnostics) throws {
+    package init(_ io: StreamIO, threads: Int? = nil, label: String) throws {
         input = try StreamFiles.openInput(io.input)
         source = StageRunner.sourceName(io.input)
         reader = RecordReader(fd: input, source: source)
@@ -85,7 +84,6 @@ package final class StageRunner {
         self.threads = n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1)
         showProgress = io.progress
         self.label = label
-        self.diag = diag
     }
 
     /// How messages name an input given as `path` (nil or "-": standard input).

@@ -11,4 +11,27 @@ public enum Hex {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// The bytes lower-case hex `text` spells; nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let t = Array(text.utf8)
+        guard t.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(t.count / 2)
+        var i = 0
+        while i < t.count {
+            guard let hi = value(t[i]), let lo = value(t[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
 }

@@ -49,9 +49,18 @@ extension RecordKind: Codable {
 
     /// The kind a token names; nil for one no kind has.
     public init?(token: String) {
-        guard let k = (0...UInt8.max).lazy.map(RecordKind.init(rawValue:)).first(where: { $0.token == token }) else { return nil }
-        self = k
+        // A journal has a line per record: a table, not a search of every kind.
+        if let k = RecordKind.byToken[token] {
+            self = k
+        } else if token.hasPrefix("kind-"), let n = UInt8(token.dropFirst(5)), RecordKind(rawValue: n).token == token {
+            self = RecordKind(rawValue: n)
+        } else {
+            return nil
+        }
     }
+
+    private static let byToken: [String: RecordKind] = Dictionary(
+        uniqueKeysWithValues: (1...8).map { RecordKind(rawValue: $0) }.map { ($0.token, $0) })
 
     public init(from decoder: Decoder) throws {
         let token = try decoder.singleValueContainer().decode(String.self)

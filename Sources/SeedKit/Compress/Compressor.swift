@@ -29,7 +29,7 @@ public enum Compressor {
                 throw SeedError.usage("compression level \(o.effectiveLevel) is out of range \(range.lowerBound)-\(range.upperBound) for \(o.codec.name)")
             }
         }
-        let runner = try StageRunner(o.io, label: "seed-compress", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-compress")
         try runner.run(CompressStage(o, threads: runner.threads, source: runner.source))
         return .success
     }

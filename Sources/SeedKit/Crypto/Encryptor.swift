@@ -98,7 +98,7 @@ public enum Encryptor {
     static let tagSize = Int(RecordFlags.tagSize)
 
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
-        let runner = try StageRunner(o.io, label: "seed-encrypt", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-encrypt")
         // Keys are read before any output exists.
         try runner.run(EncryptStage(o, diag: diag, source: runner.source))
         return .success

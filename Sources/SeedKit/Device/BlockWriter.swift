@@ -31,7 +31,7 @@ public struct WriteOptions {
 public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         if o.decode { return try BlockReader.run(o, diag: diag) }
-        let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk", diag: diag)
+        let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk")
         let stage = DriveStage(o: o, diag: diag)
         return try runner.run(stage, output: stage)
     }

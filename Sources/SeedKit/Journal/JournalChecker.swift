@@ -59,7 +59,7 @@ enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
         signal(SIGPIPE, SIG_IGN)
-        let runner = try StageRunner(o.io, label: "seed-journal --check", diag: diag)
+        let runner = try StageRunner(o.io, label: "seed-journal --check")
         let source = runner.source
         let output = try StreamOutput(path: o.io.output, force: false, input: runner.input)
         var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: runner.input), source: source)
@@ -298,18 +298,18 @@ struct VolumeChecker {
             let length = line.length
             // A length no record can have is a damaged journal, never an allocation.
             guard length >= UInt64(RecordHeader.size), length <= UInt64(RecordHeader.size) + RecordHeader.maxPayload,
-                let digest = Data(hexString: line.sha256), digest.count == 32
+                let digest = Hex.decode(line.sha256), digest.count == 32
             else {
                 throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) has a length or digest no record has")
             }
-            merkle.add(Array(digest))
+            merkle.add(digest)
             progress.records += 1
             if line.offset != offset {
                 throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) out of place")
             }
             offset += length
             try run.putFramed { slot in
-                let e = ExpectedRecord(line, digest: Array(digest), volume: progress)
+                let e = ExpectedRecord(line, digest: digest, volume: progress)
                 slot.context = e
                 slot.input.count = 0
                 if inputEnded {
@@ -434,30 +434,6 @@ struct VolumeChecker {
         default: break
         }
         return s
-    }
-}
-
-extension Data {
-    init?(hexString: String) {
-        guard hexString.utf8.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(hexString.utf8.count / 2)
-        var hi: UInt8?
-        for c in hexString.utf8 {
-            let v: UInt8
-            switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
-            default: return nil
-            }
-            if let h = hi {
-                out.append(h << 4 | v)
-                hi = nil
-            } else {
-                hi = v
-            }
-        }
-        self.init(out)
     }
 }
 

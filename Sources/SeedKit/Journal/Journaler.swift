@@ -39,7 +39,7 @@ public enum Journaler {
         let lock = try RunLock(path: o.directory, what: "journal directory \(quoted(o.directory))", exclusive: !o.check)
         return try withExtendedLifetime(lock) {
             if o.check { return try JournalChecker.run(o, diag: diag) }
-            let runner = try StageRunner(o.io, label: "seed-journal", diag: diag)
+            let runner = try StageRunner(o.io, label: "seed-journal")
             try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
             return .success
         }

@@ -36,7 +36,7 @@ final class JoinStage: RecordStage {
     }
 
     static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
-        let runner = try StageRunner(o.io, threads: 1, label: "seed-split -d", diag: diag)
+        let runner = try StageRunner(o.io, threads: 1, label: "seed-split -d")
         try runner.run(JoinStage(o, diag: diag))
         return .success
     }

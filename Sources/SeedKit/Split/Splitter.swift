@@ -45,14 +45,16 @@ public enum Splitter {
             let reader = try RecordReader(fd: StreamFiles.openInput(o.io.input), source: StageRunner.sourceName(o.io.input))
             reader.skipPayload = StageRunner.bulk
             guard let first = try reader.next() else { throw SeedError.data("\(reader.source): empty stream") }
-            let header = try SplitHeader(first, o, source: reader.source)
+            let loc = "\(reader.source): \(first.location)"
+            if first.header.kind == .volumeBegin { throw SeedError.data("\(loc): the stream is already split into volumes") }
+            let header = try SplitHeader(StreamMetadata.decode(first.payload, record: loc), o, at: loc)
             return try plan(o, note: nil, stages: header.meta.stages) { place in
                 try place(UInt64(header.payload.count))
                 // The end record gains the volume count.
                 while let r = try reader.next() { try place(r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
             }
         }
-        let runner = try StageRunner(o.io, threads: 1, label: "seed-split", diag: diag)
+        let runner = try StageRunner(o.io, threads: 1, label: "seed-split")
         let stage = SplitStage(o, source: runner.source, diag: diag)
         try runner.run(stage)
         diag.verbose("\(stage.planner.volume) volume\(stage.planner.volume == 1 ? "" : "s") written")
@@ -116,16 +118,14 @@ struct SplitHeader {
     let meta: StreamMetadata
     let payload: [UInt8]
 
-    init(_ first: Record, _ o: SplitOptions, source: String) throws {
-        let loc = "\(source): \(first.location)"
-        if first.header.kind == .volumeBegin { throw SeedError.data("\(loc): the stream is already split into volumes") }
-        try first.verifyPayload(source: source)
-        var m = try StreamMetadata.decode(first.payload, record: loc)
+    /// From the stream header's metadata; `loc` names the record.
+    init(_ meta: StreamMetadata, _ o: SplitOptions, at loc: String) throws {
+        var m = meta
         if m.stages.contains(where: { $0.tool == "seed-encrypt" }) {
             throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt, so that each volume gets a key of its own")
         }
         try m.addStage("seed-split", settings: ["drives": o.drivesText], at: loc)
-        meta = m
+        self.meta = m
         payload = m.encoded()
     }
 }
@@ -153,7 +153,7 @@ final class SplitStage: RecordStage {
     }
 
     func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
-        let h = try SplitHeader(r, o, source: source)
+        let h = try SplitHeader(meta, o, at: run.locate(r))
         header = h
         // Every drive must take at least the volume's own records and one
         // record as long as the snapshot makes them: checked before a byte goes out.

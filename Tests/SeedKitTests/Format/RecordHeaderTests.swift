@@ -73,4 +73,16 @@ import Testing
         #expect(f.codec == Codec.none)
         #expect(f.isEncrypted)
     }
+
+    @Test func everyKindsTokenNamesItAndNoOtherStringDoes() {
+        for raw in 0...UInt8.max {
+            let k = RecordKind(rawValue: raw)
+            #expect(RecordKind(token: k.token) == k, "\(k.token)")
+        }
+        #expect(RecordKind(token: "volume begin") == nil)
+        #expect(RecordKind(token: "kind-01") == nil)
+        #expect(RecordKind(token: "kind-256") == nil)
+        #expect(Hex.decode("00ff1a") == [0, 255, 26])
+        #expect(Hex.decode("0F") == nil && Hex.decode("abc") == nil)
+    }
 }

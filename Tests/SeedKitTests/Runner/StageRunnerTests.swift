@@ -56,7 +56,7 @@ final class DoublingStage: RecordStage {
             unlink(inPath)
             unlink(outPath)
         }
-        let runner = try StageRunner(StreamIO(input: inPath, output: outPath, threads: 2), label: "test", diag: Diagnostics(tool: "test"))
+        let runner = try StageRunner(StreamIO(input: inPath, output: outPath, threads: 2), label: "test")
         try runner.run(stage)
         let out = try StreamBytes(bytes: Array(Data(contentsOf: URL(fileURLWithPath: outPath))))
         return out.recordOffsets.map { o in
@@ -103,7 +103,7 @@ final class DoublingStage: RecordStage {
         let inPath = tempPath("runner-in")
         try Data(input.bytes).write(to: URL(fileURLWithPath: inPath))
         defer { unlink(inPath) }
-        let runner = try StageRunner(StreamIO(input: inPath, output: outPath), label: "test", diag: Diagnostics(tool: "test"))
+        let runner = try StageRunner(StreamIO(input: inPath, output: outPath), label: "test")
         #expect(seedError { try runner.run(DoublingStage()) }?.status == .dataError)
         #expect(!FileManager.default.fileExists(atPath: outPath))
         let dir = (outPath as NSString).deletingLastPathComponent
@@ -125,7 +125,7 @@ final class DoublingStage: RecordStage {
             unlink(inPath)
             unlink(outPath)
         }
-        let runner = try StageRunner(StreamIO(input: inPath, output: outPath), label: "test", diag: Diagnostics(tool: "test"))
+        let runner = try StageRunner(StreamIO(input: inPath, output: outPath), label: "test")
         #expect(try runner.run(StopAtData()) == .nextDrive)
         let out = try StreamBytes(bytes: Array(Data(contentsOf: URL(fileURLWithPath: outPath))))
         #expect(out.recordOffsets.count == 1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SeedCore
+import SeedIO
 import SeedRunner
 
 #if canImport(Glibc)
@@ -84,5 +85,39 @@ public struct FilterOptions: ParsableArguments {
     /// The stream, the output, progress, and `threads` workers.
     public func io(threads: Int = 0) -> StreamIO {
         StreamIO(input: file, output: out.output, threads: threads, progress: common.showsProgress)
+    }
+}
+
+/// What only the first stage of a pipeline is told: where an interrupted
+/// run goes on, and when to stop, resumable (seed(7), RESUMING).
+public struct FirstStageOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Go on with the run journaled in DIR (seed-journal --journal-dir DIR); nothing there yet: start.", valueName: "DIR"))
+    public var resume: String?
+    @Option(
+        help: ArgumentHelp("With --resume: go back SIZE from the journal's last record (default: its checkpoint interval, at least 64M).", valueName: "SIZE"))
+    public var resumeBack: String?
+    @Option(help: ArgumentHelp("Stop, resumable (status 75), when the clock next reads HH:MM.", valueName: "HH:MM"))
+    public var until: String?
+    @Option(help: ArgumentHelp("Stop, resumable (status 75), after DURATION (90s, 30m, 8h, 1d).", valueName: "DURATION"))
+    public var maxDuration: String?
+
+    public init() {}
+
+    /// Adds the resume directory and the deadline to `io`.
+    public func apply(to io: inout StreamIO) throws {
+        io.resume = resume
+        if let b = resumeBack {
+            guard resume != nil else { throw SeedError.usage("--resume-back goes with --resume") }
+            io.resumeBack = try ByteSize.parse(b)
+        }
+        if let u = until {
+            guard let d = Deadline.until(u) else { throw SeedError.usage("--until takes a time of day as HH:MM, not \(quoted(u))") }
+            io.deadline = d
+        }
+        if let m = maxDuration {
+            guard let s = Deadline.seconds(m) else { throw SeedError.usage("--max-duration takes a duration such as 90s, 30m or 8h, not \(quoted(m))") }
+            let d = Date(timeIntervalSinceNow: s)
+            io.deadline = min(io.deadline ?? d, d)
+        }
     }
 }

@@ -97,16 +97,25 @@ public final class AtomicOutput {
     nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
         let t = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: slotCount)
         t.initialize(repeating: nil, count: slotCount)
-        signal(SIGINT) { sig in AtomicOutput.cleanupAndExit(sig) }
-        signal(SIGTERM) { sig in AtomicOutput.cleanupAndExit(sig) }
+        installSignalHandlers()
+        return t
+    }()
+
+    /// Makes the table (and so the handlers) before any signal may need them.
+    package static func prepareForSignals() { _ = slots }
+
+    /// SIGINT and SIGTERM remove partial files, or with a stopping role
+    /// (`GracefulStop`) the first one is let pass.
+    private static func installSignalHandlers() {
+        signal(SIGINT) { sig in GracefulStop.onSignal(sig) }
+        signal(SIGTERM) { sig in GracefulStop.onSignal(sig) }
         // A parent may hand its blocked signals down through exec.
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        return t
-    }()
+    }
 
     package static func register(_ p: String) {
         guard let c = strdup(p) else { return }
@@ -173,4 +182,21 @@ public struct StreamOutput {
 
     /// Removes a named output file that will not be committed.
     public func discard() { atomic?.discard() }
+}
+
+extension StreamFiles {
+    /// pread(2) until `buffer` is full or the file ends; the bytes read.
+    public static func preadFully(_ fd: FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd.rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SeedError.io("read error at byte \(offset + UInt64(done)): \(errnoMessage())")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
 }

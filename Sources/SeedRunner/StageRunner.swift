@@ -32,7 +32,15 @@ package protocol RecordStage: AnyObject {
     /// On the writing thread, just before a record goes out, with the
     /// header it goes out with.
     func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws
-    /// After the last record went out, before the output is committed.
+    /// A resume record: at the start of a resumed run's stream (the stage
+    /// list edited, the numbering taken from it, put on), or in the middle
+    /// of a stream read back from drives (passed on).
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws
+    /// The stop record: by default passed on; the run then ends resumable.
+    func stopRecord(_ r: Record, _ run: StageRunner) throws
+    /// After the last record went out, before the output is committed;
+    /// after a stop record (`run.stoppedResumable`) everything the stage
+    /// wrote must be durable when it returns.
     func finish(_ run: StageRunner) throws
 }
 
@@ -46,6 +54,32 @@ extension RecordStage {
     package func work(_ slot: PipelineSlot, lane: Int) throws {}
     package func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws {}
     package func finish(_ run: StageRunner) throws {}
+    package func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        guard run.startsResumed else {
+            try run.pass(r)
+            return
+        }
+        var p = point
+        var m = p.metadata
+        try editStages(&m, at: run.locate(r))
+        p.metadata = m
+        run.continueNumbering(at: r.header.sequence)
+        try run.insert(like: r.header, payload: p.encoded())
+    }
+    package func stopRecord(_ r: Record, _ run: StageRunner) throws {
+        try run.insert(like: r.header, payload: [])
+    }
+}
+
+/// Where a first stage given --resume goes on: the resume record it
+/// starts with, and the byte of its input and the order to read on from.
+package struct ResumeStart {
+    package var point: ResumePoint
+    package var inputOffset: UInt64
+    package var order: StreamOrder
+    package init(point: ResumePoint, inputOffset: UInt64, order: StreamOrder) {
+        (self.point, self.inputOffset, self.order) = (point, inputOffset, order)
+    }
 }
 
 /// Runs one `RecordStage` over a stream: one reader, the ordered worker
@@ -55,7 +89,7 @@ extension RecordStage {
 package final class StageRunner {
     /// How messages name the input.
     package let source: String
-    package let reader: RecordReader
+    package private(set) var reader: RecordReader
     /// The input, for a stage that frames it itself.
     package let input: FileDescriptor
     private let outputPath: String?
@@ -68,6 +102,14 @@ package final class StageRunner {
     package private(set) var nextSequence: UInt64 = 0
     /// Whether the stage took the current record's deferred payload.
     private var taken = true
+    /// Whether this stage reads no pipe: the first of its pipeline, which
+    /// stops on a signal or its deadline and sends the stop record on.
+    package let isFirstStage: Bool
+    /// For a first stage given --resume: where, after the input's stream
+    /// header, the run goes on (nil: from the start).
+    package var resumer: ((Record, StreamMetadata) throws -> ResumeStart?)?
+    /// Whether the stream starts with the resume record being handled.
+    package private(set) var startsResumed = false
 
     /// Opens the input; the output is opened by `run`, once the stage is
     /// ready (keys read, say).
@@ -84,7 +126,15 @@ package final class StageRunner {
         self.threads = n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1)
         showProgress = io.progress
         self.label = label
+        var st = stat()
+        let piped = fstat(input.rawValue, &st) == 0 && ((st.st_mode & S_IFMT) == S_IFIFO || (st.st_mode & S_IFMT) == S_IFSOCK)
+        isFirstStage = !piped
+        GracefulStop.install(piped ? .downstream : .first)
+        if let d = io.deadline { GracefulStop.stop(at: d) }
     }
+
+    /// Whether the run ended at a stop record: resumable, nothing committed.
+    package var stoppedResumable: Bool { stopped == .resumable }
 
     /// How messages name an input given as `path` (nil or "-": standard input).
     package static func sourceName(_ path: String?) -> String {
@@ -137,7 +187,8 @@ package final class StageRunner {
             try pipeline.run(feeding: feed)
             try output.flush()
             try stage.finish(self)
-            try output.commit()
+            // A stopped run's named output is not whole: it is not committed.
+            if stoppedResumable { output.abandon(SeedError(.resumable, "stopped")) } else { try output.commit() }
         } catch {
             output.abandon(error)
             throw error
@@ -148,19 +199,67 @@ package final class StageRunner {
 
     /// Reads the input record by record and hands each to the stage.
     private func readRecords(_ stage: RecordStage) throws {
-        while stopped == nil, let r = try reader.next() {
+        while stopped == nil {
+            if isFirstStage && GracefulStop.requested { return try stopHere(stage) }
+            guard let r = try reader.next() else { return }
             let deferred = StageRunner.bulk(r.header)
             if !deferred { try r.verifyPayload(source: source) }
             taken = !deferred
-            if r.header.kind == .streamHeader {
-                try stage.streamHeader(r, try StreamMetadata.decode(r.payload, record: locate(r)), self)
-            } else {
+            startsResumed = false
+            switch r.header.kind {
+            case .streamHeader:
+                let meta = try StreamMetadata.decode(r.payload, record: locate(r))
+                if let start = try resumer?(r, meta) {
+                    try resume(stage, from: start)
+                } else {
+                    try stage.streamHeader(r, meta, self)
+                }
+            case .resume:
+                startsResumed = reader.recordsRead == 1
+                try stage.resume(r, try ResumePoint.decode(r.payload, record: locate(r)), self)
+            case .stop:
+                try stage.stopRecord(r, self)
+                stop(.resumable)
+            default:
                 try stage.record(r, at: locate(r), self)
             }
             // A record the stage dropped: its payload is read and checked all the same.
             if !taken { _ = try reader.takePayload() }
         }
     }
+
+    /// The first stage given --resume: the resume record first, then the
+    /// input from the record the run goes on with.
+    private func resume(_ stage: RecordStage, from start: ResumeStart) throws {
+        let payload = start.point.encoded()
+        var h = RecordHeader(kind: .resume, volume: 0, payloadLength: UInt64(payload.count))
+        h.sequence = start.point.sequence
+        startsResumed = true
+        try payload.withUnsafeBytes { p in
+            try stage.resume(Record(header: h, payload: p, offset: 0), start.point, self)
+        }
+        startsResumed = false
+        guard lseek(input.rawValue, off_t(start.inputOffset), SEEK_SET) >= 0 else {
+            throw SeedError.io("\(source): cannot seek to byte \(start.inputOffset): \(errnoMessage())")
+        }
+        let r = RecordReader(fd: input, source: source, order: start.order)
+        r.verifyPayloads = false
+        r.deferPayload = StageRunner.bulk
+        reader = r
+    }
+
+    /// The first stage asked to stop: a stop record after the last record
+    /// put on, and the run ends resumable.
+    private func stopHere(_ stage: RecordStage) throws {
+        var h = RecordHeader(kind: .stop, volume: 0, payloadLength: 0)
+        h.sequence = nextSequence
+        try stage.stopRecord(Record(header: h, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: 0), self)
+        stop(.resumable)
+        Diagnostics(tool: label).info("stopped on \(GracefulStop.reason) after \(reader.recordsRead) records read: resumable with --resume")
+    }
+
+    /// The next record put on gets `sequence` (a resumed stream's numbering).
+    package func continueNumbering(at sequence: UInt64) { nextSequence = sequence }
 
     /// Puts on a record the stage framed itself: `fill` loads the slot's
     /// input with the record's bytes as they lie in the input, header and

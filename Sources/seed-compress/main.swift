@@ -24,6 +24,7 @@ struct SeedCompress: SeedCommand {
     var level: Int?
 
     @OptionGroup var workers: ThreadOption
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var filter: FilterOptions
     var common: CommonOptions { filter.common }
 
@@ -33,6 +34,7 @@ struct SeedCompress: SeedCommand {
         o.codec = gzip ? .gzip : .zstd
         o.level = level
         o.io = filter.io(threads: workers.threads)
+        try first.apply(to: &o.io)
         return try Compressor.run(o, diag: diag)
     }
 }

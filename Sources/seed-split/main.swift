@@ -31,6 +31,7 @@ struct SeedSplit: SeedCommand {
     var estimateLevel = 3
     @Option(help: ArgumentHelp("Write only volumes N and later; earlier ones are planned the same and left out.", valueName: "N"))
     var firstVolume: UInt32 = 1
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var filter: FilterOptions
     var common: CommonOptions { filter.common }
 
@@ -49,6 +50,7 @@ struct SeedSplit: SeedCommand {
         if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
         o.firstVolume = firstVolume
         o.io = filter.io()
+        try first.apply(to: &o.io)
         return try Splitter.run(o, diag: diag)
     }
 }

@@ -47,6 +47,9 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         public var firstRecord: UInt64?
         public var firstDataRecord: UInt64?
         public var stages: [StreamMetadata.Stage]?
+        /// How far apart seed-journal syncs its lines: how far back a
+        /// resumed run goes from the journal's last line.
+        public var checkpoint: UInt64?
 
         package init(session: String, volume: UInt32, created: String) {
             self.session = session

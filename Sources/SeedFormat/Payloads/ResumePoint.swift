@@ -2,26 +2,65 @@ import SeedCore
 
 /// The resume record's JSON payload (seed-stream(5), kind 7): where an
 /// interrupted run goes on, in band, so that only the first stage of a
-/// pipeline needs to be told to resume. Reserved: no tool writes one yet,
-/// and a format 1 reader refuses the kind.
+/// pipeline needs to be told to resume. Positions are those of the stream
+/// as it lies on the drives (the journal's), except `sequence` and
+/// `dataRecord`, which count the stream before it was split.
 public struct ResumePoint: JSONPayload, Equatable, Sendable {
     /// The interrupted run's session, which the resumed run keeps.
     public var session: String
-    /// The sequence number, in the stream before it was split, of the
-    /// record the run goes on with.
+    /// This record's sequence number in the stream before it was split
+    /// (what seed-split -d gives back); the records after it follow on.
     public var sequence: UInt64
-    /// The volume that record goes into (0: a stream not split), and the
-    /// byte offset in that volume's stream where it goes.
+    /// Data records before it in that stream.
+    public var dataRecord: UInt64
+    /// The volume it goes into (0: a stream not split), its sequence number
+    /// there, and the byte offset in that volume's stream where it goes.
     public var volume: UInt32
+    public var volumeSequence: UInt64
     public var offset: UInt64
-    /// Bytes of the resumed data the receiving side already has and drops.
-    public var discard: UInt64
+    /// Key records before it in its volume: its sequence number there once
+    /// the volume is decrypted is `volumeSequence` less these.
+    public var keyRecords: UInt64
+    /// The record before it on the drive: where it starts and its SHA-256
+    /// (header and payload), as the journal has them.
+    public var previousOffset: UInt64
+    public var previousSHA256: String
+    /// The stages that made the resumed stream so far, as a stream
+    /// header's: each encoding stage adds itself.
+    public var stages: [StreamMetadata.Stage]
 
-    public init(session: String, sequence: UInt64, volume: UInt32, offset: UInt64, discard: UInt64) {
-        (self.session, self.sequence, self.volume, self.offset, self.discard) = (session, sequence, volume, offset, discard)
+    public init(
+        session: String, sequence: UInt64, dataRecord: UInt64, volume: UInt32, volumeSequence: UInt64, offset: UInt64,
+        keyRecords: UInt64, previousOffset: UInt64, previousSHA256: String, stages: [StreamMetadata.Stage]
+    ) {
+        self.keyRecords = keyRecords
+        (self.session, self.sequence, self.dataRecord, self.volume) = (session, sequence, dataRecord, volume)
+        (self.volumeSequence, self.offset, self.previousOffset, self.previousSHA256) = (volumeSequence, offset, previousOffset, previousSHA256)
+        self.stages = stages
     }
 
     public static let notValid = "resume record is not valid"
 
-    public func check(record: String) throws { try Session.check(session, record: record) }
+    public func check(record: String) throws {
+        try Session.check(session, record: record)
+        if Hex.decode(previousSHA256)?.count != 32 { throw SeedError.data("\(record): resume record's previousSHA256 is not a SHA-256 in hex") }
+        if volumeSequence == 0 || previousOffset >= offset || keyRecords >= volumeSequence {
+            throw SeedError.data("\(record): resume record with no record before it (sequence \(volumeSequence), offset \(offset))")
+        }
+    }
+
+    /// The stage list as a stream header's metadata, for `editStages`.
+    public var metadata: StreamMetadata {
+        get { StreamMetadata(session: session, stages: stages) }
+        set { stages = newValue.stages }
+    }
+}
+
+/// The stop record (seed-stream(5), kind 9): the first stage of a pipeline
+/// was told to stop, and every stage after it ends its run there, with
+/// everything it wrote durable, and exits with status 75 (resumable). It
+/// never reaches a drive.
+public enum StopRecord {
+    /// Its payload: empty.
+    public static let payload: [UInt8] = []
 }

@@ -2,9 +2,8 @@ import CDeflate
 import SeedCore
 import SeedIO
 
-/// The kinds of record in a seed stream (seed-stream(5)). Kind 0, kind 7
-/// (resume, not yet specified) and kinds 9 to 255 are reserved: a reader
-/// refuses them.
+/// The kinds of record in a seed stream (seed-stream(5)). Kind 0 and
+/// kinds 10 to 255 are reserved: a reader refuses them.
 public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -17,15 +16,15 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let key = RecordKind(rawValue: 6)
     public static let resume = RecordKind(rawValue: 7)
     public static let end = RecordKind(rawValue: 8)
+    public static let stop = RecordKind(rawValue: 9)
 
-    /// Whether format version 1 defines this kind (resume is reserved
-    /// until its record is specified).
-    public var isDefined: Bool { (1...8).contains(rawValue) && self != .resume }
+    /// Whether format version 1 defines this kind.
+    public var isDefined: Bool { (1...9).contains(rawValue) }
     /// Whether seed-compress may give this kind's payloads a codec.
     public var mayBeCompressed: Bool { self == .data || self == .index }
     /// Whether seed-encrypt seals this kind's payloads: all but the
     /// records a reader needs before it has a key.
-    public var isSealed: Bool { self != .streamHeader && self != .volumeBegin && self != .key }
+    public var isSealed: Bool { self != .streamHeader && self != .volumeBegin && self != .key && self != .resume && self != .stop }
 
     public var description: String {
         switch self {
@@ -37,6 +36,7 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .key: return "key"
         case .resume: return "resume"
         case .end: return "end"
+        case .stop: return "stop"
         default: return "kind \(rawValue)"
         }
     }
@@ -60,7 +60,7 @@ extension RecordKind: Codable {
     }
 
     private static let byToken: [String: RecordKind] = Dictionary(
-        uniqueKeysWithValues: (1...8).map { RecordKind(rawValue: $0) }.map { ($0.token, $0) })
+        uniqueKeysWithValues: (1...9).map { RecordKind(rawValue: $0) }.map { ($0.token, $0) })
 
     public init(from decoder: Decoder) throws {
         let token = try decoder.singleValueContainer().decode(String.self)

@@ -14,6 +14,10 @@ public struct Record {
     public var payload: UnsafeRawBufferPointer
     public var offset: UInt64
 
+    public init(header: RecordHeader, payload: UnsafeRawBufferPointer, offset: UInt64) {
+        (self.header, self.payload, self.offset) = (header, payload, offset)
+    }
+
     /// "record 12 (volume 2) at byte 50331696", for messages.
     public var location: String { RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: offset) }
 

@@ -78,6 +78,8 @@ public final class RecordWriter {
     /// Numbers a header, buffers it and counts its record written.
     private func putHeader(_ header: RecordHeader) throws -> UInt64 {
         if header.kind == .volumeBegin { nextSequence = 0 }
+        // A resumed run's stream starts numbered where the resume record says.
+        if header.kind == .resume && recordsWritten == 0 { nextSequence = header.sequence }
         var h = header
         h.sequence = nextSequence
         if capacity - used < RecordHeader.size { try flush() }

@@ -25,6 +25,8 @@ public struct StreamOrder {
     private var endInVolume = false
     private var lastKind: RecordKind?
     private var sawStreamHeader = false
+    /// A stop record was read: nothing may follow, and the input may end.
+    public private(set) var sawStop = false
 
     /// The order of a whole stream, from its first record.
     public init(source: String) { self.source = source }
@@ -47,9 +49,13 @@ public struct StreamOrder {
 
     /// Checks that a record belongs where it lies; `loc` names it.
     public func check(_ h: RecordHeader, _ loc: String) throws {
-        if recordsRead == 0 && h.kind != .streamHeader && h.kind != .volumeBegin {
-            throw SeedError.data("\(source): \(loc): stream does not start with a stream header or volume begin")
+        if recordsRead == 0 && h.kind != .streamHeader && h.kind != .volumeBegin && h.kind != .resume {
+            throw SeedError.data("\(source): \(loc): stream does not start with a stream header, volume begin or resume record")
         }
+        if sawStop { throw SeedError.data("\(source): \(loc): \(h.kind) record after the stop record") }
+        // A resumed run's stream starts with its resume record, in the
+        // volume it goes on in, numbered as it lies there.
+        if recordsRead == 0 && h.kind == .resume { return }
         let volumed = recordsRead == 0 ? h.kind == .volumeBegin : self.volumed
         try checkKind(h, loc, volumed: volumed)
         if !volumed {
@@ -86,12 +92,12 @@ public struct StreamOrder {
             if sawStreamHeader { throw SeedError.data("\(source): \(loc): a second stream header") }
         case .key:
             let after: RecordKind = volumed ? .volumeBegin : .streamHeader
-            if lastKind != after {
-                throw SeedError.data("\(source): \(loc): key record out of place (a key record may only follow the \(after))")
+            if lastKind != after && lastKind != .resume {
+                throw SeedError.data("\(source): \(loc): key record out of place (a key record may only follow the \(after) or a resume record)")
             }
         case .end where sawEnd:
             throw SeedError.data("\(source): \(loc): a second end record")
-        case .data, .index, .end:
+        case .data, .index, .end, .resume:
             if !volumed && !sawStreamHeader { throw SeedError.data("\(source): \(loc): \(h.kind) record before the stream header") }
         default: break
         }
@@ -99,7 +105,14 @@ public struct StreamOrder {
 
     /// Takes a checked record as read.
     public mutating func accept(_ h: RecordHeader) {
-        if recordsRead == 0 { volumed = h.kind == .volumeBegin }
+        if recordsRead == 0 {
+            volumed = h.kind == .volumeBegin || (h.kind == .resume && h.volume != 0)
+            if h.kind == .resume {
+                sawStreamHeader = true
+                if volumed { currentVolume = h.volume }
+            }
+        }
+        if h.kind == .stop { sawStop = true }
         lastKind = h.kind
         if h.kind == .streamHeader { sawStreamHeader = true }
         expectedSequence = h.sequence &+ 1
@@ -122,6 +135,7 @@ public struct StreamOrder {
     /// Whether the input may end here; else the error that says what is cut off.
     public func checkEnd(at position: UInt64) throws {
         if recordsRead == 0 { throw SeedError.data("\(source): empty input, not a seed stream") }
+        if sawStop { return }
         if volumed {
             guard let v = currentVolume else { return }
             throw SeedError.data("\(source): volume \(v) truncated after record \(lastSequence ?? 0) at byte \(position): no volume end record")

@@ -30,8 +30,8 @@ public enum Compressor {
             }
         }
         let runner = try StageRunner(o.io, label: "seed-compress")
-        try runner.run(CompressStage(o, threads: runner.threads, source: runner.source))
-        return .success
+        try FirstStageResume.install(on: runner, o.io, tool: "seed-compress", diag: diag)
+        return try runner.run(CompressStage(o, threads: runner.threads, source: runner.source))
     }
 }
 

@@ -49,23 +49,31 @@ struct VolumeChains {
     private var keys: [UInt32: SymmetricKey] = [:]
     private var pending: [UInt32: (chain: String, keyId: String, key: SymmetricKey, loc: String)] = [:]
 
-    mutating func admit(volume v: UInt32, record: KeyRecord, key: SymmetricKey, _ loc: String, _ diag: Diagnostics) throws {
-        if v == 1 && record.chain != nil { throw SeedError.data("\(loc): volume 1 key record chained to a volume before it") }
-        if v > 1, let chain = record.chain {
+    mutating func admit(volume v: UInt32, record: KeyRecord, key: SymmetricKey, resumed: Bool, _ loc: String, _ diag: Diagnostics) throws {
+        if (v == 1 || resumed) && record.chain != nil { throw SeedError.data("\(loc): key record chained to a volume before it") }
+        if !resumed, v > 1, let chain = record.chain {
             if let prev = keys[v - 1] {
                 if !Chain.holds(chain, key: key, keyId: record.keyId, previous: prev) { throw notChained(loc, v) }
             } else {
                 pending[v] = (chain, record.keyId, key, loc)
             }
-        } else if v > 1 {
+        } else if v > 1 && !resumed {
             // A later run of seed-encrypt (seed-split --first-volume)
             // never had the key before it, so cannot chain to it.
             diag.warning("\(loc): volume \(v) was sealed by a later run of seed-encrypt: nothing but the stream binds it to volume \(v - 1)")
         }
+        // The next volume chains to this volume's last key: a resumed run's
+        // segment (bound by its resume record, not chained) may come yet.
         keys[v] = key
-        if let next = pending.removeValue(forKey: v + 1), !Chain.holds(next.chain, key: next.key, keyId: next.keyId, previous: key) {
-            throw notChained(next.loc, v + 1)
+        if let next = pending[v + 1], Chain.holds(next.chain, key: next.key, keyId: next.keyId, previous: key) {
+            pending[v + 1] = nil
         }
+    }
+
+    /// At the end: a volume read before the one it chains to, which came
+    /// and holds no key it chains to, is refused.
+    func finish() throws {
+        for (v, p) in pending.sorted(by: { $0.key < $1.key }) where keys[v - 1] != nil { throw notChained(p.loc, v) }
     }
 
     private func notChained(_ loc: String, _ v: UInt32) -> SeedError {
@@ -100,8 +108,7 @@ public enum Encryptor {
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
         let runner = try StageRunner(o.io, label: "seed-encrypt")
         // Keys are read before any output exists.
-        try runner.run(EncryptStage(o, diag: diag, source: runner.source))
-        return .success
+        return try runner.run(EncryptStage(o, diag: diag, source: runner.source))
     }
 }
 
@@ -125,6 +132,8 @@ final class EncryptStage: RecordStage {
     var chains = VolumeChains()
     /// With -d, a volume begin must be followed by its key record.
     var keyDue: String?
+    /// With -d, the key record due opens a resumed run's segment.
+    var resumedSegment = false
 
     init(_ o: EncryptOptions, diag: Diagnostics, source: String) throws {
         self.o = o
@@ -175,6 +184,50 @@ final class EncryptStage: RecordStage {
         }
     }
 
+    func finish(_ run: StageRunner) throws {
+        if o.decrypt { try chains.finish() }
+    }
+
+    /// A resume record starts a key segment of its own: sealing, a fresh
+    /// data key in a key record right after it; opening, the key record
+    /// that must follow. The segment's clear records are the resume record
+    /// and its key record, so the segment is bound to where the resume
+    /// record says it goes (seed-stream(5), kind 7).
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        let loc = run.locate(r)
+        try checkKeyDue(.resume, loc)
+        current = nil
+        transcript.reset()
+        if o.decrypt {
+            guard r.header.volume == point.volume || !run.volumed else {
+                throw SeedError.data("\(loc): resume record of volume \(point.volume) in volume \(r.header.volume)")
+            }
+            bindClear(.resume, r.payload)
+            resumedSegment = true
+            keyDue = "the resumed run at \(loc)"
+            var p = point
+            try p.metadata.removeStage("seed-encrypt", missing: "the resumed run's stream is not encrypted", at: loc)
+            try run.insert(like: r.header, payload: p.encoded())
+            return
+        }
+        guard run.startsResumed else { throw SeedError.data("\(loc): resume record in the middle of a stream to encrypt") }
+        if !point.stages.contains(where: { $0.tool == "seed-split" }) && point.volume != 0 {
+            throw SeedError.data("\(loc): the interrupted run's stream was split into volumes", hint: "resume it through seed-split")
+        }
+        var p = point
+        try p.metadata.addStage(
+            "seed-encrypt", settings: ["cipher": DataKey.cipherName(chacha: o.chacha)], refusing: "the stream is already encrypted", at: loc)
+        let payload = p.encoded()
+        payload.withUnsafeBytes { bindClear(.resume, $0) }
+        // Numbered as it lies on the drive, after the volume's key records.
+        run.continueNumbering(at: point.volumeSequence)
+        try run.insert(like: r.header, payload: payload)
+        // No chain: this run never had the key before it (seed-stream(5)).
+        current = try emitKeyRecord(run, budget: nil, volume: r.header.volume, chainFrom: nil)
+        lastVolumeKey = (r.header.volume, current!.key)
+        keyRecords += 1
+    }
+
     func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
         let kind = r.header.kind
         if kind == .volumeBegin {
@@ -208,7 +261,8 @@ final class EncryptStage: RecordStage {
             current = key
             keyRecords += 1
             if run.volumed {
-                try chains.admit(volume: r.header.volume, record: record, key: key.key, loc, diag)
+                try chains.admit(volume: r.header.volume, record: record, key: key.key, resumed: resumedSegment, loc, diag)
+                resumedSegment = false
             } else if record.chain != nil {
                 throw SeedError.data("\(loc): key record chained to a volume in a stream not split into volumes")
             }

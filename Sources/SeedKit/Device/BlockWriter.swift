@@ -45,12 +45,20 @@ final class DriveJob {
     var label: VolumeLabel
     var sink: ChunkSink?
     var encrypted = false
+    /// A resumed volume: where in its stream this run's writes start (a
+    /// multiple of the alignment), and the bytes from there to the resume
+    /// point, read back from the drive to fill the first chunk.
+    var base: UInt64 = 0
+    var prefix: [UInt8] = []
 
     init(target: Target, begin: VolumeBegin) {
         self.target = target
         self.begin = begin
         label = VolumeLabel(session: begin.session, volume: begin.volume, capacity: begin.capacity, streamOffset: VolumeBudget.standard.label)
     }
+
+    /// The volume's stream bytes so far.
+    var bytes: UInt64 { base + (sink?.bytes ?? 0) }
 }
 
 /// seed-writeblk as a stage and the output it writes to: each volume
@@ -91,18 +99,100 @@ final class DriveStage: RecordStage, RecordOutput {
         try run.pass(r, context: DriveJob(target: try Target.openForWriting(path, begin: begin, o, diag: diag), begin: begin))
     }
 
+    /// A resumed run goes on on the drive that holds the volume the resume
+    /// record names (drives named before it that hold earlier volumes of
+    /// the session are passed over), just after the record the resume
+    /// record says is there, which is read back and must be it.
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        let loc = run.locate(r)
+        guard run.startsResumed else {
+            try run.pass(r)
+            return
+        }
+        guard run.volumed, r.header.volume == point.volume else {
+            throw SeedError.data("\(loc): the stream is not split into volumes", hint: "run seed-split before seed-writeblk")
+        }
+        var found: (String, VolumeLabel)?
+        while found == nil, !targets.isEmpty {
+            let t = targets.removeFirst()
+            let label = try Target.readLabel(t)
+            if let l = label, l.session == point.session, l.volume < point.volume {
+                diag.verbose("\(quoted(t)) holds volume \(l.volume) of this session: passed over")
+                continue
+            }
+            guard let l = label, l.session == point.session, l.volume == point.volume else {
+                throw SeedError.io(
+                    "\(quoted(t)) does not hold volume \(point.volume) of session \(point.session), where the run goes on",
+                    hint: "name the drives from the one that holds volume \(point.volume)")
+            }
+            found = (t, l)
+        }
+        guard let (path, label) = found else {
+            throw SeedError.io("no drive named holds volume \(point.volume) of session \(point.session), where the run goes on")
+        }
+        let begin = VolumeBegin(
+            session: point.session, volume: point.volume, capacity: label.capacity, firstRecord: 0, budget: .standard, stages: point.stages)
+        let d = DriveJob(target: try Target.openForWriting(path, begin: begin, o, diag: diag, resuming: true), begin: begin)
+        d.label = label
+        d.label.complete = false
+        d.label.lastVolume = false
+        try checkResumePoint(d, point, loc)
+        run.continueNumbering(at: r.header.sequence)
+        try run.pass(r, context: d)
+    }
+
+    /// The drive must hold the record before the resume point, whole and
+    /// with the digest the journal has; the bytes from the last aligned
+    /// offset to the point are read back to fill the first chunk written.
+    func checkResumePoint(_ d: DriveJob, _ point: ResumePoint, _ loc: String) throws {
+        let fd = open(d.target.path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SeedError.io("cannot open \(d.target.name) to read it: \(errnoMessage())") }
+        defer { close(fd) }
+        let start = d.label.streamOffset
+        let short = SeedError.io(
+            "\(d.target.name) does not hold volume \(point.volume) up to byte \(point.offset), where the run goes on "
+                + "(the drive lost writes the journal names)",
+            hint: "see RESUMING in seed(7)")
+        let framer = RecordFramer(fd: FileDescriptor(rawValue: fd), source: d.target.name)
+        let prev: Record
+        do { prev = try framer.record(at: start + point.previousOffset) } catch { throw short }
+        var sha = SHA256()
+        try prev.header.encodedBytes { sha.update(bufferPointer: $0) }
+        sha.update(bufferPointer: prev.payload)
+        guard Hex.encode(Array(sha.finalize())) == point.previousSHA256,
+            point.previousOffset + UInt64(RecordHeader.size) + prev.header.payloadLength == point.offset
+        else { throw short }
+        d.base = point.offset & ~UInt64(ChunkSink.alignment - 1)
+        d.prefix = [UInt8](repeating: 0, count: Int(point.offset - d.base))
+        let n = try d.prefix.withUnsafeMutableBytes { try StreamFiles.preadFully(FileDescriptor(rawValue: fd), $0, at: start + d.base) }
+        if n != d.prefix.count { throw short }
+    }
+
     func finish(_ run: StageRunner) throws {
+        if run.stoppedResumable, let d = drive, let sink = d.sink {
+            // Stopped: what is written goes to the disk, the label says how much.
+            drive = nil
+            _ = try sink.finish()
+            d.label.streamBytes = d.bytes
+            try writeLabel(d.label, d.target)
+            try d.target.sync()
+            diag.info("volume \(d.begin.volume): stopped after byte \(d.bytes) of its stream on \(d.target.name), synced")
+            return
+        }
         if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }
     }
 
     func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
-        if header.kind == .volumeBegin {
-            let d = slot.context as! DriveJob
+        // The stop record never reaches a drive.
+        if header.kind == .stop { return }
+        if let d = slot.context as? DriveJob {
             d.label.written = ISO8601DateFormatter().string(from: Date())
-            d.label.readBack = recipe(d.begin.stages ?? [], encrypted: false)
+            if d.base == 0 && d.prefix.isEmpty { d.label.readBack = recipe(d.begin.stages ?? [], encrypted: false) }
             // A drive stopped mid-write says so: the label goes first, marked unfinished.
             try writeLabel(d.label, d.target)
-            d.sink = ChunkSink(target: d.target, at: d.label.streamOffset, checkpoint: o.checkpoint, checksums: o.verify)
+            let sink = ChunkSink(target: d.target, at: d.label.streamOffset + d.base, checkpoint: o.checkpoint, checksums: o.verify)
+            try d.prefix.withUnsafeBytes { try sink.append($0) }
+            d.sink = sink
             drive = d
         }
         guard let d = drive, let sink = d.sink else { preconditionFailure("a record outside a volume") }
@@ -125,16 +215,20 @@ final class DriveStage: RecordStage, RecordOutput {
     func complete(_ d: DriveJob, _ sink: ChunkSink) throws {
         let digest = try sink.finish()
         let offset = d.label.streamOffset
-        if offset + sink.bytes + UInt64(ChunkSink.alignment) > d.begin.capacity + VolumeBudget.standard.tail {
-            diag.warning("volume \(d.begin.volume) takes \(offset + sink.bytes) bytes, more than the \(d.begin.capacity) planned")
+        if offset + d.bytes + UInt64(ChunkSink.alignment) > d.begin.capacity + VolumeBudget.standard.tail {
+            diag.warning("volume \(d.begin.volume) takes \(offset + d.bytes) bytes, more than the \(d.begin.capacity) planned")
         }
         d.label.complete = true
-        d.label.streamBytes = sink.bytes
-        d.label.streamSHA256 = digest.map { Hex.encode($0) } ?? "none (written without --verify)"
+        d.label.streamBytes = d.bytes
+        if d.base > 0 {
+            d.label.streamSHA256 = "none (resumed: the journal has every record's digest)"
+        } else {
+            d.label.streamSHA256 = digest.map { Hex.encode($0) } ?? "none (written without --verify)"
+        }
         d.label.readBack = recipe(d.begin.stages ?? [], encrypted: d.encrypted)
         try writeLabel(d.label, d.target)
         try d.target.sync()
-        if o.verify { try verify(d.target, d.label, chunks: sink.chunkCRCs) }
+        if o.verify { try verify(d.target, d.label, from: d.base, chunks: sink.chunkCRCs) }
         diag.verbose("volume \(d.begin.volume): \(sink.bytes) bytes to \(d.target.name)\(o.verify ? ", read back and verified" : "")")
     }
 
@@ -177,14 +271,14 @@ final class DriveStage: RecordStage, RecordOutput {
     /// Reads the volume back from the drive, past the page cache, and
     /// compares every chunk's CRC-32 (to say where) and the whole stream's
     /// SHA-256 with what was written.
-    func verify(_ t: Target, _ l: VolumeLabel, chunks: [UInt32]) throws {
+    func verify(_ t: Target, _ l: VolumeLabel, from base: UInt64, chunks: [UInt32]) throws {
         let flags = O_RDONLY | O_CLOEXEC | (t.direct ? CSeedSys_O_DIRECT : 0)
         let fd = open(t.path, flags)
         if fd < 0 { throw SeedError.io("cannot open \(t.name) to verify: \(errnoMessage())") }
         defer { close(fd) }
         if !t.direct { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }  // read the disk, not the cache
         let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
-        var done: UInt64 = 0
+        var done = base
         var i = 0
         var sha = SHA256()
         while done < l.streamBytes {
@@ -201,7 +295,7 @@ final class DriveStage: RecordStage, RecordOutput {
             done += UInt64(want)
             i += 1
         }
-        if Hex.encode(Array(sha.finalize())) != l.streamSHA256 {
+        if base == 0 && Hex.encode(Array(sha.finalize())) != l.streamSHA256 {
             throw SeedError.io("\(t.name): verify: volume \(l.volume) reads back with another SHA-256 than was written")
         }
         if (try Target.readLabel(t.path)) != l { throw SeedError.io("\(t.name): verify: the label reads back differently") }

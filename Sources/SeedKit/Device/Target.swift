@@ -39,7 +39,7 @@ final class Target {
     /// busy device, a drive holding something (a filesystem, a partition
     /// table, another seed's volume) without --format and its confirmation,
     /// a drive smaller than the volume was planned for.
-    static func openForWriting(_ path: String, begin: VolumeBegin, _ o: WriteOptions, diag: Diagnostics) throws -> Target {
+    static func openForWriting(_ path: String, begin: VolumeBegin, _ o: WriteOptions, diag: Diagnostics, resuming: Bool = false) throws -> Target {
         var st = stat()
         let exists = stat(path, &st) == 0
         let isBlock = exists && (st.st_mode & S_IFMT) == S_IFBLK
@@ -56,7 +56,8 @@ final class Target {
                     "\(quoted(path)) is in use (\(uses.joined(separator: "; "))): seed-writeblk never writes to a mounted or busy device")
             }
             size = try DriveSizes.deviceSize(path)
-        } else if exists && st.st_size > 0 {
+        } else if exists && st.st_size > 0 && !resuming {
+            // A file made to stand in for a drive; one a run stopped in grows on.
             size = UInt64(st.st_size)
         }
         // What the drive holds now.
@@ -67,6 +68,8 @@ final class Target {
                     held = "volume \(l.volume) of seed session \(l.session)"
                 } else {
                     diag.verbose("\(quoted(path)) holds volume \(l.volume) of this session already: writing it again")
+                    // A file this volume was written to grows as it is written again.
+                    if !isBlock { size = nil }
                 }
             } else if let sig = BlockDevices.signature(path) {
                 let plain = sig == "more than one filesystem signature" || sig.hasPrefix("partition table") || sig.hasPrefix("an ")

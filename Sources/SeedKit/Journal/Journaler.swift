@@ -40,8 +40,7 @@ public enum Journaler {
         return try withExtendedLifetime(lock) {
             if o.check { return try JournalChecker.run(o, diag: diag) }
             let runner = try StageRunner(o.io, label: "seed-journal")
-            try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
-            return .success
+            return try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
         }
     }
 
@@ -87,6 +86,16 @@ final class JournalStage: RecordStage {
         try run.transform(r, context: RecordDigest())
     }
 
+    /// A resumed run: the journal of the volume it goes on in is cut back
+    /// to the record before the resume record, and goes on from there.
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        if run.startsResumed {
+            try state.resume(point, r.header, at: run.locate(r))
+            run.continueNumbering(at: r.header.sequence)
+        }
+        try run.transform(r, context: RecordDigest())
+    }
+
     func work(_ slot: PipelineSlot, lane: Int) throws {
         var h = SHA256()
         withUnsafeTemporaryAllocation(byteCount: RecordHeader.size, alignment: 8) { b in
@@ -100,7 +109,9 @@ final class JournalStage: RecordStage {
     /// The journal line first; at a checkpoint, on the disk before the record goes on.
     func emitting(_ slot: PipelineSlot, _ header: RecordHeader) throws { try state.record(slot) }
 
-    func finish(_ run: StageRunner) throws { try state.finish() }
+    func finish(_ run: StageRunner) throws {
+        if run.stoppedResumable { try state.pause() } else { try state.finish() }
+    }
 }
 
 /// What the journal knows of each volume as the stream passes.
@@ -132,6 +143,8 @@ struct JournalState {
 
     mutating func record(_ slot: PipelineSlot) throws {
         let h = slot.header
+        // The stop record never reaches a drive.
+        if h.kind == .stop { return }
         let loc = "\(source): \(slot.location)"
         switch h.kind {
         case .volumeBegin:
@@ -190,6 +203,7 @@ struct JournalState {
         let path = o.directory + "/" + JournalNames.name(session: session, volume: volume)
         let j = try JournalWriter(create: path)
         var l = JournalLine.Volume(session: session, volume: volume, created: ISO8601DateFormatter().string(from: Date()))
+        l.checkpoint = o.checkpoint
         fill(&l)
         j.append(.volume(l))
         journal = j
@@ -197,6 +211,72 @@ struct JournalState {
         records = 0
         merkle = MerkleRoot()
         volumes.append((volume, path, dataRecord, nil))
+    }
+
+    /// A run stopped: what is journaled goes to the disk, the volume stays open.
+    mutating func pause() throws {
+        try journal?.flush(sync: true)
+    }
+
+    /// Goes on with the journal of the volume a resumed run continues:
+    /// its lines up to the record before the resume record are kept (and
+    /// must be that record: the resume record names it), the rest dropped,
+    /// and journals of later volumes removed, for the run writes them anew.
+    mutating func resume(_ point: ResumePoint, _ h: RecordHeader, at loc: String) throws {
+        guard h.volume == point.volume else {
+            throw SeedError.data(
+                "\(loc): the run goes on in volume \(point.volume), the stream here is \(h.volume == 0 ? "not split" : "in volume \(h.volume)")",
+                hint: "resume through the same stages as the interrupted run")
+        }
+        let all = try ResumePlanner.journals(o.directory, session: point.session)
+        guard let path = all.first(where: { $0.0 == point.volume })?.1 else {
+            throw SeedError(.noInput, "\(loc): \(quoted(o.directory)) holds no journal of volume \(point.volume) of session \(point.session)")
+        }
+        let reader = try JournalReader(path)
+        var kept: [JournalLine] = []
+        var line: JournalLine.Volume?
+        var last: JournalLine.Entry?
+        merkle = MerkleRoot()
+        records = 0
+        while let l = try reader.next() {
+            switch l {
+            case .volume(let v): line = v
+            case .record(let e) where e.offset < point.offset:
+                guard let d = Hex.decode(e.sha256) else { throw SeedError.data("journal \(quoted(path)): a record line's digest is not hex") }
+                merkle.add(d)
+                records += 1
+                last = e
+            case .record, .end, .file: continue
+            default: break
+            }
+            kept.append(l)
+        }
+        guard let line, let last, last.offset == point.previousOffset, last.sha256 == point.previousSHA256,
+            last.offset + last.length == point.offset
+        else {
+            throw SeedError.data("\(loc): the journal \(quoted(path)) does not name the record before the resume point at byte \(point.offset)")
+        }
+        // The kept lines replace the journal in one rename.
+        let tmp = path + ".resume"
+        let w = try JournalWriter(create: tmp)
+        for l in kept { w.append(l) }
+        try w.flush(sync: true)
+        guard rename(tmp, path) == 0 else { throw SeedError.io("cannot replace journal \(quoted(path)): \(errnoMessage())") }
+        for (n, later) in all where n > point.volume { unlink(later) }
+        journal = try JournalWriter(append: path)
+        session = point.session
+        volume = point.volume
+        offset = point.offset
+        dataRecord = point.dataRecord
+        recordSize = StreamMetadata.recordSize(point.stages) ?? StreamMetadata.recordSize(line.stages ?? [])
+        volumes = []
+        for (n, p) in all where n < point.volume {
+            let first = try JournaledVolume.volumeLine(p).firstDataRecord ?? 0
+            if !volumes.isEmpty { volumes[volumes.count - 1].last = first }
+            volumes.append((n, p, first, nil))
+        }
+        if !volumes.isEmpty { volumes[volumes.count - 1].last = line.firstDataRecord ?? 0 }
+        volumes.append((point.volume, path, line.firstDataRecord ?? 0, nil))
     }
 
     /// Ends the current volume's journal: totals and Merkle root, synced.

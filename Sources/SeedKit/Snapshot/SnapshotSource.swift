@@ -83,6 +83,15 @@ final class SnapshotSource {
                 throw SeedError.data("\(loc): the stream is encrypted", hint: "decrypt it with seed-encrypt -d first")
             case .volumeBegin:
                 throw SeedError.data("\(loc): the stream is split into volumes", hint: "join them with seed-split -d first")
+            case .resume:
+                // A resumed run's part goes on at the data record it names.
+                let p = try ResumePoint.decode(try decode(r, loc), record: loc)
+                guard let m = metadata, p.session == m.session, p.dataRecord == dataRecords else {
+                    throw SeedError.data(
+                        "\(loc): resume record for data record \(p.dataRecord) after \(dataRecords) data records (records missing or repeated)")
+                }
+            case .stop:
+                throw SeedError(.resumable, "\(loc): the stream stops here (its run was stopped): resume the run, then read the whole stream")
             default:
                 if r.header.flags.isEncrypted {
                     throw SeedError.data("\(loc): the stream is encrypted", hint: "decrypt it with seed-encrypt -d first")

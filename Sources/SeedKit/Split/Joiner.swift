@@ -37,8 +37,7 @@ final class JoinStage: RecordStage {
 
     static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
         let runner = try StageRunner(o.io, threads: 1, label: "seed-split -d")
-        try runner.run(JoinStage(o, diag: diag))
-        return .success
+        return try runner.run(JoinStage(o, diag: diag))
     }
 
     func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
@@ -69,7 +68,13 @@ final class JoinStage: RecordStage {
         }
     }
 
+    /// A resume record lies inside a volume: joined like any record.
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        try record(r, at: run.locate(r), run)
+    }
+
     func finish(_ run: StageRunner) throws {
+        if run.stoppedResumable { return }
         if volumeCount == nil || nextVolume <= volumeCount! {
             let total = volumeCount ?? held.values.compactMap(\.volumeCount).first
             let of = total.map { " of \($0)" } ?? ""
@@ -155,6 +160,19 @@ final class JoinStage: RecordStage {
             try meta.removeStage("seed-split", missing: "the stream header does not name seed-split among its stages", at: loc)
             if meta.session != session { throw SeedError.data("\(loc): stream header of session \(meta.session) in a volume of session \(session ?? "")") }
             try run.insert(like: h, payload: meta.encoded())
+        case .resume:
+            // The volume end counts from here; the interrupted run's part
+            // before it must end just where the resume record says.
+            let p = try ResumePoint.decode(r.payload, record: loc)
+            if p.session != session || p.volume != v {
+                throw SeedError.data("\(loc): resume record of volume \(p.volume) of session \(p.session) in volume \(v) of session \(session ?? "")")
+            }
+            if p.sequence != run.nextSequence {
+                throw SeedError.data("\(loc): resume record for record \(p.sequence) of the stream after record \(run.nextSequence) (records missing)")
+            }
+            j.tally = VolumeTally()
+            j.tally.add(r.header)
+            try run.pass(r, header: h, from: reader)
         case .end:
             j.tally.add(r.header)
             var totals = try StreamTotals.decode(r.payload, record: loc)

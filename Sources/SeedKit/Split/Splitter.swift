@@ -55,10 +55,11 @@ public enum Splitter {
             }
         }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-split")
+        try FirstStageResume.install(on: runner, o.io, tool: "seed-split", diag: diag)
         let stage = SplitStage(o, source: runner.source, diag: diag)
-        try runner.run(stage)
+        let status = try runner.run(stage)
         diag.verbose("\(stage.planner.volume) volume\(stage.planner.volume == 1 ? "" : "s") written")
-        return .success
+        return status
     }
 
     /// Prints where the volumes would end for the records `feed` places
@@ -170,6 +171,42 @@ final class SplitStage: RecordStage {
         }
         try openVolume(run)
         try place(r.header, length: UInt64(h.payload.count), run) { try run.insert(like: $0, payload: h.payload) }
+    }
+
+    /// A resumed run: the volume the resume point names goes on from its
+    /// offset, counted as it lies on the drive, with room for the resume
+    /// record and a fresh key record; its volume end counts from the resume
+    /// record (seed-stream(5), kind 7).
+    func resume(_ r: Record, _ point: ResumePoint, _ run: StageRunner) throws {
+        let loc = run.locate(r)
+        guard run.startsResumed else { throw SeedError.data("\(loc): resume record in the middle of a stream to split") }
+        guard point.volume > 0 else {
+            throw SeedError.data("\(loc): the interrupted run's stream was not split into volumes", hint: "resume it without seed-split")
+        }
+        let h = try SplitHeader(point.metadata, o, at: loc)
+        header = h
+        var p = point
+        p.metadata = h.meta
+        let payload = p.encoded()
+        guard let size = o.drives.capacity(of: point.volume) else {
+            throw SeedError.usage("the stream goes on in volume \(point.volume), and no drive size is given for it")
+        }
+        planner.resume(point.volume, size: size, used: point.offset + planner.cost(UInt64(payload.count)) + o.budget.volume)
+        joined = point.sequence + 1
+        dataRecords = point.dataRecord
+        tally = VolumeTally()
+        // Numbered as the volume is once decrypted (its key records gone).
+        run.continueNumbering(at: point.volumeSequence - point.keyRecords)
+        var out = r.header
+        out.volume = point.volume
+        tally.add(try run.insert(like: out, payload: payload))
+    }
+
+    /// The stop record goes on in the volume being written.
+    func stopRecord(_ r: Record, _ run: StageRunner) throws {
+        var h = r.header
+        h.volume = planner.volume
+        try run.insert(like: h, payload: [])
     }
 
     func record(_ r: Record, at loc: String, _ run: StageRunner) throws {

@@ -44,6 +44,14 @@ struct VolumePlanner {
         placed = 0
     }
 
+    /// Goes on with volume `n` of a resumed run, `used` bytes of it taken.
+    mutating func resume(_ n: UInt32, size: UInt64, used: UInt64) {
+        volume = n
+        capacity = size
+        self.used = used
+        placed = 1
+    }
+
     func fits(_ payloadLength: UInt64) -> Bool {
         let limit = capacity >= budget.fixed + endReserve ? capacity - budget.fixed - endReserve : 0
         return used + cost(payloadLength) <= limit

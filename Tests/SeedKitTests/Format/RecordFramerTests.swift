@@ -106,25 +106,58 @@ import Testing
 }
 
 @Suite struct ResumePointTests {
+    static let session = "0b7e8a52-4a43-4f55-9b0c-3f1d2a6e9c11"
+    static func point(session: String = session, sequence: UInt64 = 1, offset: UInt64 = 100) -> ResumePoint {
+        ResumePoint(
+            session: session, sequence: sequence, dataRecord: 0, volume: 0, volumeSequence: 1, offset: offset, keyRecords: 0,
+            previousOffset: 0, previousSHA256: String(repeating: "ab", count: 32), stages: [])
+    }
+
     @Test func aResumePointReadsBackAsWritten() throws {
-        let p = ResumePoint(session: "0b7e8a52-4a43-4f55-9b0c-3f1d2a6e9c11", sequence: 812, volume: 2, offset: 50_331_696, discard: 4096)
+        let p = ResumePoint(
+            session: ResumePointTests.session, sequence: 812, dataRecord: 790, volume: 2, volumeSequence: 15, offset: 50_331_696,
+            keyRecords: 1, previousOffset: 46_137_344, previousSHA256: String(repeating: "0f", count: 32),
+            stages: [.init(tool: "seed-snapshot")])
         let bytes = p.encoded()
-        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("{\"discard\":4096,\"offset\":50331696,\"sequence\":812,"))
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("{\"dataRecord\":790,\"keyRecords\":1,\"offset\":50331696,"))
         #expect(try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } == p)
     }
 
     @Test func aResumePointOfASessionThatIsNoUUIDIsRefused() throws {
-        let bytes = ResumePoint(session: "../x", sequence: 0, volume: 0, offset: 0, discard: 0).encoded()
+        let bytes = ResumePointTests.point(session: "../x").encoded()
         let e = seedError { _ = try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } }
         #expect(e?.message == "r: session id is not a lower-case UUID")
     }
 
-    @Test func theResumeKindIsStillRefusedByReaders() throws {
+    @Test func aResumePointWithNoRecordBeforeItIsRefused() throws {
+        var p = ResumePointTests.point()
+        p.previousOffset = p.offset
+        let bytes = p.encoded()
+        #expect(seedError { _ = try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } }?.status == .dataError)
+    }
+
+    @Test func aResumeRecordInTheMiddleOfAStreamMustFollowOn() throws {
+        let good = try StreamBytes.make { w in
+            try w.write(kind: .streamHeader, bytes: StreamMetadata(stages: []).encoded())
+            try w.write(kind: .resume, bytes: ResumePointTests.point().encoded())
+        }
+        #expect(seedError { _ = try good.readAll() }?.message.contains("no end record") == true)
+    }
+
+    @Test func nothingMayFollowAStopRecord() throws {
         let s = try StreamBytes.make { w in
             try w.write(kind: .streamHeader, bytes: StreamMetadata(stages: []).encoded())
-            try w.write(
-                kind: .resume, bytes: ResumePoint(session: "0b7e8a52-4a43-4f55-9b0c-3f1d2a6e9c11", sequence: 1, volume: 0, offset: 0, discard: 0).encoded())
+            try w.write(kind: .stop, bytes: [])
+            try w.write(kind: .end, bytes: StreamTotals().encoded())
         }
-        #expect(seedError { _ = try s.readAll() }?.status == .dataError)
+        #expect(seedError { _ = try s.readAll() }?.message.contains("end record after the stop record") == true)
+    }
+
+    @Test func aStreamMayEndAtItsStopRecord() throws {
+        let s = try StreamBytes.make { w in
+            try w.write(kind: .streamHeader, bytes: StreamMetadata(stages: []).encoded())
+            try w.write(kind: .stop, bytes: [])
+        }
+        #expect(try s.readAll().count == 2)
     }
 }

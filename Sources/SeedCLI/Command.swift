@@ -91,7 +91,7 @@ public struct FilterOptions: ParsableArguments {
 /// What only the first stage of a pipeline is told: where an interrupted
 /// run goes on, and when to stop, resumable (seed(7), RESUMING).
 public struct FirstStageOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Go on with the run journaled in DIR (seed-journal --journal-dir DIR); nothing there yet: start.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Go on with the interrupted run whose journals are in DIR; start if DIR holds none of this stream yet.", valueName: "DIR"))
     public var resume: String?
     @Option(
         help: ArgumentHelp("With --resume: go back SIZE from the journal's last record (default: its checkpoint interval, at least 64M).", valueName: "SIZE"))

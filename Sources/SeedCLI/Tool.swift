@@ -44,8 +44,8 @@ enum Process {
         // glibc refuses thresholds above 32 MiB (and then keeps its own).
         _ = CSeedSys_setMmapThreshold(32 << 20)
         _ = CSeedSys_setTrimThreshold(512 << 20)
-        // The default SIGPIPE action stays: if the next stage dies, so do we.
-        signal(SIGPIPE, SIG_DFL)
+        // A next stage that dies is a write error (EPIPE), said in one line.
+        signal(SIGPIPE, SIG_IGN)
         // libarchive converts names through the locale; pax carries UTF-8
         // and falls back to raw bytes for names that are not.
         setlocale(LC_ALL, "")

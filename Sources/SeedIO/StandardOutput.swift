@@ -7,3 +7,15 @@ package enum FileDescriptorWriter {
         s.withUTF8 { b in _ = try? FileDescriptor.standardOutput.writeAll(UnsafeRawBufferPointer(b)) }
     }
 }
+
+extension SeedError {
+    /// A write to `destination` that failed with `e`: a broken pipe says
+    /// the next stage stopped reading (status 141), anything else is an
+    /// I/O error.
+    public static func cannotWrite(_ destination: String, _ e: Errno) -> SeedError {
+        if e == .brokenPipe {
+            return SeedError(.brokenPipe, "cannot write to \(destination): the next stage stopped reading (broken pipe)")
+        }
+        return SeedError.io("cannot write to \(destination): \(e.message)")
+    }
+}

@@ -276,7 +276,7 @@ let writerBudget = Int(VolumeBudget.standard.label + VolumeBudget.standard.tail)
         try tree(s)
         let r = try s.sh("seed-snapshot src | seed-split --volume-size 5M > out.seed")
         #expect(r.status == 64)
-        #expect(r.stderrLines.filter { $0.contains(": error: ") }.count == 1, "\(r.stderr)")
+        #expect(r.stderrLines.filter { $0.hasPrefix("seed-split: error: ") }.count == 1, "\(r.stderr)")
         #expect(r.stderr.contains("is too small"))
         #expect(try s.sh("stat -c %s out.seed").stdout == "0\n")
     }

@@ -102,7 +102,7 @@ public final class RecordWriter {
         do {
             _ = try fd.writeAll(b)
         } catch let e as Errno {
-            throw SeedError.io("cannot write to \(destination): \(e.message)")
+            throw SeedError.cannotWrite(destination, e)
         }
     }
 }

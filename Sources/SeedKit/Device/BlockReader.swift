@@ -93,7 +93,7 @@ enum BlockReader {
                     cut = true
                 }
                 do { _ = try output.fd.writeAll(UnsafeRawBufferPointer(start: buf.base, count: want)) } catch let e as Errno {
-                    throw SeedError.io("cannot write to \(output.name): \(e.message)")
+                    throw SeedError.cannotWrite(output.name, e)
                 }
                 done += UInt64(want)
                 total += UInt64(want)

@@ -58,7 +58,6 @@ struct CheckReport: Codable {
 enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
-        signal(SIGPIPE, SIG_IGN)
         let runner = try StageRunner(o.io, label: "seed-journal --check")
         let source = runner.source
         let output = try StreamOutput(path: o.io.output, force: false, input: runner.input)
@@ -219,7 +218,7 @@ final class CheckSink: RecordOutput {
         e.volume.good += 1
         if broken || withheld { return }
         do { _ = try output.fd.writeAll(slot.input.bytes) } catch Errno.brokenPipe { broken = true } catch let err as Errno {
-            throw SeedError.io("cannot write to \(output.name): \(err.message)")
+            throw SeedError.cannotWrite(output.name, err)
         }
     }
 }

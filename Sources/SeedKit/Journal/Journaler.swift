@@ -198,6 +198,11 @@ struct JournalState {
 
     mutating func open(session: String, volume: UInt32, _ fill: (inout JournalLine.Volume) -> Void) throws {
         if journal != nil { try close() }
+        if volumes.isEmpty {
+            // A run from the start: journals of later volumes, from a run of
+            // the session that went further, would mislead a resume.
+            for (n, later) in try ResumePlanner.journals(o.directory, session: session) where n > volume { unlink(later) }
+        }
         self.session = session
         self.volume = volume
         let path = o.directory + "/" + JournalNames.name(session: session, volume: volume)

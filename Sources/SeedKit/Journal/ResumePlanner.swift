@@ -27,7 +27,6 @@ struct JournaledVolume {
             default: break
             }
         }
-        guard line != nil else { throw SeedError.data("journal \(quoted(path)) has no volume line") }
     }
 
     /// A journal's first line, read alone.
@@ -88,6 +87,9 @@ enum ResumePlanner {
         var interval: UInt64 = given ?? leastBack
         for (n, path) in all.reversed() {
             let v = try JournaledVolume(number: n, path: path)
+            // A journal killed before its first line was whole names nothing.
+            if v.line == nil && loaded.isEmpty { continue }
+            guard v.line != nil else { throw SeedError.data("journal \(quoted(path)) has no volume line") }
             if loaded.isEmpty && given == nil { interval = max(v.line?.checkpoint ?? 1 << 30, leastBack) }
             loaded.insert(v, at: 0)
             span += v.bytes
@@ -96,15 +98,19 @@ enum ResumePlanner {
         let target = span > interval ? span - interval : 0
         // The first data or index record at or after the target, else the last one before it.
         var chosen: (v: Int, i: Int)?
+        var first = true
         var base: UInt64 = 0
         search: for (vi, v) in loaded.enumerated() {
             for (i, e) in v.records.enumerated() where e.kind == .data || e.kind == .index {
+                first = chosen == nil
                 chosen = (vi, i)
                 if base + e.offset >= target { break search }
             }
             base += v.bytes
         }
-        guard let (vi, i) = chosen, i > 0 else { return nil }
+        // Going on at the stream's first data or index record gains nothing
+        // over starting again, which needs no drive to hold anything yet.
+        guard let (vi, i) = chosen, i > 0, !(first && loaded[0].number == all[0].0) else { return nil }
         let v = loaded[vi]
         let r = v.records[i]
         let before = v.records[i - 1]

@@ -102,6 +102,6 @@ final class RecordlessOutput {
     }
 
     private func put(_ b: UnsafeRawBufferPointer) throws {
-        do { _ = try fd.writeAll(b) } catch let e as Errno { throw SeedError.io("cannot write to \(name): \(e.message)") }
+        do { _ = try fd.writeAll(b) } catch let e as Errno { throw SeedError.cannotWrite(name, e) }
     }
 }

@@ -1,0 +1,263 @@
+import Foundation
+import SeedFormat
+import Testing
+
+let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("scripts").path
+
+/// seed(7), RESUMING and STOPPING: an interrupted run goes on from its
+/// journal with --resume on the first stage only, and restores as an
+/// uninterrupted one does.
+@Suite(.serialized) struct ResumeTests {
+    /// A tree of `mb` MiB of random files, its snapshot staged in snap.seed.
+    func staged(_ s: Scratch, mb: Int = 40) throws {
+        let r = try s.sh(
+            """
+            mkdir -p src/a src/b && head -c 32 /dev/urandom > kf
+            for i in $(seq 1 \(mb)); do head -c $((1024 * 1024 - i * 1000)) /dev/urandom > src/$([ $((i % 2)) = 0 ] && echo a || echo b)/f$i; done
+            seq 1 20000 > src/a/text
+            seed-snapshot --record-size 256K src -o snap.seed
+            """)
+        try #require(r.status == 0, "\(r.stderr)")
+    }
+
+    /// The shipping pipeline from snap.seed onto drive files d1..d6, `first`
+    /// being the first stage's extra options; `tee` files keep what
+    /// seed-encrypt wrote. Each stage's pid goes to STAGE.pid; prints every
+    /// stage's status.
+    func ship(_ first: String = "", volume: String = "16M", tee: String? = nil) -> String {
+        let keep = tee.map { " | tee \($0)" } ?? ""
+        return """
+            { echo $BASHPID > compress.pid; exec seed-compress --resume J \(first) < snap.seed; } \
+              | { echo $BASHPID > split.pid; exec seed-split --volume-size \(volume); } | seed-encrypt --key-file kf\(keep) \
+              | seed-journal --journal-dir J | { echo $BASHPID > writeblk.pid; exec seed-writeblk d1 d2 d3 d4 d5 d6; }; echo ${PIPESTATUS[*]}
+            """
+    }
+
+    /// Runs `ship(first)` in the background until d1 holds `bytes`, stops
+    /// it there with SIGTERM to its first stage, and prints the statuses.
+    func stopAt(_ bytes: Int, _ first: String = "-l 19", tee: String? = nil) -> String {
+        """
+        ( \(ship(first, volume: "64M", tee: tee)) ) > statuses 2> err &
+        for i in $(seq 400); do [ "$(stat -c %s d1 2>/dev/null || echo 0)" -ge \(bytes) ] && break; sleep 0.05; done
+        kill -TERM $(cat compress.pid); wait; cat statuses
+        """
+    }
+
+    /// Reads the drives back through every decoder into `out`; prints every stage's status.
+    let restore = """
+        rm -rf out && mkdir out && seed-writeblk -d d? | seed-journal --check J | seed-encrypt -d --key-file kf \
+          | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
+        """
+
+    @Test func theTortureKillsEveryStageAndEveryRoundRestoresIdentically() throws {
+        let s = try Scratch()
+        let faults = LoopDevices.available ? " --faults" : ""
+        let r = try s.sh("\(scriptsDir)/torture --rounds 12 --size 80 --bin '\(toolsDir)' --work '\(s.dir)/t'\(faults) --seed 7")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.contains("12 rounds") && line.contains("every round restored identically"), "\(line)")
+        // One kill a round, and every one of the six stages killed twice.
+        #expect(line.contains("12 kills"), "\(line)")
+        for stage in ["snapshot", "compress", "split", "encrypt", "journal", "writeblk"] {
+            #expect(line.contains(" \(stage)=2 "), "\(stage): \(line)")
+        }
+        if !faults.isEmpty { #expect(line.contains("4 fault runs"), "\(line)") }
+    }
+
+    @Test func aRunStoppedByItsDeadlineEndsEveryStageWith75AndTheResumedRunRestoresIdentically() throws {
+        let s = try Scratch()
+        try staged(s, mb: 8)
+        // 100 MB of text at zstd level 19 keeps the first stage busy past the deadline.
+        try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
+        let stopped = try s.sh(ship("-l 19 --max-duration 5s", volume: "64M"))
+        #expect(stopped.stdout == "75 75 75 75 75\n", "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("seed-compress: stopped on the deadline"), "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("seed-writeblk: volume 1: stopped after byte"), "\(stopped.stderr)")
+        let label = try s.sh("head -c 4096 d1 | grep -a '^state:'")
+        #expect(label.stdout == "state: writing\n")
+        let resumed = try s.sh(ship(volume: "64M"))
+        #expect(resumed.stdout == "0 0 0 0 0\n", "\(resumed.stderr)")
+        let back = try s.sh(restore)
+        #expect(back.stdout == "0 0 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    @Test func ctrlCOnThePipelineStopsEveryStageResumably() throws {
+        let s = try Scratch()
+        try staged(s, mb: 8)
+        try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
+        // SIGINT to the whole process group, as a terminal sends it.
+        let r = try s.sh(
+            """
+            set -m
+            ( \(ship("-l 19", volume: "64M")) ) > statuses 2> err &
+            sleep 2; kill -INT -- -$!; wait
+            cat statuses; cat err >&2
+            """)
+        #expect(r.stdout == "75 75 75 75 75\n", "\(r.stdout) \(r.stderr)")
+        #expect(try s.sh(ship(volume: "64M")).stdout == "0 0 0 0 0\n")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    @Test func aKilledDriveWriterStopsTheOthersWithOneLineEachAndTheRunResumes() throws {
+        let s = try Scratch()
+        try staged(s)
+        let r = try s.sh(
+            """
+            ( \(ship("-l 19")) ) > statuses 2> err &
+            for i in $(seq 400); do [ -s d2 ] && break; sleep 0.05; done
+            kill -9 $(cat writeblk.pid); wait; cat statuses err
+            """)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "141 141 141 141 137", "\(r.stdout)")
+        for tool in ["seed-compress", "seed-split", "seed-encrypt", "seed-journal"] {
+            #expect(
+                lines.filter { $0.hasPrefix(tool + ": error:") } == [
+                    "\(tool): error: cannot write to standard output: the next stage stopped reading (broken pipe)"
+                ], "\(r.stdout)")
+        }
+        #expect(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// Stopped, then resumed going back 8 MiB: the bytes written again are
+    /// those from the resume record to where the drive ended, at most 8 MiB.
+    @Test func theResumedRunRewritesAtMostTheIntervalItGoesBack() throws {
+        let s = try Scratch()
+        try staged(s)
+        let stopped = try s.sh(stopAt(20_000_000) + "\nhead -c 4096 d1 | grep -a '^stream-bytes:' | cut -d' ' -f2")
+        let lines = stopped.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 2 && lines[0] == "75 75 75 75 75", "\(stopped.stdout)")
+        let before = try #require(UInt64(lines[1]))
+        try #require(before > 16 << 20, "the run stopped too early to go back 8 MiB: \(before)")
+        let resumed = try s.sh(ship("--resume-back 8M", volume: "64M"))
+        #expect(resumed.stdout == "0 0 0 0 0\n", "\(resumed.stderr)")
+        let line = try s.sh("grep -h '\"kind\":\"resume\"' J/*.jrn").stdout
+        let offset = try #require(line.split(separator: ",").first { $0.hasPrefix("\"offset\":") }.flatMap { UInt64($0.dropFirst(9)) }, "\(line)")
+        #expect(offset < before && before - offset <= 8 << 20, "resumed at \(offset), the drive held \(before)")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// Every key segment has a key of its own: no data key seals records
+    /// in both the interrupted and the resumed run, and on the drive each
+    /// (key, nonce) seals one record.
+    @Test func noKeyAndNonceSealTwoPlaintexts() throws {
+        let s = try Scratch()
+        try staged(s)
+        let first = try s.sh(stopAt(20_000_000, tee: "run1.seed"))
+        // tee, after seed-encrypt, ends with 0 at the stop record.
+        try #require(first.stdout == "75 75 75 0 75 75\n", "\(first.stdout)")
+        #expect(try s.sh(ship("--resume-back 4M", volume: "64M", tee: "run2.seed")).stdout == "0 0 0 0 0 0\n")
+        func sealed(_ path: String) throws -> [(key: String, volume: UInt32, nonce: UInt64)] {
+            var key = ""
+            var out: [(String, UInt32, UInt64)] = []
+            for r in try StreamSurgery.records(path) {
+                if r.header.kind == .key { key = try r.payload.withUnsafeBytes { try KeyRecord.decode($0, record: path) }.keyId }
+                if r.header.flags.isEncrypted { out.append((key, r.header.volume, r.header.sequence)) }
+            }
+            return out
+        }
+        let one = try sealed(s.path("run1.seed")), two = try sealed(s.path("run2.seed"))
+        #expect(Set(one.map(\.key)).isDisjoint(with: Set(two.map(\.key))))
+        try s.sh("seed-writeblk -d d? > drive.seed")
+        let onDrive = try sealed(s.path("drive.seed"))
+        #expect(Set(onDrive.map(\.key)).count == 2, "one key before the resume record, one after")
+        #expect(Set(onDrive.map { "\($0.key) \($0.volume) \($0.nonce)" }).count == onDrive.count)
+    }
+
+    /// A resume record altered (it says it goes elsewhere) or taken out
+    /// is refused: by the journal, and without it by the key segment's
+    /// binding and the order of the records.
+    @Test func aForgedResumeRecordOrKeySegmentIsRefused() throws {
+        let s = try Scratch()
+        try staged(s)
+        try s.sh(
+            """
+            \(stopAt(20_000_000))
+            \(ship("--resume-back 4M", volume: "64M")) > /dev/null 2>&1
+            seed-writeblk -d d1 > drive.seed
+            """)
+        let records = try StreamSurgery.records(s.path("drive.seed"))
+        let at = try #require(records.firstIndex { $0.header.kind == .resume })
+        try #require(records[at + 1].header.kind == .key)
+        // The resume record saying it lies one data record further on.
+        var point = try records[at].payload.withUnsafeBytes { try ResumePoint.decode($0, record: "") }
+        point.dataRecord += 1
+        var moved = records
+        moved[at].payload = point.encoded()
+        try StreamSurgery.write(moved, to: s.path("moved.seed"), renumber: false)
+        let decrypt = "seed-encrypt -d --key-file kf | seed-split -d | seed-compress -d | seed-snapshot -t > /dev/null; echo ${PIPESTATUS[*]}"
+        let checked = try s.sh("seed-journal --check J < moved.seed > /dev/null; echo $?")
+        #expect(checked.stdout == "65\n", "\(checked.stderr)")
+        let opened = try s.sh("seed-encrypt -d --key-file kf < moved.seed > /dev/null; echo $?")
+        #expect(opened.stdout == "65\n")
+        #expect(opened.stderr.contains("fails authentication"), "\(opened.stderr)")
+        // The resume record taken out: the key segment after it is out of place.
+        var cut = records
+        cut.remove(at: at)
+        try StreamSurgery.write(cut, to: s.path("cut.seed"), renumber: true)
+        let r = try s.sh("seed-encrypt -d --key-file kf < cut.seed > /dev/null; echo $?")
+        #expect(r.stdout == "65\n")
+        #expect(r.stderr.contains("key record out of place"), "\(r.stderr)")
+        // The untouched drive reads back whole.
+        #expect(try s.sh("seed-journal --check J < drive.seed | " + decrypt).stdout == "0 0 0 0 0\n")
+    }
+
+    @Test func resumingAStreamNothingWasJournaledOfYetStartsFromTheBeginning() throws {
+        let s = try Scratch()
+        try staged(s, mb: 4)
+        let r = try s.sh(ship())
+        #expect(r.stdout == "0 0 0 0 0\n")
+        #expect(r.stderr.contains("seed-compress: nothing of session"), "\(r.stderr)")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    @Test func resumeNeedsTheStagingFileNotAPipe() throws {
+        let s = try Scratch()
+        try staged(s, mb: 1)
+        let r = try s.sh("cat snap.seed | seed-compress --resume J > /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stderrLines.first?.hasPrefix("seed-compress: error: --resume needs the input as a file") == true, "\(r.stderr)")
+    }
+
+    @Test func aDriveThatLostWritesTheJournalNamesIsRefused() throws {
+        let s = try Scratch()
+        try staged(s)
+        try s.sh(stopAt(20_000_000) + "\ntruncate -s 2M d1")
+        let r = try s.sh(ship("--resume-back 4M", volume: "64M"))
+        #expect(r.stdout.hasSuffix(" 74\n"), "\(r.stdout)")
+        #expect(r.stderr.contains("seed-writeblk: error: 'd1' does not hold volume 1 up to byte"), "\(r.stderr)")
+    }
+}
+
+/// scripts/seed-window: a pipeline in a window, night after night (here,
+/// windows of seconds), until the stream is on the drives.
+@Suite struct SeedWindowTests {
+    @Test func windowAfterWindowTheStreamGetsOntoTheDrivesAndThenNothingIsDone() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && for i in $(seq 1 80); do head -c 1000000 /dev/urandom > src/f$i; done
+            seed-snapshot --record-size 256K src | seed-compress -o files.seed
+            window() { \(scriptsDir)/seed-window --max-duration "$1" --staging files.seed --journal-dir J --volume-size 40M d1 d2 d3 > out 2>&1; echo $? >> statuses; }
+            window 0.2s
+            for night in 1 2 3 4 5; do tail -1 statuses | grep -qx 0 && break; window 60s; done
+            window 60s
+            cat statuses; cat out
+            """)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let statuses = lines.prefix { Int($0) != nil }
+        #expect(statuses.first == "75", "\(r.stdout)\(r.stderr)")
+        #expect(statuses.suffix(2) == ["0", "0"], "\(r.stdout)")
+        #expect(r.stdout.contains("seed-window: nothing to do: the stream was on the drives by"), "\(r.stdout)")
+        let back = try s.sh(
+            "mkdir out2 && seed-writeblk -d d? | seed-journal --check J | seed-split -d | seed-compress -d | seed-snapshot -x out2; echo ${PIPESTATUS[*]}")
+        #expect(back.stdout == "0 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out2"))
+    }
+}

@@ -105,19 +105,26 @@ public struct FirstStageOptions: ParsableArguments {
 
     /// Adds the resume directory and the deadline to `io`.
     public func apply(to io: inout StreamIO) throws {
-        io.resume = resume
+        (io.resume, io.resumeBack, io.deadline) = try values()
+    }
+
+    /// The resume directory, how far back it goes, and the deadline.
+    public func values() throws -> (resume: String?, back: UInt64?, deadline: Date?) {
+        var back: UInt64?
+        var deadline: Date?
         if let b = resumeBack {
             guard resume != nil else { throw SeedError.usage("--resume-back goes with --resume") }
-            io.resumeBack = try ByteSize.parse(b)
+            back = try ByteSize.parse(b)
         }
         if let u = until {
             guard let d = Deadline.until(u) else { throw SeedError.usage("--until takes a time of day as HH:MM, not \(quoted(u))") }
-            io.deadline = d
+            deadline = d
         }
         if let m = maxDuration {
             guard let s = Deadline.seconds(m) else { throw SeedError.usage("--max-duration takes a duration such as 90s, 30m or 8h, not \(quoted(m))") }
             let d = Date(timeIntervalSinceNow: s)
-            io.deadline = min(io.deadline ?? d, d)
+            deadline = min(deadline ?? d, d)
         }
+        return (resume, back, deadline)
     }
 }

@@ -32,6 +32,7 @@ struct SeedSnapshot: SeedCommand {
     var numericOwner = false
     @Option(help: ArgumentHelp("Also write the index to FILE as an index stream, for seed-journal --index.", valueName: "FILE"))
     var indexFile: String?
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var out: OutputOption
     @OptionGroup var common: CommonOptions
     @Argument(help: "DIR to snapshot; with -t, -d or -x, the seed stream FILE to read.")
@@ -41,6 +42,9 @@ struct SeedSnapshot: SeedCommand {
         let modes = [list, decode, extract != nil].filter { $0 }.count
         if modes > 1 { throw ValidationError("-t, -d and -x exclude each other") }
         if modes == 0 && path == nil { throw ValidationError("name the directory to snapshot") }
+        if modes > 0 && (first.resume != nil || first.until != nil || first.maxDuration != nil) {
+            throw ValidationError("--resume, --until and --max-duration go with making a snapshot, not with -t, -d or -x")
+        }
     }
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
@@ -54,6 +58,7 @@ struct SeedSnapshot: SeedCommand {
         (o.excludes, o.oneFileSystem, o.retries, o.indexFile) = (excludes, oneFileSystem, retries, indexFile)
         o.recordSize = try SnapshotOptions.recordSize(recordSize)
         (o.output, o.force, o.progress) = (out.output, out.output == "-", common.showsProgress)
+        (o.resume, o.resumeBack, o.deadline) = try first.values()
         return try SnapshotCreator.run(o, diag: diag)
     }
 }

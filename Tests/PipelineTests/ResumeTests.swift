@@ -261,3 +261,81 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out2"))
     }
 }
+
+/// seed-snapshot as the first stage: --resume goes on from the journals and
+/// the state it keeps beside them, in the middle of a file if need be.
+@Suite(.serialized) struct SnapshotResumeTests {
+    /// The pipeline from the tree `src` onto d1 (one 64 MiB volume), zstd
+    /// at level 19 keeping it slow; the first stage's pid goes to snapshot.pid.
+    func ship(_ first: String = "") -> String {
+        """
+        { echo $BASHPID > snapshot.pid; exec seed-snapshot --record-size 256K --resume J \(first) src; } | seed-compress -l 19 \
+          | seed-split --volume-size 64M | seed-encrypt --key-file kf | seed-journal --journal-dir J | seed-writeblk d1; echo ${PIPESTATUS[*]}
+        """
+    }
+
+    /// Stops the pipeline with SIGTERM to seed-snapshot once d1 holds `bytes`.
+    func stopAt(_ bytes: Int) -> String {
+        """
+        ( \(ship()) ) > statuses 2> err &
+        for i in $(seq 400); do [ "$(stat -c %s d1 2>/dev/null || echo 0)" -ge \(bytes) ] && break; sleep 0.05; done
+        kill -TERM $(cat snapshot.pid); wait; cat statuses
+        """
+    }
+
+    let restore = """
+        rm -rf out && mkdir out && seed-writeblk -d d1 | seed-journal --check J | seed-encrypt -d --key-file kf \
+          | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
+        """
+
+    func tree(_ s: Scratch) throws {
+        try s.sh(
+            """
+            mkdir -p src/a src/z && head -c 32 /dev/urandom > kf
+            for i in $(seq 1 9); do head -c 1000000 /dev/urandom > src/a/f$i; done
+            for i in $(seq 10 39); do head -c 1000000 /dev/urandom > src/z/g$i; done
+            ln src/a/f3 src/z/link-to-f3
+            """)
+    }
+
+    @Test func aStoppedSnapshotResumesInTheMiddleOfAFileToAnIdenticalTree() throws {
+        let s = try Scratch()
+        try tree(s)
+        #expect(try s.sh(stopAt(20_000_000)).stdout == "75 75 75 75 75 75\n")
+        let r = try s.sh(ship("--resume-back 4M"))
+        #expect(r.stdout == "0 0 0 0 0 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("seed-snapshot: resuming session"), "\(r.stderr)")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+        #expect(try s.sh("stat -c %h out/z/link-to-f3").stdout == "2\n", "the hard link across the resume point stays one")
+    }
+
+    @Test func aTreeChangedBeforeTheResumePointIsSaidAndTheSeedHoldsWhatWasShipped() throws {
+        let s = try Scratch()
+        try tree(s)
+        #expect(try s.sh(stopAt(20_000_000)).stdout == "75 75 75 75 75 75\n")
+        try s.sh(
+            """
+            cp src/a/f1 f1.shipped && cp src/a/f2 f2.shipped
+            echo more >> src/a/f1; rm src/a/f2; echo new > src/a/f0new; echo later >> src/z/g39
+            """)
+        let r = try s.sh(ship("--resume-back 4M"))
+        #expect(r.stdout == "2 0 0 0 0 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("seed-snapshot: warning: 'a/f1': changed since the interrupted run shipped it"), "\(r.stderr)")
+        #expect(r.stderr.contains("seed-snapshot: warning: 'a/f2': gone since the interrupted run shipped it"), "\(r.stderr)")
+        #expect(r.stderr.contains("seed-snapshot: warning: 'a/f0new': new since the interrupted run"), "\(r.stderr)")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        #expect(
+            try s.sh("cmp out/a/f1 f1.shipped && cmp out/a/f2 f2.shipped && ! test -e out/a/f0new && cmp out/z/g39 src/z/g39 && echo same").stdout == "same\n")
+    }
+
+    @Test func aKeptStateOfAnotherTreeIsRefused() throws {
+        let s = try Scratch()
+        try tree(s)
+        #expect(try s.sh(stopAt(8_000_000)).stdout == "75 75 75 75 75 75\n")
+        try s.sh("mkdir other && echo x > other/x")
+        let r = try s.sh("seed-snapshot --resume J other > /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stderrLines.first?.contains("keeps the run of session") == true, "\(r.stderr)")
+    }
+}

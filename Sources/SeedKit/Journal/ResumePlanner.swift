@@ -111,7 +111,26 @@ enum ResumePlanner {
         // Going on at the stream's first data or index record gains nothing
         // over starting again, which needs no drive to hold anything yet.
         guard let (vi, i) = chosen, i > 0, !(first && loaded[0].number == all[0].0) else { return nil }
-        let v = loaded[vi]
+        return try point(loaded[vi], i, session: session, all: all)
+    }
+
+    /// The resume point at data record `n`, which the journals must name.
+    static func plan(_ directory: String, session: String, dataRecord n: UInt64) throws -> (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind) {
+        let all = try journals(directory, session: session)
+        for (number, path) in all.reversed() {
+            let v = try JournaledVolume(number: number, path: path)
+            if let i = v.records.firstIndex(where: { $0.dataRecord == n }), i > 0 {
+                return try point(v, i, session: session, all: all)
+            }
+            if let first = v.line?.firstDataRecord, first <= n { break }
+        }
+        throw SeedError.data("the journals in \(quoted(directory)) do not name data record \(n)")
+    }
+
+    /// The resume point at record line `i` of volume `v`.
+    static func point(_ v: JournaledVolume, _ i: Int, session: String, all: [(UInt32, String)]) throws
+        -> (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind)
+    {
         let r = v.records[i]
         let before = v.records[i - 1]
         let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .end, .resume]

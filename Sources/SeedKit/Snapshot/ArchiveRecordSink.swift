@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SeedCore
 import SeedFormat
@@ -25,6 +26,13 @@ final class ArchiveRecordSink {
     private(set) var dataRecords: UInt64 = 0
     /// Bytes `append` took where they already lay (see `freeSpace`).
     private(set) var inPlaceBytes: UInt64 = 0
+    /// While set, every byte appended is hashed here too (an entry's
+    /// headers, for a resumed run to know them again).
+    var tap: SHA256?
+    /// A resumed run makes the archive again from the start of the entry
+    /// it goes on in: bytes before this offset are already on the drives
+    /// and are dropped here.
+    private var dropUntil: UInt64 = 0
 
     init(writer: RecordWriter, recordSize: Int, lanes: HashLanes) {
         self.writer = writer
@@ -41,12 +49,22 @@ final class ArchiveRecordSink {
     }
 
     /// Queues a non-data record behind the data already queued.
-    func enqueue(kind: RecordKind, payload: UnsafeRawBufferPointer) throws {
+    func enqueue(kind: RecordKind, payload: UnsafeRawBufferPointer, sequence: UInt64 = 0) throws {
         try flushPartial()
         try pipeline.submit { slot in
             slot.input.set(payload)
-            slot.header = RecordHeader(kind: kind, payloadLength: UInt64(payload.count))
+            slot.header = RecordHeader(kind: kind, sequence: sequence, payloadLength: UInt64(payload.count))
         }
+    }
+
+    /// Goes on at archive offset `entryStart` (where the entry being made
+    /// again starts) with `records` data records before it, dropping what
+    /// comes before data record `records`.
+    func resume(at entryStart: UInt64, records: UInt64) {
+        archiveBytes = entryStart
+        dataRecords = records
+        dropUntil = records * UInt64(recordSize)
+        precondition(entryStart <= dropUntil && dropUntil - entryStart < UInt64(Int.max))
     }
 
     /// The free tail of the data record being filled, taking a fresh
@@ -76,6 +94,12 @@ final class ArchiveRecordSink {
 
     func append(_ p: UnsafeRawBufferPointer) throws {
         var src = p
+        if tap != nil { tap!.update(bufferPointer: p) }
+        if archiveBytes < dropUntil {
+            let n = Int(min(UInt64(src.count), dropUntil - archiveBytes))
+            archiveBytes += UInt64(n)
+            src = UnsafeRawBufferPointer(rebasing: src[n...])
+        }
         while src.count > 0 {
             let slot = try currentSlot()
             let n = min(recordSize - slot.input.count, src.count)
@@ -101,6 +125,16 @@ final class ArchiveRecordSink {
         slot.header.payloadCRC = currentCRC
         dataRecords += 1
         pipeline.enqueue(slot)
+    }
+
+    /// Whether bytes appended now are dropped (a resumed run, before its first record).
+    var dropping: Bool { archiveBytes < dropUntil }
+
+    /// Lets go of the record being filled, unwritten (a run stopped).
+    func dropPartial() {
+        guard let slot = current else { return }
+        current = nil
+        pipeline.release(slot)
     }
 
     func finish() throws {

@@ -26,7 +26,23 @@ final class IndexSpool {
         self.fd = fd
     }
 
+    /// A spool kept at `path` for a resumed run to take up (seed-snapshot
+    /// --resume): its first `keep` bytes, `lines` lines, are kept.
+    init(path: String, keep: UInt64, lines: UInt64) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage())") }
+        guard ftruncate(fd, off_t(keep)) == 0, lseek(fd, 0, SEEK_END) >= 0 else {
+            close(fd)
+            throw SeedError.io("cannot cut \(quoted(path)) back: \(errnoMessage())")
+        }
+        self.fd = fd
+        self.lines = lines
+    }
+
     deinit { close(fd) }
+
+    /// Writes what is buffered to the file (not to the disk).
+    func push() throws { try flush() }
 
     func append(_ e: IndexEntry) throws {
         line.removeAll(keepingCapacity: true)

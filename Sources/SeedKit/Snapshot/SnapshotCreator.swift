@@ -24,6 +24,11 @@ public struct SnapshotOptions {
     public var indexFile: String?
     public var force = false
     public var progress = false
+    /// --resume: the journal directory; the run's own state is kept there too.
+    public var resume: String?
+    public var resumeBack: UInt64?
+    /// --until or --max-duration: when to stop, resumable.
+    public var deadline: Date?
 
     public init(root: String) { self.root = root }
 
@@ -75,14 +80,26 @@ public final class SnapshotCreator {
     var entries: UInt64 = 0
     var warnings: UInt64 = 0
     var fileBytes: UInt64 = 0
+    /// With --resume: what a resumed run needs, kept beside the journals.
+    var state: SnapshotState?
+    /// A resumed run, while walking to the entry it goes on with: that
+    /// entry's path, name by name, and the index lines of what was shipped.
+    var resumeTarget: [[UInt8]]?
+    var shipped: IndexLineReader?
+    var shippedNext: IndexEntry?
+    /// Archive bytes at the last push of the state to its files.
+    var pushedAt: UInt64 = 0
+    var syncedAt: UInt64 = 0
+    /// The run was asked to stop (seed(7), STOPPING).
+    var stopped = false
 
-    init(_ o: SnapshotOptions, writer: RecordWriter, diag: Diagnostics) throws {
+    init(_ o: SnapshotOptions, writer: RecordWriter, diag: Diagnostics, index: IndexSpool? = nil) throws {
         self.o = o
         self.diag = diag
         self.writer = writer
         hasher = HashLanes()
         sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize, lanes: hasher)
-        index = try IndexSpool()
+        self.index = try index ?? IndexSpool()
         progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
     }
 
@@ -101,23 +118,99 @@ public final class SnapshotCreator {
             throw SeedError(.noInput, "\(quoted(o.root)) is not a directory")
         }
         try SnapshotOptions.checkRecordSize(UInt64(max(o.recordSize, 0)), as: "\(o.recordSize)")
+        // The first stage of its pipeline: a signal or the deadline stops it, resumable.
+        GracefulStop.install(.first)
+        if let d = o.deadline { GracefulStop.stop(at: d) }
         let output = try StreamOutput(path: o.output, force: o.force)
         let writer = RecordWriter(fd: output.fd, destination: output.name)
-        let c = try SnapshotCreator(o, writer: writer, diag: diag)
-        c.indexOutput = try o.indexFile.map { try StreamOutput(path: $0, force: false) }
-        try c.snapshot()
+        let c: SnapshotCreator
+        if let dir = o.resume {
+            c = try resuming(o, in: dir, writer: writer, diag: diag)
+        } else {
+            c = try SnapshotCreator(o, writer: writer, diag: diag)
+            try c.snapshot(StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])]).encoded())
+        }
         try writer.flush()
+        if c.stopped {
+            output.discard()
+            return .resumable
+        }
         try output.commit()
         return c.warnings > 0 ? .warnings : .success
+    }
+
+    /// seed-snapshot --resume DIR: goes on with the run whose state DIR
+    /// keeps, or starts one that keeps its state there.
+    static func resuming(_ o: SnapshotOptions, in dir: String, writer: RecordWriter, diag: Diagnostics) throws -> SnapshotCreator {
+        let root =
+            realpath(o.root, nil).map { p in
+                defer { free(p) }; return String(cString: p)
+            } ?? o.root
+        var info = SnapshotState.Info(
+            session: "", root: root, recordSize: o.recordSize, excludes: o.excludes, oneFileSystem: o.oneFileSystem, header: "")
+        guard let session = try SnapshotState.session(in: dir) else {
+            let header = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
+            (info.session, info.header) = (header.session, Data(header.encoded()).base64EncodedString())
+            let state = try SnapshotState(directory: dir, session: info.session, fresh: info)
+            let c = try SnapshotCreator(o, writer: writer, diag: diag, index: IndexSpool(path: state.indexPath, keep: 0, lines: 0))
+            c.state = state
+            diag.info("starting session \(info.session), its state kept in \(quoted(dir))")
+            try c.snapshot(header.encoded())
+            return c
+        }
+        let (kept, _) = try SnapshotState.read(dir, session, warningsBefore: 0)
+        (info.session, info.header) = (session, kept.header)
+        guard kept == info else {
+            throw SeedError.usage(
+                "\(quoted(dir)) keeps the run of session \(session), made from \(quoted(kept.root)) with other options",
+                hint: "resume with the tree, --record-size, --exclude and --one-file-system of that run")
+        }
+        // The creator's metadata readers tell whether the entry to go on in
+        // can be made again as it was.
+        let probe = try SnapshotCreator(o, writer: writer, diag: diag)
+        guard let plan = try probe.planResume(dir, kept) else {
+            diag.info("nothing of session \(session) can be kept: starting it again from the beginning")
+            let state = try SnapshotState(directory: dir, session: session, fresh: kept)
+            let c = try SnapshotCreator(o, writer: writer, diag: diag, index: IndexSpool(path: state.indexPath, keep: 0, lines: 0))
+            c.state = state
+            try c.snapshot(Array(Data(base64Encoded: kept.header) ?? Data()))
+            return c
+        }
+        try SnapshotState.cut(dir, session, at: plan.entry.archiveOffset)
+        let state = try SnapshotState(directory: dir, session: session, fresh: nil)
+        let c = try SnapshotCreator(
+            o, writer: writer, diag: diag, index: IndexSpool(path: state.indexPath, keep: plan.indexBytes, lines: plan.indexLines))
+        c.state = state
+        diag.info(
+            "resuming session \(session) at \(plan.point.volume == 0 ? "" : "volume \(plan.point.volume) ")byte \(plan.point.offset) "
+                + "(data record \(plan.point.dataRecord)), in \(plan.entry.displayPath)")
+        try c.snapshot(plan.header, resume: plan, shippedIndex: state.indexPath)
+        return c
     }
 
     /// The index stream's file, when asked for one.
     var indexOutput: StreamOutput?
 
-    func snapshot() throws {
-        let meta = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
-        streamHeader = meta.encoded()
-        try streamHeader.withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
+    /// Writes the stream: `header` first, or for a resumed run the resume
+    /// record, then the archive from the entry `resume` names on.
+    func snapshot(_ header: [UInt8], resume: SnapshotResumePlan? = nil, shippedIndex: String? = nil) throws {
+        streamHeader = header
+        if let r = resume {
+            try r.point.encoded().withUnsafeBytes { try sink.enqueue(kind: .resume, payload: $0, sequence: r.point.sequence) }
+            sink.resume(at: r.entry.archiveOffset, records: r.point.dataRecord)
+            entries = r.indexLines
+            // The interrupted run said these before the entry it goes on with.
+            warnings = UInt64(r.warnings.count)
+            resumeTarget = r.entry.pathBytes == [0x2e] ? nil : r.entry.pathBytes.split(separator: 0x2f).map(Array.init)
+            if let p = shippedIndex {
+                shipped = try IndexLineReader(p, lines: r.indexLines)
+                shippedNext = try shipped?.next()
+            }
+            pushedAt = r.entry.archiveOffset
+            syncedAt = pushedAt
+        } else {
+            try streamHeader.withUnsafeBytes { try sink.enqueue(kind: .streamHeader, payload: $0) }
+        }
         do {
             // No tar blocking: libarchive hands every byte straight to the sink.
             archive = try PaxWriter { [sink] in try sink.append($0) }
@@ -128,8 +221,19 @@ public final class SnapshotCreator {
             var st = stat()
             try syscall("cannot read \(quoted(o.root))", status: .noInput) { fstat(rootFD, &st) }
             rootDev = UInt64(st.st_dev)
-            try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            if resume == nil {
+                try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            } else if resumeTarget != nil {
+                try passShipped(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            } else {
+                try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            }
             try walk(prefix: [], dirFD: rootFD)
+            if stopped { return try stopHere() }
+            if resumeTarget != nil && sink.dropping {
+                throw SeedError.io("\(quoted(bytes: Array(resumeTarget!.joined(separator: [0x2f])))), where the run goes on, is gone", hint: "resume again")
+            }
+            try compareShipped(upTo: nil)
             try archive.close("cannot finish the archive")
             try flushPending(all: true)
             try sink.flushPartial()
@@ -143,6 +247,7 @@ public final class SnapshotCreator {
                 indexRecords: indexRecords, warnings: warnings)
             try totals.encoded().withUnsafeBytes { try sink.enqueue(kind: .end, payload: $0) }
             try sink.finish()
+            try state?.sync()
         } catch {
             sink.abort(error)
             throw archive?.failure ?? error
@@ -152,6 +257,35 @@ public final class SnapshotCreator {
     }
 
     private var streamHeader: [UInt8] = []
+
+    /// Asked to stop: the record being filled is dropped (a resumed run
+    /// makes it again), the state goes to the disk, and a stop record ends
+    /// the stream.
+    func stopHere() throws {
+        sink.dropPartial()
+        try flushPending(all: true)
+        try index.push()
+        try state?.sync()
+        try sink.enqueue(kind: .stop, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        try sink.finish()
+        diag.info("stopped on \(GracefulStop.reason) after \(entries) entries: resumable with --resume")
+    }
+
+    /// Puts the state kept for a resumed run in its files every 16 MiB of
+    /// archive, and on the disk every 1 GiB, and sees whether to stop.
+    func checkpoint() throws {
+        if GracefulStop.requested { stopped = true }
+        guard let state else { return }
+        if sink.archiveBytes - pushedAt >= 16 << 20 {
+            try index.push()
+            try state.push()
+            pushedAt = sink.archiveBytes
+        }
+        if sink.archiveBytes - syncedAt >= 1 << 30 {
+            try state.sync()
+            syncedAt = sink.archiveBytes
+        }
+    }
 
     /// The index stream: this stream's header, its index records and an
     /// end record counting them (no data records), so a stage that sees
@@ -194,6 +328,7 @@ public final class SnapshotCreator {
             return
         }
         for name in names {
+            if stopped { return }
             let path = prefix.isEmpty ? name : prefix + [0x2f] + name
             if excluded(path: path, name: name) { continue }
             var st = stat()
@@ -205,7 +340,34 @@ public final class SnapshotCreator {
                         ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped")
                 continue
             }
-            try add(name: name, path: path, st: st)
+            // A resumed run walks past what it shipped to the entry it goes on with.
+            var shippedAll = false
+            if let target = resumeTarget {
+                let depth = prefix.isEmpty ? 0 : prefix.split(separator: 0x2f).count
+                let mine = target[depth]
+                if name.lexicographicallyPrecedes(mine) {
+                    shippedAll = true
+                    try passShipped(name: name, path: path, st: st)
+                } else if name == mine && depth < target.count - 1 {
+                    try passShipped(name: name, path: path, st: st)
+                } else if name == mine {
+                    resumeTarget = nil
+                    try compareShipped(upTo: nil)
+                    try add(name: name, path: path, st: st)
+                } else {
+                    // The entry to go on with is gone: fine if none of it is on the drives yet.
+                    if sink.dropping {
+                        throw SeedError.io("\(quoted(bytes: Array(target.joined(separator: [0x2f])))), where the run goes on, is gone", hint: "resume again")
+                    }
+                    resumeTarget = nil
+                    try compareShipped(upTo: nil)
+                    try add(name: name, path: path, st: st)
+                }
+            } else {
+                try add(name: name, path: path, st: st)
+                try checkpoint()
+            }
+            if shippedAll && (st.st_mode & S_IFMT) != S_IFDIR { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if o.oneFileSystem && UInt64(st.st_dev) != rootDev { continue }
                 let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
@@ -215,9 +377,32 @@ public final class SnapshotCreator {
                 }
                 defer { close(fd) }
                 try syscall("cannot enter \(quoted(bytes: path))") { fchdir(fd) }
-                try walk(prefix: path, dirFD: fd)
+                if shippedAll {
+                    try walkShipped(prefix: path, dirFD: fd)
+                } else {
+                    try walk(prefix: path, dirFD: fd)
+                }
                 try syscall("cannot return to \(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix))") { fchdir(dirFD) }
             }
+        }
+    }
+
+    /// A directory the interrupted run shipped whole (we are in it).
+    func walkShipped(prefix: [UInt8], dirFD: Int32) throws {
+        guard let names = try? sortedNames() else { return }
+        for name in names {
+            let path = prefix + [0x2f] + name
+            if excluded(path: path, name: name) { continue }
+            var st = stat()
+            guard cString(name, { lstat($0, &st) }) == 0 else { continue }
+            try passShipped(name: name, path: path, st: st)
+            guard (st.st_mode & S_IFMT) == S_IFDIR, !(o.oneFileSystem && UInt64(st.st_dev) != rootDev) else { continue }
+            let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            try syscall("cannot enter \(quoted(bytes: path))") { fchdir(fd) }
+            try walkShipped(prefix: path, dirFD: fd)
+            try syscall("cannot return to \(quoted(bytes: prefix))") { fchdir(dirFD) }
         }
     }
 
@@ -233,6 +418,7 @@ public final class SnapshotCreator {
     func warn(_ m: String) {
         warnings += 1
         diag.warning(m)
+        try? state?.warning(m, at: sink.archiveBytes)
     }
 
     // MARK: one entry
@@ -249,7 +435,9 @@ public final class SnapshotCreator {
         }
         var attempt = 0
         var linked = false
-        var copying = false
+        // A resumed run makes the first entry again through the copying
+        // path: its first bytes are dropped, not taken in place.
+        var copying = sink.dropping
         while true {
             var handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | CSeedSys_O_NOATIME) }
             if handle < 0 && errno == EPERM { handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
@@ -276,10 +464,10 @@ public final class SnapshotCreator {
                 return
             }
             entry.dropVolatileTimes()
-            if attempt == 0 && !copying && st.st_nlink > 1 { linked = resolver.resolve(entry) }
+            if attempt == 0 && (!copying || sink.dropping) && st.st_nlink > 1 { linked = resolver.resolve(entry) }
             var ie = makeIndexEntry(entry, path: path, st: st)
             let pos = sink.archiveBytes
-            try archive.writeHeader(entry, "\(quoted(bytes: path)): cannot write header")
+            try writeHeader(path, at: pos)
             if linked {
                 ie.type = .hardlink
                 ie.size = 0
@@ -339,9 +527,20 @@ public final class SnapshotCreator {
         var ie = makeIndexEntry(entry, path: path, st: st)
         if linked { ie.type = .hardlink }
         let pos = sink.archiveBytes
-        try archive.writeHeader(entry, "\(quoted(bytes: path)): cannot write header")
+        try writeHeader(path, at: pos)
         try archive.finishEntry("\(quoted(bytes: path)): cannot finish entry")
         try record(&ie, at: pos)
+    }
+
+    /// Writes the entry's headers; with --resume, notes where they start
+    /// and what they hash to.
+    func writeHeader(_ path: [UInt8], at pos: UInt64) throws {
+        if state != nil { sink.tap = SHA256() }
+        try archive.writeHeader(entry, "\(quoted(bytes: path)): cannot write header")
+        if let t = sink.tap {
+            sink.tap = nil
+            try state?.entry(at: pos, headers: t.finalize())
+        }
     }
 
     /// Queues an index entry; a file's entry waits for its digest (`digest`

@@ -26,7 +26,7 @@ import Testing
         let writer = RecordWriter(fd: fd, destination: "test")
         let c = try SnapshotCreator(o, writer: writer, diag: Diagnostics(tool: "test"))
         c.simulateNotInPlace = 2
-        try c.snapshot()
+        try c.snapshot(StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "65536"])]).encoded())
         try writer.flush()
         try fd.close()
         #expect(c.simulateNotInPlace == 0)

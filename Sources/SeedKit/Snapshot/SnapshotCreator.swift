@@ -195,6 +195,7 @@ public final class SnapshotCreator {
     /// record, then the archive from the entry `resume` names on.
     func snapshot(_ header: [UInt8], resume: SnapshotResumePlan? = nil, shippedIndex: String? = nil) throws {
         streamHeader = header
+        indexOutput = try o.indexFile.map { try StreamOutput(path: $0, force: false) }
         if let r = resume {
             try r.point.encoded().withUnsafeBytes { try sink.enqueue(kind: .resume, payload: $0, sequence: r.point.sequence) }
             sink.resume(at: r.entry.archiveOffset, records: r.point.dataRecord)

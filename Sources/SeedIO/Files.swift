@@ -186,13 +186,14 @@ public struct StreamOutput {
 
 extension StreamFiles {
     /// pread(2) until `buffer` is full or the file ends; the bytes read.
-    public static func preadFully(_ fd: FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+    /// `source` names the file in a message.
+    public static func preadFully(_ fd: FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, source: String) throws -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(fd.rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw SeedError.io("read error at byte \(offset + UInt64(done)): \(errnoMessage())")
+                throw SeedError.io("\(source): read error at byte \(offset + UInt64(done)): \(errnoMessage())")
             }
             if n == 0 { break }
             done += n

@@ -255,7 +255,7 @@ package final class StageRunner {
         h.sequence = nextSequence
         try stage.stopRecord(Record(header: h, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: 0), self)
         stop(.resumable)
-        Diagnostics(tool: label).info("stopped on \(GracefulStop.reason) after \(reader.recordsRead) records read: resumable with --resume")
+        Diagnostics(tool: label).info("stopped on \(GracefulStop.reason) after \(reader.recordsRead) records read (status 75)")
     }
 
     /// The next record put on gets `sequence` (a resumed stream's numbering).

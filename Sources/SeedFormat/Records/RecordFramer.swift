@@ -55,16 +55,6 @@ public final class RecordFramer {
 
     /// pread(2) until `count` bytes or the end of the file.
     private func read(_ p: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) throws -> Int {
-        var done = 0
-        while done < count {
-            let n = pread(fd.rawValue, p + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SeedError.io("\(source): read error at byte \(offset + UInt64(done)): \(errnoMessage())")
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
+        try StreamFiles.preadFully(fd, UnsafeMutableRawBufferPointer(start: p, count: count), at: offset, source: source)
     }
 }

@@ -30,7 +30,7 @@ public enum Compressor {
             }
         }
         let runner = try StageRunner(o.io, label: "seed-compress")
-        try FirstStageResume.install(on: runner, o.io, tool: "seed-compress", diag: diag)
+        try FirstStageResume.install(on: runner, o.io, diag: diag)
         return try runner.run(CompressStage(o, threads: runner.threads, source: runner.source))
     }
 }

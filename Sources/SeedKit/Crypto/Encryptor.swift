@@ -185,7 +185,7 @@ final class EncryptStage: RecordStage {
     }
 
     func finish(_ run: StageRunner) throws {
-        if o.decrypt { try chains.finish() }
+        if o.decrypt && !run.stoppedResumable { try chains.finish() }
     }
 
     /// A resume record starts a key segment of its own: sealing, a fresh

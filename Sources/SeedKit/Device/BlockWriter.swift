@@ -157,20 +157,21 @@ final class DriveStage: RecordStage, RecordOutput {
         let prev: Record
         do { prev = try framer.record(at: start + point.previousOffset) } catch { throw short }
         var sha = SHA256()
-        try prev.header.encodedBytes { sha.update(bufferPointer: $0) }
+        prev.header.encodedBytes { sha.update(bufferPointer: $0) }
         sha.update(bufferPointer: prev.payload)
         guard Hex.encode(Array(sha.finalize())) == point.previousSHA256,
             point.previousOffset + UInt64(RecordHeader.size) + prev.header.payloadLength == point.offset
         else { throw short }
         d.base = point.offset & ~UInt64(ChunkSink.alignment - 1)
         d.prefix = [UInt8](repeating: 0, count: Int(point.offset - d.base))
-        let n = try d.prefix.withUnsafeMutableBytes { try StreamFiles.preadFully(FileDescriptor(rawValue: fd), $0, at: start + d.base) }
+        let n = try d.prefix.withUnsafeMutableBytes { try StreamFiles.preadFully(FileDescriptor(rawValue: fd), $0, at: start + d.base, source: d.target.name) }
         if n != d.prefix.count { throw short }
     }
 
     func finish(_ run: StageRunner) throws {
-        if run.stoppedResumable, let d = drive, let sink = d.sink {
+        if run.stoppedResumable {
             // Stopped: what is written goes to the disk, the label says how much.
+            guard let d = drive, let sink = d.sink else { return }
             drive = nil
             _ = try sink.finish()
             d.label.streamBytes = d.bytes

@@ -164,9 +164,10 @@ enum ResumePlanner {
 /// file holding the stream before seed-split, from the record the resume
 /// point names, after a resume record that tells the later stages.
 enum FirstStageResume {
-    static func install(on runner: StageRunner, _ io: StreamIO, tool: String, diag: Diagnostics) throws {
+    static func install(on runner: StageRunner, _ io: StreamIO, diag: Diagnostics) throws {
         guard let dir = io.resume else { return }
-        guard runner.isFirstStage, io.input != nil || !runner.reader.volumed else {
+        var st = stat()
+        guard fstat(runner.input.rawValue, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw SeedError.usage("--resume needs the input as a file (a staging file), not a pipe", hint: "see RESUMING in seed(7)")
         }
         let source = runner.source
@@ -191,7 +192,6 @@ enum FirstStageResume {
                     + "(data record \(point.dataRecord)), from byte \(offset) of \(source)")
             return ResumeStart(point: p, inputOffset: offset, order: StreamOrder(source: source, volume: 0, sequence: sequence))
         }
-        _ = tool
     }
 
     /// The byte where record `sequence` starts, found by reading headers
@@ -201,7 +201,7 @@ enum FirstStageResume {
         var data: UInt64 = 0
         var b = [UInt8](repeating: 0, count: RecordHeader.size)
         while true {
-            let n = try b.withUnsafeMutableBytes { p in try StreamFiles.preadFully(fd, p, at: at) }
+            let n = try b.withUnsafeMutableBytes { p in try StreamFiles.preadFully(fd, p, at: at, source: source) }
             guard n == RecordHeader.size else {
                 throw SeedError.data("\(source): ends at byte \(at), before record \(sequence) the journal names: not the stream the journal was made from")
             }

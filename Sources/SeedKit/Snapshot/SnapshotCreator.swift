@@ -269,7 +269,8 @@ public final class SnapshotCreator {
         try state?.sync()
         try sink.enqueue(kind: .stop, payload: UnsafeRawBufferPointer(start: nil, count: 0))
         try sink.finish()
-        diag.info("stopped on \(GracefulStop.reason) after \(entries) entries: resumable with --resume")
+        let how = state == nil ? "run without --resume, it starts over" : "resumable with --resume"
+        diag.info("stopped on \(GracefulStop.reason) after \(entries) entries: \(how)")
     }
 
     /// Puts the state kept for a resumed run in its files every 16 MiB of

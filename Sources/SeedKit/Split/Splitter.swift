@@ -55,7 +55,7 @@ public enum Splitter {
             }
         }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-split")
-        try FirstStageResume.install(on: runner, o.io, tool: "seed-split", diag: diag)
+        try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = SplitStage(o, source: runner.source, diag: diag)
         let status = try runner.run(stage)
         diag.verbose("\(stage.planner.volume) volume\(stage.planner.volume == 1 ? "" : "s") written")

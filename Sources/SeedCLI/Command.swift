@@ -103,6 +103,13 @@ public struct FirstStageOptions: ParsableArguments {
 
     public init() {}
 
+    /// A decoding mode (`mode`, when true) takes none of these.
+    public func refuse(_ mode: String, when decoding: Bool) throws {
+        if decoding && (resume != nil || until != nil || maxDuration != nil) {
+            throw SeedError.usage("--resume, --until and --max-duration go with the first stage of a shipping pipeline, not with \(mode)")
+        }
+    }
+
     /// Adds the resume directory and the deadline to `io`.
     public func apply(to io: inout StreamIO) throws {
         (io.resume, io.resumeBack, io.deadline) = try values()

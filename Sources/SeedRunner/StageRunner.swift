@@ -77,8 +77,17 @@ package struct ResumeStart {
     package var point: ResumePoint
     package var inputOffset: UInt64
     package var order: StreamOrder
-    package init(point: ResumePoint, inputOffset: UInt64, order: StreamOrder) {
-        (self.point, self.inputOffset, self.order) = (point, inputOffset, order)
+    /// Where the resume record stands in the input's numbering: volume 0
+    /// and `point.sequence` in a stream not split, else `point.volume` and
+    /// its sequence number there before encryption.
+    package var volume: UInt32
+    package var sequence: UInt64
+    /// For volumes after the resume record's, in a staging file written
+    /// after seed-split: how many records of the joined stream the resume
+    /// records before them add to where their volume begins say they start.
+    package var firstRecordShift: UInt64 = 0
+    package init(point: ResumePoint, inputOffset: UInt64, order: StreamOrder, volume: UInt32, sequence: UInt64) {
+        (self.point, self.inputOffset, self.order, self.volume, self.sequence) = (point, inputOffset, order, volume, sequence)
     }
 }
 
@@ -220,7 +229,32 @@ package final class StageRunner {
             case .stop:
                 try stage.stopRecord(r, self)
                 stop(.resumable)
+            case .volumeBegin where reader.recordsRead == 1 && resumer != nil:
+                // A staging file written after seed-split.
+                let b = try VolumeBegin.decode(r.payload, record: locate(r))
+                if let start = try resumer?(r, StreamMetadata(session: b.session, stages: b.stages ?? [])) {
+                    try resume(stage, from: start)
+                } else {
+                    try stage.record(r, at: locate(r), self)
+                }
+            case .volumeEnd where resumedVolume?.volume == r.header.volume:
+                try recountedVolumeEnd(r, stage)
+            case .volumeBegin where firstRecordShift > 0:
+                // A later volume: where it starts moves on by the resume
+                // records before it, and its volume end counts the new begin.
+                var b = try VolumeBegin.decode(r.payload, record: locate(r))
+                b.firstRecord += firstRecordShift
+                let payload = b.encoded()
+                var tally = VolumeTally()
+                tally.add(StageRunner.header(r.header, for: payload))
+                resumedVolume = (r.header.volume, tally, 0)
+                try replaced(r, payload: payload, stage)
             default:
+                if let v = resumedVolume, v.volume == r.header.volume {
+                    var h = r.header
+                    h.sequence += v.shift
+                    resumedVolume!.tally.add(h)
+                }
                 try stage.record(r, at: locate(r), self)
             }
             // A record the stage dropped: its payload is read and checked all the same.
@@ -228,12 +262,49 @@ package final class StageRunner {
         }
     }
 
+    /// A first stage resuming a staging file written after seed-split: the
+    /// volume it goes on in, and its records from the resume record on, as
+    /// the volume end must count them (seed-stream(5), kind 5).
+    private var resumedVolume: (volume: UInt32, tally: VolumeTally, shift: UInt64)?
+
+    private var firstRecordShift: UInt64 = 0
+
+    /// The volume end of the volume a resumed run went on in, counting the
+    /// records from the resume record on.
+    private func recountedVolumeEnd(_ r: Record, _ stage: RecordStage) throws {
+        guard let v = resumedVolume else { return }
+        resumedVolume = nil
+        try replaced(r, payload: v.tally.end(volume: v.volume).encoded(), stage)
+    }
+
+    /// `h` for a control record's new payload.
+    private static func header(_ h: RecordHeader, for payload: [UInt8]) -> RecordHeader {
+        var h = h
+        (h.payloadLength, h.rawLength) = (UInt64(payload.count), UInt64(payload.count))
+        h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
+        return h
+    }
+
+    /// Hands the stage control record `r` with another payload.
+    private func replaced(_ r: Record, payload: [UInt8], _ stage: RecordStage) throws {
+        let h = StageRunner.header(r.header, for: payload)
+        try payload.withUnsafeBytes { p in try stage.record(Record(header: h, payload: p, offset: r.offset), at: locate(r), self) }
+    }
+
     /// The first stage given --resume: the resume record first, then the
     /// input from the record the run goes on with.
     private func resume(_ stage: RecordStage, from start: ResumeStart) throws {
         let payload = start.point.encoded()
-        var h = RecordHeader(kind: .resume, volume: 0, payloadLength: UInt64(payload.count))
-        h.sequence = start.point.sequence
+        var h = RecordHeader(kind: .resume, volume: start.volume, payloadLength: UInt64(payload.count))
+        h.sequence = start.sequence
+        h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
+        if start.volume != 0 {
+            var tally = VolumeTally()
+            tally.add(h)
+            // The records after the resume record come one later than in the input.
+            resumedVolume = (start.volume, tally, 1)
+            firstRecordShift = start.firstRecordShift
+        }
         startsResumed = true
         try payload.withUnsafeBytes { p in
             try stage.resume(Record(header: h, payload: p, offset: 0), start.point, self)
@@ -251,7 +322,7 @@ package final class StageRunner {
     /// The first stage asked to stop: a stop record after the last record
     /// put on, and the run ends resumable.
     private func stopHere(_ stage: RecordStage) throws {
-        var h = RecordHeader(kind: .stop, volume: 0, payloadLength: 0)
+        var h = RecordHeader(kind: .stop, volume: reader.currentVolume ?? 0, payloadLength: 0)
         h.sequence = nextSequence
         try stage.stopRecord(Record(header: h, payload: UnsafeRawBufferPointer(start: nil, count: 0), offset: 0), self)
         stop(.resumable)

@@ -34,6 +34,7 @@ struct SeedCompress: SeedCommand {
         o.codec = gzip ? .gzip : .zstd
         o.level = level
         o.io = filter.io(threads: workers.threads)
+        try first.refuse("-d", when: decompress)
         try first.apply(to: &o.io)
         return try Compressor.run(o, diag: diag)
     }

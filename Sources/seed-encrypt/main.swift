@@ -30,6 +30,7 @@ struct SeedEncrypt: SeedCommand {
     @Option(help: ArgumentHelp("Write a new identity to FILE (mode 0600) and its recipient to FILE.pub, then exit.", valueName: "FILE"))
     var keygen: String?
     @OptionGroup var workers: ThreadOption
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var filter: FilterOptions
     var common: CommonOptions { filter.common }
 
@@ -42,6 +43,8 @@ struct SeedEncrypt: SeedCommand {
         (o.decrypt, o.chacha, o.recipients, o.identities) = (decrypt, chacha, recipient, identity)
         (o.keyFile, o.passphraseFile) = (keyFile, passphraseFile)
         o.io = filter.io(threads: workers.threads)
+        try first.refuse("-d", when: decrypt)
+        try first.apply(to: &o.io)
         return try Encryptor.run(o, diag: diag)
     }
 }

@@ -28,6 +28,7 @@ struct SeedJournal: SeedCommand {
     @Option(help: ArgumentHelp("Sync the journal to disk at least every SIZE bytes of stream.", valueName: "SIZE"))
     var checkpoint: String = "1G"
     @OptionGroup var workers: ThreadOption
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var filter: FilterOptions
     var common: CommonOptions { filter.common }
 
@@ -44,6 +45,8 @@ struct SeedJournal: SeedCommand {
         o.targets = target
         o.checkpoint = try ByteSize.parse(checkpoint)
         o.io = filter.io(threads: workers.threads)
+        try first.refuse("--check", when: check != nil)
+        try first.apply(to: &o.io)
         return try Journaler.run(o, diag: diag)
     }
 }

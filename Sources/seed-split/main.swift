@@ -50,6 +50,7 @@ struct SeedSplit: SeedCommand {
         if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
         o.firstVolume = firstVolume
         o.io = filter.io()
+        try first.refuse("-d", when: join)
         try first.apply(to: &o.io)
         return try Splitter.run(o, diag: diag)
     }

@@ -35,6 +35,7 @@ struct SeedWriteblk: SeedCommand {
     var checkpoint: String = "1G"
     @Option(name: .shortAndLong, help: ArgumentHelp("Read the stream from FILE instead of standard input.", valueName: "FILE"))
     var input: String?
+    @OptionGroup var first: FirstStageOptions
     @OptionGroup var out: OutputOption
     @OptionGroup var common: CommonOptions
     @Argument(help: "The drives: block devices or regular files.")
@@ -50,6 +51,8 @@ struct SeedWriteblk: SeedCommand {
         o.nextDrive = nextDrive
         o.checkpoint = try ByteSize.parse(checkpoint)
         o.io = StreamIO(input: input, output: out.output, progress: common.showsProgress)
+        try first.refuse("-d", when: decode)
+        try first.apply(to: &o.io)
         return try BlockWriter.run(o, diag: diag)
     }
 }

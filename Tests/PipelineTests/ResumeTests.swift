@@ -207,6 +207,33 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         #expect(try s.sh("seed-journal --check J < drive.seed | " + decrypt).stdout == "0 0 0 0 0\n")
     }
 
+    /// A staging file of the volumes seed-split wrote, resumed by the
+    /// stage after it: the volume ends and begins after the resume record
+    /// are counted again, and the drives read back whole.
+    @Test func aStagingFileWrittenAfterSplitResumesThroughTheStageAfterIt() throws {
+        let s = try Scratch()
+        try staged(s, mb: 100)
+        let ship = """
+            seed-encrypt --key-file kf --resume J --resume-back 40M < vols.seed | seed-journal --journal-dir J \
+              | { [ -e cut ] && exec head -c 60000000 || exec cat; } | seed-writeblk d1 d2 d3 d4 d5 d6 d7 d8; echo ${PIPESTATUS[*]}
+            """
+        try s.sh("seed-split --volume-size 16M < snap.seed > vols.seed && touch cut")
+        // The drive writer's input cut short: it fails, and the others with it.
+        let cut = try s.sh(ship)
+        #expect(cut.stdout == "141 141 0 65\n", "\(cut.stdout) \(cut.stderr)")
+        try s.sh("rm cut")
+        let r = try s.sh(ship)
+        #expect(r.stdout == "0 0 0 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("seed-encrypt: resuming session"), "\(r.stderr)")
+        let back = try s.sh(
+            """
+            rm -rf out && mkdir out && seed-writeblk -d d? | seed-journal --check J | seed-encrypt -d --key-file kf \
+              | seed-split -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
+            """)
+        #expect(back.stdout == "0 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
     @Test func resumingAStreamNothingWasJournaledOfYetStartsFromTheBeginning() throws {
         let s = try Scratch()
         try staged(s, mb: 4)

@@ -107,6 +107,7 @@ public enum Encryptor {
 
     public static func run(_ o: EncryptOptions, diag: Diagnostics) throws -> SeedExit {
         let runner = try StageRunner(o.io, label: "seed-encrypt")
+        try FirstStageResume.install(on: runner, o.io, diag: diag)
         // Keys are read before any output exists.
         return try runner.run(EncryptStage(o, diag: diag, source: runner.source))
     }

@@ -32,6 +32,7 @@ public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         if o.decode { return try BlockReader.run(o, diag: diag) }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk")
+        try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = DriveStage(o: o, diag: diag)
         return try runner.run(stage, output: stage)
     }

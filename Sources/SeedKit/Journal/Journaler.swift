@@ -40,6 +40,7 @@ public enum Journaler {
         return try withExtendedLifetime(lock) {
             if o.check { return try JournalChecker.run(o, diag: diag) }
             let runner = try StageRunner(o.io, label: "seed-journal")
+            try FirstStageResume.install(on: runner, o.io, diag: diag)
             return try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
         }
     }

@@ -161,8 +161,9 @@ enum ResumePlanner {
 }
 
 /// A first stage given --resume JOURNAL-DIR: reads its input, a staging
-/// file holding the stream before seed-split, from the record the resume
-/// point names, after a resume record that tells the later stages.
+/// file holding the stream before seed-split or the volumes seed-split
+/// wrote (not yet encrypted), from the record the resume point names,
+/// after a resume record that tells the later stages.
 enum FirstStageResume {
     static func install(on runner: StageRunner, _ io: StreamIO, diag: Diagnostics) throws {
         guard let dir = io.resume else { return }
@@ -177,6 +178,11 @@ enum FirstStageResume {
                 diag.info("nothing of session \(meta.session) journaled in \(quoted(dir)) yet: starting from the beginning")
                 return nil
             }
+            if meta.stages.contains(where: { $0.tool == "seed-encrypt" }) {
+                throw SeedError.usage(
+                    "\(source) is already encrypted: a resumed run seals what it sends under a key of its own",
+                    hint: "keep the staging file from before seed-encrypt, and resume from it")
+            }
             let known = point.stages.map(\.tool)
             let here = meta.stages.map(\.tool)
             guard known.starts(with: here) else {
@@ -186,17 +192,30 @@ enum FirstStageResume {
             }
             var p = point
             p.stages = meta.stages
-            let offset = try seek(input, source: source, to: sequence, kind: kind, dataRecord: point.dataRecord, from: r.offset)
+            // A staging file written after seed-split holds the volumes as
+            // seed-split numbered them, before encryption added key records.
+            let split = r.header.kind == .volumeBegin
+            let (volume, at) = split ? (point.volume, point.volumeSequence - point.keyRecords) : (0, sequence)
+            let offset = try seek(
+                input, source: source, to: (volume, at), kind: kind, dataRecord: split ? nil : point.dataRecord, from: r.offset)
             diag.info(
                 "resuming session \(meta.session) at \(point.volume == 0 ? "" : "volume \(point.volume) ")byte \(point.offset) "
                     + "(data record \(point.dataRecord)), from byte \(offset) of \(source)")
-            return ResumeStart(point: p, inputOffset: offset, order: StreamOrder(source: source, volume: 0, sequence: sequence))
+            var start = ResumeStart(
+                point: p, inputOffset: offset, order: StreamOrder(source: source, volume: volume, sequence: at), volume: volume,
+                sequence: split ? at : point.sequence)
+            // The resume records before it, and itself, in the joined stream.
+            if split { start.firstRecordShift = point.sequence - sequence + 1 }
+            return start
         }
     }
 
     /// The byte where record `sequence` starts, found by reading headers
     /// only, each checked, from the stream header at `start`.
-    static func seek(_ fd: FileDescriptor, source: String, to sequence: UInt64, kind: RecordKind, dataRecord: UInt64, from start: UInt64) throws -> UInt64 {
+    static func seek(
+        _ fd: FileDescriptor, source: String, to place: (volume: UInt32, sequence: UInt64), kind: RecordKind, dataRecord: UInt64?, from start: UInt64
+    ) throws -> UInt64 {
+        let sequence = place.sequence
         var at = start
         var data: UInt64 = 0
         var b = [UInt8](repeating: 0, count: RecordHeader.size)
@@ -210,8 +229,8 @@ enum FirstStageResume {
             case .success(let x): h = x
             case .failure(let p): throw SeedError.data("\(source): byte \(at): \(p.message)")
             }
-            if h.sequence == sequence {
-                guard h.kind == kind, kind != .data || data == dataRecord else {
+            if h.volume == place.volume && h.sequence == sequence && h.kind != .volumeBegin {
+                guard h.kind == kind, kind != .data || dataRecord == nil || data == dataRecord else {
                     throw SeedError.data(
                         "\(source): record \(sequence) is not the \(kind) record the journal names: not the stream the journal was made from")
                 }

@@ -244,7 +244,9 @@ struct JournalState {
         var last: JournalLine.Entry?
         merkle = MerkleRoot()
         records = 0
-        while let l = try reader.next() {
+        // Lines are in stream order: from the first record at the resume
+        // point on, nothing is kept.
+        reading: while let l = try reader.next() {
             switch l {
             case .volume(let v): line = v
             case .record(let e) where e.offset < point.offset:
@@ -252,7 +254,7 @@ struct JournalState {
                 merkle.add(d)
                 records += 1
                 last = e
-            case .record, .end, .file: continue
+            case .record, .end, .file: break reading
             default: break
             }
             kept.append(l)

@@ -271,6 +271,8 @@ package final class JournalReader {
     private let file: UnsafeMutablePointer<FILE>
     package private(set) var lineNumber = 0
     package private(set) var torn = false
+    /// Where the line `next` reads starts: the bytes of the lines before it.
+    package private(set) var offset: UInt64 = 0
 
     package init(_ path: String) throws {
         self.path = path
@@ -295,6 +297,7 @@ package final class JournalReader {
             torn = true
             return nil
         }
+        offset += UInt64(n)
         return try JournalLine.decode(UnsafeRawBufferPointer(rebasing: bytes.dropLast()), record: "journal \(quoted(path)) line \(lineNumber)")
     }
 }

@@ -239,14 +239,16 @@ struct JournalState {
             throw SeedError(.noInput, "\(loc): \(quoted(o.directory)) holds no journal of volume \(point.volume) of session \(point.session)")
         }
         let reader = try JournalReader(path)
-        var kept: [JournalLine] = []
         var line: JournalLine.Volume?
         var last: JournalLine.Entry?
+        var keep: UInt64 = 0
         merkle = MerkleRoot()
         records = 0
         // Lines are in stream order: from the first record at the resume
         // point on, nothing is kept.
-        reading: while let l = try reader.next() {
+        reading: while true {
+            let at = reader.offset
+            guard let l = try reader.next() else { break }
             switch l {
             case .volume(let v): line = v
             case .record(let e) where e.offset < point.offset:
@@ -254,22 +256,26 @@ struct JournalState {
                 merkle.add(d)
                 records += 1
                 last = e
-            case .record, .end, .file: break reading
+            case .record, .end, .file:
+                keep = at
+                break reading
             default: break
             }
-            kept.append(l)
+            keep = reader.offset
         }
         guard let line, let last, last.offset == point.previousOffset, last.sha256 == point.previousSHA256,
             last.offset + last.length == point.offset
         else {
             throw SeedError.data("\(loc): the journal \(quoted(path)) does not name the record before the resume point at byte \(point.offset)")
         }
-        // The kept lines replace the journal in one rename.
-        let tmp = path + ".resume"
-        let w = try JournalWriter(create: tmp)
-        for l in kept { w.append(l) }
-        try w.flush(sync: true)
-        guard rename(tmp, path) == 0 else { throw SeedError.io("cannot replace journal \(quoted(path)): \(errnoMessage())") }
+        // One truncate(2): the journal is whole before and after it.
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0, ftruncate(fd, off_t(keep)) == 0, fdatasync(fd) == 0 else {
+            let e = errnoMessage()
+            if fd >= 0 { Glibc.close(fd) }
+            throw SeedError.io("cannot cut journal \(quoted(path)) back: \(e)")
+        }
+        Glibc.close(fd)
         for (n, later) in all where n > point.volume { unlink(later) }
         journal = try JournalWriter(append: path)
         session = point.session
@@ -279,7 +285,7 @@ struct JournalState {
         recordSize = StreamMetadata.recordSize(point.stages) ?? StreamMetadata.recordSize(line.stages ?? [])
         volumes = []
         for (n, p) in all where n < point.volume {
-            let first = try JournaledVolume.volumeLine(p).firstDataRecord ?? 0
+            let first = try JournalScan.volumeLine(p).firstDataRecord ?? 0
             if !volumes.isEmpty { volumes[volumes.count - 1].last = first }
             volumes.append((n, p, first, nil))
         }

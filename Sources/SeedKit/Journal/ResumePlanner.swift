@@ -9,26 +9,24 @@ import SystemPackage
     import Glibc
 #endif
 
-/// One volume's journal as a resume reads it.
-struct JournaledVolume {
-    let number: UInt32
-    let path: String
-    var line: JournalLine.Volume?
-    var records: [JournalLine.Entry] = []
+/// A record line of a volume's journal as a resume needs it: the line,
+/// the one before it, and what came before it in the volume.
+struct JournaledRecord {
+    var volume: UInt32
+    var line: JournalLine.Volume
+    var entry: JournalLine.Entry
+    var previous: JournalLine.Entry
+    /// Record lines before it of the kinds the joined stream keeps (stream
+    /// header, data, index, end, resume), of resume records, of key records.
+    var joined: UInt64
+    var resumes: UInt64
+    var keys: UInt64
+    /// The last data record before it.
+    var lastData: UInt64?
+}
 
-    init(number: UInt32, path: String) throws {
-        self.number = number
-        self.path = path
-        let r = try JournalReader(path)
-        while let l = try r.next() {
-            switch l {
-            case .volume(let v): line = v
-            case .record(let e): records.append(e)
-            default: break
-            }
-        }
-    }
-
+/// Reads one volume's journal line by line, in constant memory.
+enum JournalScan {
     /// A journal's first line, read alone.
     static func volumeLine(_ path: String) throws -> JournalLine.Volume {
         guard case .volume(let v) = try JournalReader(path).next() else {
@@ -37,8 +35,53 @@ struct JournaledVolume {
         return v
     }
 
-    /// Bytes of the volume's stream its record lines name.
-    var bytes: UInt64 { records.last.map { $0.offset + $0.length } ?? 0 }
+    /// The bytes of the volume's stream its record lines name; nil for a
+    /// journal without its volume line (killed before it was whole).
+    static func bytes(_ path: String) throws -> UInt64? {
+        let r = try JournalReader(path)
+        guard case .volume = try r.next() else { return nil }
+        var end: UInt64 = 0
+        while let l = try r.next() { if case .record(let e) = l { end = e.offset + e.length } }
+        return end
+    }
+
+    /// Calls `take` with every record line after the first (which has none
+    /// before it), in order, until it says stop.
+    static func records(_ path: String, volume: UInt32, _ take: (JournaledRecord) throws -> Bool) throws {
+        let r = try JournalReader(path)
+        var line: JournalLine.Volume?
+        var previous: JournalLine.Entry?
+        var (joined, resumes, keys): (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var lastData: UInt64?
+        let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .end, .resume]
+        while let l = try r.next() {
+            switch l {
+            case .volume(let v): line = v
+            case .record(let e):
+                if let line, let previous {
+                    let at = JournaledRecord(
+                        volume: volume, line: line, entry: e, previous: previous, joined: joined, resumes: resumes, keys: keys, lastData: lastData)
+                    if try !take(at) { return }
+                }
+                if joinedKinds.contains(e.kind) { joined += 1 }
+                if e.kind == .resume { resumes += 1 }
+                if e.kind == .key { keys += 1 }
+                if e.kind == .data { lastData = e.dataRecord }
+                previous = e
+            default: break
+            }
+        }
+    }
+
+    /// Resume records a journal names.
+    static func resumes(_ path: String) throws -> UInt64 {
+        var n: UInt64 = 0
+        try records(path, volume: 0) { r in
+            if r.entry.kind == .resume { n += 1 }
+            return true
+        }
+        return n
+    }
 }
 
 /// Where a run interrupted goes on, from its journals (seed-journal(5),
@@ -70,93 +113,82 @@ enum ResumePlanner {
         return found.sorted { $0.0 < $1.0 }
     }
 
-    /// The resume point, and the sequence number of the record it goes on
-    /// with in the stream the first stage reads; nil when the journals name
-    /// no data or index record yet (the run starts over).
     /// The least a resume goes back: more than seed-writeblk and the pipes
     /// before it hold of what the journal has named.
     static let leastBack: UInt64 = 64 << 20
 
-    static func plan(_ directory: String, session: String, back given: UInt64? = nil) throws -> (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind)?
-    {
+    typealias Plan = (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind)
+
+    /// The resume point, and the sequence number of the record it goes on
+    /// with in the stream the first stage reads; nil when the journals name
+    /// no data or index record to go on at (the run starts over).
+    static func plan(_ directory: String, session: String, back given: UInt64? = nil) throws -> Plan? {
         let all = try journals(directory, session: session)
-        guard !all.isEmpty else { return nil }
         // The volumes the last checkpoint interval reaches back into.
-        var loaded: [JournaledVolume] = []
+        var loaded: [(number: UInt32, path: String, bytes: UInt64)] = []
         var span: UInt64 = 0
         var interval: UInt64 = given ?? leastBack
         for (n, path) in all.reversed() {
-            let v = try JournaledVolume(number: n, path: path)
-            // A journal killed before its first line was whole names nothing.
-            if v.line == nil && loaded.isEmpty { continue }
-            guard v.line != nil else { throw SeedError.data("journal \(quoted(path)) has no volume line") }
-            if loaded.isEmpty && given == nil { interval = max(v.line?.checkpoint ?? 1 << 30, leastBack) }
-            loaded.insert(v, at: 0)
-            span += v.bytes
+            guard let bytes = try JournalScan.bytes(path) else {
+                // A journal killed before its first line was whole names nothing.
+                if loaded.isEmpty { continue }
+                throw SeedError.data("journal \(quoted(path)) has no volume line")
+            }
+            if loaded.isEmpty && given == nil { interval = max(try JournalScan.volumeLine(path).checkpoint ?? 1 << 30, leastBack) }
+            loaded.insert((n, path, bytes), at: 0)
+            span += bytes
             if span >= interval { break }
         }
+        guard let earliest = loaded.first else { return nil }
         let target = span > interval ? span - interval : 0
         // The first data or index record at or after the target, else the last one before it.
-        var chosen: (v: Int, i: Int)?
+        var chosen: JournaledRecord?
         var first = true
+        var reached = false
         var base: UInt64 = 0
-        search: for (vi, v) in loaded.enumerated() {
-            for (i, e) in v.records.enumerated() where e.kind == .data || e.kind == .index {
+        for v in loaded where !reached {
+            try JournalScan.records(v.path, volume: v.number) { r in
+                guard r.entry.kind == .data || r.entry.kind == .index else { return true }
                 first = chosen == nil
-                chosen = (vi, i)
-                if base + e.offset >= target { break search }
+                chosen = r
+                reached = base + r.entry.offset >= target
+                return !reached
             }
             base += v.bytes
         }
         // Going on at the stream's first data or index record gains nothing
         // over starting again, which needs no drive to hold anything yet.
-        guard let (vi, i) = chosen, i > 0, !(first && loaded[0].number == all[0].0) else { return nil }
-        return try point(loaded[vi], i, session: session, all: all)
+        guard let r = chosen, !(first && earliest.number == all[0].0) else { return nil }
+        return try point(r, session: session, all: all)
     }
 
     /// The resume point at data record `n`, which the journals must name.
-    static func plan(_ directory: String, session: String, dataRecord n: UInt64) throws -> (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind) {
+    static func plan(_ directory: String, session: String, dataRecord n: UInt64) throws -> Plan {
         let all = try journals(directory, session: session)
         for (number, path) in all.reversed() {
-            let v = try JournaledVolume(number: number, path: path)
-            if let i = v.records.firstIndex(where: { $0.dataRecord == n }), i > 0 {
-                return try point(v, i, session: session, all: all)
+            guard try JournalScan.bytes(path) != nil else { continue }
+            var found: JournaledRecord?
+            try JournalScan.records(path, volume: number) { r in
+                if r.entry.dataRecord == n { found = r }
+                return found == nil
             }
-            if let first = v.line?.firstDataRecord, first <= n { break }
+            if let r = found { return try point(r, session: session, all: all) }
+            if let first = try JournalScan.volumeLine(path).firstDataRecord, first <= n { break }
         }
         throw SeedError.data("the journals in \(quoted(directory)) do not name data record \(n)")
     }
 
-    /// The resume point at record line `i` of volume `v`.
-    static func point(_ v: JournaledVolume, _ i: Int, session: String, all: [(UInt32, String)]) throws
-        -> (point: ResumePoint, sourceSequence: UInt64, kind: RecordKind)
-    {
-        let r = v.records[i]
-        let before = v.records[i - 1]
-        let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .end, .resume]
-        let earlier = v.records[..<i]
-        let sequence = (v.line?.firstRecord ?? 0) + UInt64(earlier.filter { joinedKinds.contains($0.kind) }.count)
-        var resumes = UInt64(earlier.filter { $0.kind == .resume }.count)
-        for (n, path) in all where n < v.number { resumes += try countResumes(path) }
-        let dataRecord = r.dataRecord ?? (earlier.last { $0.kind == .data }?.dataRecord.map { $0 + 1 } ?? v.line?.firstDataRecord ?? 0)
+    /// The resume point at record line `r`.
+    static func point(_ r: JournaledRecord, session: String, all: [(UInt32, String)]) throws -> Plan {
+        let sequence = (r.line.firstRecord ?? 0) + r.joined
+        var resumes = r.resumes
+        for (n, path) in all where n < r.volume { resumes += try JournalScan.resumes(path) }
+        let dataRecord = r.entry.dataRecord ?? r.lastData.map { $0 + 1 } ?? r.line.firstDataRecord ?? 0
         let point = ResumePoint(
-            session: session, sequence: sequence, dataRecord: dataRecord, volume: v.number, volumeSequence: r.seq, offset: r.offset,
-            keyRecords: UInt64(earlier.filter { $0.kind == .key }.count), previousOffset: before.offset, previousSHA256: before.sha256,
-            stages: v.line?.stages ?? [])
-        return (point, sequence - resumes, r.kind)
-    }
-
-    /// Resume records a journal names (its lines are sorted JSON objects).
-    static func countResumes(_ path: String) throws -> UInt64 {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SeedError.io("cannot read journal \(quoted(path))") }
-        let needle = Data("\"kind\":\"resume\"".utf8)
-        var n: UInt64 = 0
-        var from = data.startIndex
-        while let hit = data.range(of: needle, in: from..<data.endIndex) {
-            n += 1
-            from = hit.upperBound
-        }
-        return n
+            session: session, sequence: sequence, dataRecord: dataRecord, volume: r.volume, volumeSequence: r.entry.seq,
+            offset: r.entry.offset, keyRecords: r.keys, previousOffset: r.previous.offset, previousSHA256: r.previous.sha256,
+            stages: r.line.stages ?? [])
+        return (point, sequence - resumes, r.entry.kind)
     }
 }
 

@@ -222,9 +222,7 @@ public final class SnapshotCreator {
             var st = stat()
             try syscall("cannot read \(quoted(o.root))", status: .noInput) { fstat(rootFD, &st) }
             rootDev = UInt64(st.st_dev)
-            if resume == nil {
-                try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
-            } else if resumeTarget != nil {
+            if resumeTarget != nil {
                 try passShipped(name: Array(".".utf8), path: Array(".".utf8), st: st)
             } else {
                 try add(name: Array(".".utf8), path: Array(".".utf8), st: st)

@@ -27,12 +27,22 @@ struct SeedJournal: SeedCommand {
     var target: [String] = []
     @Option(help: ArgumentHelp("Sync the journal to disk at least every SIZE bytes of stream.", valueName: "SIZE"))
     var checkpoint: String = "1G"
+    @Option(help: ArgumentHelp("Sign each volume's journal with the signing key in FILE.", valueName: "FILE"))
+    var sign: String?
+    @Option(help: ArgumentHelp("With --check: accept only journals signed by the key in FILE (repeatable).", valueName: "FILE"))
+    var signer: [String] = []
+    @Option(help: ArgumentHelp("Write a new signing key to FILE (mode 0600) and its public key to FILE.pub.", valueName: "FILE"))
+    var keygen: String?
     @OptionGroup var workers: ThreadOption
     @OptionGroup var first: FirstStageOptions
     @OptionGroup var filter: FilterOptions
     var common: CommonOptions { filter.common }
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
+        if let path = keygen {
+            print(try SigningKeys.generate(path: path))
+            return .success
+        }
         var o = JournalOptions()
         if journalDir == nil && check == nil { throw SeedError.usage("give --journal-dir DIR, or --check DIR") }
         if journalDir != nil && check != nil { throw SeedError.usage("give --journal-dir or --check, not both") }
@@ -44,6 +54,9 @@ struct SeedJournal: SeedCommand {
         o.index = index
         o.targets = target
         o.checkpoint = try ByteSize.parse(checkpoint)
+        if sign != nil && o.check { throw SeedError.usage("--sign goes with --journal-dir; --check takes --signer") }
+        if !signer.isEmpty && !o.check { throw SeedError.usage("--signer goes with --check") }
+        (o.sign, o.signers) = (sign, signer)
         o.io = filter.io(threads: workers.threads)
         try first.refuse("--check", when: check != nil)
         try first.apply(to: &o.io)

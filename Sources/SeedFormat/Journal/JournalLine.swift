@@ -23,6 +23,8 @@ public struct JournalLineType: RawRepresentable, Codable, Hashable, Sendable {
     public static let end = JournalLineType(rawValue: "end")
     /// A file whose data the volume holds.
     public static let file = JournalLineType(rawValue: "file")
+    /// The shipping side's signature over the volume's end line and session.
+    public static let signature = JournalLineType(rawValue: "signature")
 }
 
 /// One line of a volume journal (seed-journal(5)): its `type` and the
@@ -34,6 +36,7 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
     case record(Entry)
     case end(End)
     case file(File)
+    case signature(Signature)
     case other(JournalLineType)
 
     /// The first line: the volume, and from its volume begin record where
@@ -97,6 +100,22 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
 
     /// A file whose archive headers and content lie in data records
     /// `firstData` to `lastData`.
+    /// An Ed25519 signature (RFC 8032) over `Signature.message` of the
+    /// volume's end line and session, by the key whose public half is `signer`.
+    public struct Signature: Codable, Equatable, Sendable {
+        /// Base64 of the 32-byte public key, and of the 64-byte signature.
+        public var signer: String
+        public var signature: String
+        package init(signer: String, signature: String) { (self.signer, self.signature) = (signer, signature) }
+
+        /// What is signed: the ASCII bytes of "seed journal signature v1",
+        /// the session, the volume, the records, the bytes and the Merkle
+        /// root, each followed by a newline.
+        public static func message(session: String, volume: UInt32, end: End) -> Data {
+            Data("seed journal signature v1\n\(session)\n\(volume)\n\(end.records)\n\(end.bytes)\n\(end.merkleRoot)\n".utf8)
+        }
+    }
+
     public struct File: Codable, Equatable, Sendable {
         public var path: String?
         public var pathB64: String?
@@ -117,6 +136,7 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         case .record: return .record
         case .end: return .end
         case .file: return .file
+        case .signature: return .signature
         case .other(let t): return t
         }
     }
@@ -131,6 +151,7 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         case .record: self = .record(try Entry(from: decoder))
         case .end: self = .end(try End(from: decoder))
         case .file: self = .file(try File(from: decoder))
+        case .signature: self = .signature(try Signature(from: decoder))
         default: self = .other(t)
         }
     }
@@ -145,6 +166,7 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         case .record(let r): try r.encode(to: encoder)
         case .end(let e): try e.encode(to: encoder)
         case .file(let f): try f.encode(to: encoder)
+        case .signature(let g): try g.encode(to: encoder)
         case .other: break
         }
     }

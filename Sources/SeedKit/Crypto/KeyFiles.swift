@@ -90,3 +90,35 @@ public enum KeyFiles {
         return nil
     }
 }
+
+/// Signing keys for journals (Ed25519): files like identities and recipients.
+///
+///     SEED-SECRET-KEY-ED25519-1 <base64 of the 32-byte private key>
+///     seed-ed25519-1 <base64 of the 32-byte public key>
+public enum SigningKeys {
+    static let secretPrefix = "SEED-SECRET-KEY-ED25519-1 "
+    static let publicPrefix = "seed-ed25519-1 "
+
+    /// seed-journal --keygen: a new signing key in `path` (mode 0600, never
+    /// over an existing file), its public key in `path.pub`.
+    public static func generate(path: String) throws -> String {
+        let key = Curve25519.Signing.PrivateKey()
+        let pub = publicPrefix + key.publicKey.rawRepresentation.base64EncodedString()
+        let secret =
+            "# seed journal signing key, created \(ISO8601DateFormatter().string(from: Date()))\n# public key: \(pub)\n"
+            + secretPrefix + key.rawRepresentation.base64EncodedString() + "\n"
+        try KeyFiles.writeNew(path, secret, mode: 0o600)
+        try KeyFiles.writeNew(path + ".pub", pub + "\n", mode: 0o644)
+        return pub
+    }
+
+    static func secret(_ path: String) throws -> Curve25519.Signing.PrivateKey {
+        let keys = try KeyFiles.keys(path, prefix: secretPrefix, what: "signing key") { try Curve25519.Signing.PrivateKey(rawRepresentation: $0) }
+        guard keys.count == 1 else { throw SeedError.usage("\(quoted(path)) holds \(keys.count) signing keys; a journal is signed by one") }
+        return keys[0]
+    }
+
+    static func publics(_ path: String) throws -> [Curve25519.Signing.PublicKey] {
+        try KeyFiles.keys(path, prefix: publicPrefix, what: "signer") { try Curve25519.Signing.PublicKey(rawRepresentation: $0) }
+    }
+}

@@ -275,6 +275,7 @@ struct VolumeChecker {
         }
         session = session ?? s
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
+        if !o.signers.isEmpty { try VolumeChecker.checkSignature(path, session: s, volume: volume, signers: o.signers) }
         let journal = try JournalReader(path)
         guard case .volume(let head)? = try journal.next(), head.session == s, head.volume == volume else {
             throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
@@ -343,6 +344,35 @@ struct VolumeChecker {
             if !inputEnded && pending == nil { try skipUnjournaled(volume, progress) }
         }
         return progress
+    }
+
+    /// With --signer: before any record of the volume goes on, its journal
+    /// must carry a signature by one of the signers over its end line and
+    /// session; the end line is then held to the records (the Merkle root)
+    /// as they are checked.
+    static func checkSignature(_ path: String, session: String, volume: UInt32, signers: [String]) throws {
+        let keys = try signers.flatMap { try SigningKeys.publics($0) }
+        let r = try JournalReader(path)
+        var end: JournalLine.End?
+        var signed = false
+        while let l = try r.next() {
+            switch l {
+            case .end(let e): end = e
+            case .signature(let g):
+                guard let e = end, let sig = Data(base64Encoded: g.signature) else { continue }
+                let message = JournalLine.Signature.message(session: session, volume: volume, end: e)
+                if keys.contains(where: { $0.rawRepresentation.base64EncodedString() == g.signer && $0.isValidSignature(sig, for: message) }) {
+                    signed = true
+                }
+            default: continue
+            }
+        }
+        guard end != nil else {
+            throw SeedError.data("journal \(quoted(path)) is incomplete (the run that wrote it stopped), so it is not signed")
+        }
+        guard signed else {
+            throw SeedError.data("journal \(quoted(path)) is not signed by the signer given (altered, or written by someone else)")
+        }
     }
 
     /// Follows the volume's own framing past the records an incomplete

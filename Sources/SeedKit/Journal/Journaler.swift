@@ -21,6 +21,10 @@ public struct JournalOptions {
     /// Devices the journal must not live on.
     public var targets: [String] = []
     public var checkpoint: UInt64 = 1 << 30
+    /// A signing key file: each volume's journal is signed with it.
+    public var sign: String?
+    /// With --check: public key files of the signers accepted.
+    public var signers: [String] = []
     public var io = StreamIO()
     public init() {}
 }
@@ -41,7 +45,7 @@ public enum Journaler {
             if o.check { return try JournalChecker.run(o, diag: diag) }
             let runner = try StageRunner(o.io, label: "seed-journal")
             try FirstStageResume.install(on: runner, o.io, diag: diag)
-            return try runner.run(JournalStage(JournalState(o, source: runner.source, diag: diag)))
+            return try runner.run(JournalStage(try JournalState(o, source: runner.source, diag: diag)))
         }
     }
 
@@ -135,11 +139,13 @@ struct JournalState {
     var files = IndexToFiles()
     let codecs = CodecContext(level: 0)
     let decoded = ByteBuffer(capacity: 1 << 20)
+    let signingKey: Curve25519.Signing.PrivateKey?
 
-    init(_ o: JournalOptions, source: String, diag: Diagnostics) {
+    init(_ o: JournalOptions, source: String, diag: Diagnostics) throws {
         self.o = o
         self.source = source
         self.diag = diag
+        signingKey = try o.sign.map(SigningKeys.secret)
     }
 
     mutating func record(_ slot: PipelineSlot) throws {
@@ -296,7 +302,12 @@ struct JournalState {
     /// Ends the current volume's journal: totals and Merkle root, synced.
     mutating func close() throws {
         guard let j = journal else { return }
-        j.append(.end(.init(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))))
+        let end = JournalLine.End(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))
+        j.append(.end(end))
+        if let k = signingKey {
+            let sig = try k.signature(for: JournalLine.Signature.message(session: session, volume: volume, end: end))
+            j.append(.signature(.init(signer: k.publicKey.rawRepresentation.base64EncodedString(), signature: sig.base64EncodedString())))
+        }
         try j.flush(sync: true)
         sinceSync = 0
         volumes[volumes.count - 1].last = dataRecord

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// seed-journal --sign and --check --signer (seed-journal(1), SIGNING):
+/// the data centre knows the drives hold what the shipping side wrote,
+/// before and without decryption.
+@Suite struct SignedJournalTests {
+    /// An encrypted stream of two volumes on drive files d1 d2, journaled
+    /// in J and signed with `sk`; `other` is a second signing key.
+    func shipped(_ s: Scratch, sign: Bool = true) throws {
+        let r = try s.sh(
+            """
+            mkdir src && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > src/f$i; done
+            head -c 32 /dev/urandom > kf && seed-journal --keygen sk > /dev/null && seed-journal --keygen other > /dev/null
+            seed-snapshot --record-size 256K src | seed-split --volume-size 8M | seed-encrypt --key-file kf \
+              | seed-journal --journal-dir J \(sign ? "--sign sk" : "") | seed-writeblk d1 d2
+            """)
+        try #require(r.status == 0, "\(r.stderr)")
+    }
+
+    let check = "seed-writeblk -d d1 d2 | seed-journal --check J"
+
+    @Test func journalsSignedByTheSignerGivenPass() throws {
+        let s = try Scratch()
+        try shipped(s)
+        #expect(try s.sh("grep -c '\"type\":\"signature\"' J/*.jrn").stdout.split(separator: "\n").allSatisfy { $0.hasSuffix(":1") })
+        let r = try s.sh("\(check) --signer sk.pub | seed-encrypt -d --key-file kf | seed-split -d | seed-snapshot -t > /dev/null; echo ${PIPESTATUS[*]}")
+        #expect(r.stdout == "0 0 0 0 0\n", "\(r.stderr)")
+    }
+
+    @Test func aJournalSignedByOneKeyAndCheckedWithAnotherIsRefused() throws {
+        let s = try Scratch()
+        try shipped(s)
+        let r = try s.sh("\(check) --signer other.pub > out.seed; echo ${PIPESTATUS[1]}; stat -c %s out.seed")
+        #expect(r.stdout == "65\n0\n", "\(r.stdout)")
+        #expect(r.stderr.contains("is not signed by the signer given"), "\(r.stderr)")
+    }
+
+    @Test func anUnsignedJournalIsRefusedWhenASignerIsGiven() throws {
+        let s = try Scratch()
+        try shipped(s, sign: false)
+        let r = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
+        #expect(r.stdout == "65\n")
+    }
+
+    /// Changes the first hex digit after `field` in the volume 1 journal's line `line` (from 0).
+    func alter(_ s: Scratch, field: String, line: Int) throws {
+        let path = try #require(try s.sh("ls J/*.v001.jrn").stdout.split(separator: "\n").first.map(String.init))
+        var lines = try String(contentsOfFile: s.path(path), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let r = try #require(lines[line].range(of: "\"\(field)\":\""))
+        let c = lines[line][r.upperBound]
+        lines[line].replaceSubrange(r.upperBound...r.upperBound, with: c == "0" ? "1" : "0")
+        try lines.joined(separator: "\n").write(toFile: s.path(path), atomically: false, encoding: .utf8)
+    }
+
+    @Test func oneChangedByteInAJournalOrOnADriveIsRefusedBeforeDecryption() throws {
+        let s = try Scratch()
+        try shipped(s)
+        try s.sh("cp -r J J0")
+        // The end line's Merkle root: the signature no longer holds.
+        let end = try #require(try s.sh("grep -n '\"type\":\"end\"' J/*.v001.jrn | cut -d: -f1").stdout.split(separator: "\n").first.flatMap { Int($0) })
+        try alter(s, field: "merkleRoot", line: end - 1)
+        let root = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
+        #expect(root.stdout == "65\n")
+        #expect(root.stderr.contains("is not signed by the signer given"), "\(root.stderr)")
+        // A record line's digest: the records no longer add up to the signed root.
+        try s.sh("rm -rf J && cp -r J0 J")
+        try alter(s, field: "sha256", line: 1)
+        let line = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
+        #expect(line.stdout == "65\n", "\(line.stderr)")
+        // A byte on a drive: named as damage, before seed-encrypt -d sees it.
+        try s.sh("rm -rf J && cp -r J0 J && printf 'Z' | dd of=d1 bs=1 seek=3000000 conv=notrunc status=none")
+        let drive = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
+        #expect(drive.stdout == "65\n")
+        #expect(drive.stderr.contains("is damaged (digest mismatch)"), "\(drive.stderr)")
+    }
+}

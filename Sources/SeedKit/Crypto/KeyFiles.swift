@@ -22,11 +22,16 @@ public enum KeyFiles {
     /// existing file) and its recipient to `path.pub`.
     public static func generate(path: String) throws -> String {
         let key = Curve25519.KeyAgreement.PrivateKey()
-        let pub = publicPrefix + key.publicKey.rawRepresentation.base64EncodedString()
-        let secret =
-            "# seed identity, created \(ISO8601DateFormatter().string(from: Date()))\n# recipient: \(pub)\n"
-            + secretPrefix + key.rawRepresentation.base64EncodedString() + "\n"
-        try writeNew(path, secret, mode: 0o600)
+        return try writePair(
+            path, what: ("identity", "recipient"), secret: secretPrefix + key.rawRepresentation.base64EncodedString(),
+            public: publicPrefix + key.publicKey.rawRepresentation.base64EncodedString())
+    }
+
+    /// Writes a secret key line to `path` (mode 0600, with a comment naming
+    /// the public key) and the public key line to `path.pub`; returns the latter.
+    static func writePair(_ path: String, what: (secret: String, public: String), secret: String, public pub: String) throws -> String {
+        let text = "# seed \(what.secret), created \(ISO8601DateFormatter().string(from: Date()))\n# \(what.public): \(pub)\n" + secret + "\n"
+        try writeNew(path, text, mode: 0o600)
         try writeNew(path + ".pub", pub + "\n", mode: 0o644)
         return pub
     }
@@ -103,13 +108,9 @@ public enum SigningKeys {
     /// over an existing file), its public key in `path.pub`.
     public static func generate(path: String) throws -> String {
         let key = Curve25519.Signing.PrivateKey()
-        let pub = publicPrefix + key.publicKey.rawRepresentation.base64EncodedString()
-        let secret =
-            "# seed journal signing key, created \(ISO8601DateFormatter().string(from: Date()))\n# public key: \(pub)\n"
-            + secretPrefix + key.rawRepresentation.base64EncodedString() + "\n"
-        try KeyFiles.writeNew(path, secret, mode: 0o600)
-        try KeyFiles.writeNew(path + ".pub", pub + "\n", mode: 0o644)
-        return pub
+        return try KeyFiles.writePair(
+            path, what: ("journal signing key", "public key"), secret: secretPrefix + key.rawRepresentation.base64EncodedString(),
+            public: publicPrefix + key.publicKey.rawRepresentation.base64EncodedString())
     }
 
     static func secret(_ path: String) throws -> Curve25519.Signing.PrivateKey {

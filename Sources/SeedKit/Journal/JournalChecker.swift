@@ -348,16 +348,22 @@ struct VolumeChecker {
 
     /// With --signer: before any record of the volume goes on, its journal
     /// must carry a signature by one of the signers over its end line and
-    /// session; the end line is then held to the records (the Merkle root)
-    /// as they are checked.
+    /// session, and its record lines must add up to the signed Merkle root;
+    /// each record is then held to its line as it passes.
     static func checkSignature(_ path: String, session: String, volume: UInt32, signers: [String]) throws {
         let keys = try signers.flatMap { try SigningKeys.publics($0) }
         let r = try JournalReader(path)
         var end: JournalLine.End?
         var signed = false
+        var merkle = MerkleRoot()
+        var records: UInt64 = 0
         while let l = try r.next() {
             switch l {
-            case .end(let e): end = e
+            case .record(let e) where end == nil:
+                guard let d = Hex.decode(e.sha256), d.count == 32 else { throw SeedError.data("journal \(quoted(path)): a record line's digest is not hex") }
+                merkle.add(d)
+                records += 1
+            case .end(let e) where end == nil: end = e
             case .signature(let g):
                 guard let e = end, let sig = Data(base64Encoded: g.signature) else { continue }
                 let message = JournalLine.Signature.message(session: session, volume: volume, end: e)
@@ -372,6 +378,9 @@ struct VolumeChecker {
         }
         guard signed else {
             throw SeedError.data("journal \(quoted(path)) is not signed by the signer given (altered, or written by someone else)")
+        }
+        guard let end, Hex.encode(merkle.root) == end.merkleRoot, records == end.records else {
+            throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its signed Merkle root")
         }
     }
 

@@ -42,12 +42,11 @@ struct SeedSnapshot: SeedCommand {
         let modes = [list, decode, extract != nil].filter { $0 }.count
         if modes > 1 { throw ValidationError("-t, -d and -x exclude each other") }
         if modes == 0 && path == nil { throw ValidationError("name the directory to snapshot") }
-        if modes > 0 && (first.resume != nil || first.until != nil || first.maxDuration != nil) {
-            throw ValidationError("--resume, --until and --max-duration go with making a snapshot, not with -t, -d or -x")
-        }
+
     }
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
+        try first.refuse("-t, -d or -x", when: list || decode || extract != nil)
         if list { return try SnapshotLister.run(input: path, long: common.verbose > 0, diag: diag) }
         if decode { return try SnapshotExtractor.pax(input: path, force: out.output == "-", diag: diag) }
         if let dir = extract {

@@ -90,9 +90,11 @@ enum JournalScan {
 /// and seed-writeblk held, at the first data or index record from there.
 enum ResumePlanner {
     /// The journals of `session` in `directory`, by volume number.
-    static func journals(_ directory: String, session: String) throws -> [(UInt32, String)] {
+    /// The names in a journal directory (none when it is not made yet:
+    /// seed-journal makes it as the first run starts). Only names of the
+    /// forms seed makes are looked for, so decoding them as UTF-8 loses nothing.
+    static func names(in directory: String) throws -> [String] {
         guard let dir = opendir(directory) else {
-            // Not made yet: seed-journal makes it as the first run starts.
             if errno == ENOENT { return [] }
             throw SeedError(.noInput, "cannot read journal directory \(quoted(directory)): \(errnoMessage())")
         }
@@ -101,6 +103,11 @@ enum ResumePlanner {
         while let e = readdir(dir) {
             names.append(withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
         }
+        return names
+    }
+
+    static func journals(_ directory: String, session: String) throws -> [(UInt32, String)] {
+        let names = try names(in: directory)
         let prefix = session + ".v"
         var found: [(UInt32, String)] = []
         for n in names where n.hasPrefix(prefix) && n.hasSuffix(".jrn") {

@@ -118,6 +118,10 @@ extension SnapshotCreator {
     /// symbolic link whose metadata are as its index line says and whose
     /// headers come out as the interrupted run's did.
     func canMakeAgain(_ e: IndexEntry, _ dir: String, _ session: String) throws -> Bool {
+        // A kept index line names a path inside the tree, or nothing is read for it.
+        let parts = e.pathBytes.split(separator: 0x2f, omittingEmptySubsequences: false)
+        guard e.pathBytes == [0x2e] || parts.allSatisfy({ !$0.isEmpty && $0.elementsEqual([0x2e]) == false && $0.elementsEqual([0x2e, 0x2e]) == false })
+        else { return false }
         guard [EntryType.file, .dir, .symlink].contains(e.type), e.changed != true, e.incomplete != true,
             let want = try SnapshotState.headers(dir, session, at: e.archiveOffset)
         else { return false }

@@ -21,7 +21,7 @@ import SeedIO
 ///
 /// Each grows by appending; a line cut short by a crash is ignored.
 final class SnapshotState {
-    struct Info: Codable, Equatable {
+    struct Info: JSONPayload, Equatable {
         var session: String
         var root: String
         var recordSize: Int
@@ -29,12 +29,17 @@ final class SnapshotState {
         var oneFileSystem: Bool
         /// The stream header's payload, in base64.
         var header: String
+
+        static let notValid = "does not describe a snapshot run"
+        func check(record: String) throws { try Session.check(session, record: record) }
     }
 
-    struct Warning: Codable {
+    struct Warning: JSONPayload {
         var warning: String
         /// The archive offset when it was given.
         var at: UInt64
+
+        static let notValid = "is not a warning line"
     }
 
     let directory: String
@@ -48,11 +53,8 @@ final class SnapshotState {
 
     /// The session whose run `directory` keeps a state of, if any.
     static func session(in directory: String) throws -> String? {
-        guard let d = opendir(directory) else { return nil }
-        defer { closedir(d) }
         var found: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in try ResumePlanner.names(in: directory) {
             if name.hasSuffix(".snapshot"), Session.isValid(String(name.dropLast(9))) { found.append(String(name.dropLast(9))) }
         }
         if found.count > 1 {
@@ -82,7 +84,7 @@ final class SnapshotState {
         }
         (self.info, entries) = (a, b)
         if let info {
-            try write(a, JSONEncoder.sorted.encode(info) + Data([0x0a]))
+            try write(a, Data(info.encoded() + [0x0a]))
             try sync()
         }
     }
@@ -99,7 +101,7 @@ final class SnapshotState {
     }
 
     func warning(_ m: String, at offset: UInt64) throws {
-        try write(info, JSONEncoder.sorted.encode(Warning(warning: m, at: offset)) + Data([0x0a]))
+        try write(info, Data(Warning(warning: m, at: offset).encoded() + [0x0a]))
     }
 
     /// Writes what is buffered to the files.
@@ -146,7 +148,8 @@ final class SnapshotState {
         let info = path(directory, session, "snapshot")
         var kept = Data()
         try eachLine(info) { line, at in
-            if at == 0 || (try? JSONDecoder().decode(Warning.self, from: line)).map({ $0.at < offset }) == true { kept += line + Data([0x0a]) }
+            let w = try? Warning.decode(Array(line).withUnsafeBytes { $0 }, record: info)
+            if at == 0 || w.map({ $0.at < offset }) == true { kept += line + Data([0x0a]) }
             return true
         }
         let tmp = info + ".resume"
@@ -160,10 +163,13 @@ final class SnapshotState {
     /// The run's description and the warnings given before archive offset `before`.
     static func read(_ directory: String, _ session: String, warningsBefore before: UInt64) throws -> (Info, [String]) {
         let lines = try wholeLines(path(directory, session, "snapshot"))
-        guard let first = lines.first, let info = try? JSONDecoder().decode(Info.self, from: first), info.session == session else {
-            throw SeedError.data("\(quoted(path(directory, session, "snapshot"))) does not describe a run of session \(session)")
+        let name = quoted(path(directory, session, "snapshot"))
+        guard let first = lines.first, let info = try? Info.decode(Array(first).withUnsafeBytes { $0 }, record: name), info.session == session
+        else {
+            throw SeedError.data("\(name) does not describe a run of session \(session)")
         }
-        let warnings = lines.dropFirst().compactMap { try? JSONDecoder().decode(Warning.self, from: $0) }.filter { $0.at < before }.map(\.warning)
+        let warnings = lines.dropFirst().compactMap { try? Warning.decode(Array($0).withUnsafeBytes { $0 }, record: name) }
+            .filter { $0.at < before }.map(\.warning)
         return (info, warnings)
     }
 
@@ -219,13 +225,5 @@ final class SnapshotState {
             return true
         }
         return out
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
     }
 }

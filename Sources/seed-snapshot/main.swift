@@ -32,6 +32,25 @@ struct SeedSnapshot: SeedCommand {
     var numericOwner = false
     @Option(help: ArgumentHelp("Also write the index to FILE as an index stream, for seed-journal --index.", valueName: "FILE"))
     var indexFile: String?
+    @Option(
+        name: .customLong("only"),
+        help: ArgumentHelp("With -t or -x: only entries matching PATTERN and what lies below them (repeatable).", valueName: "PATTERN"))
+    var only: [String] = []
+    @Option(
+        name: .customLong("from"), help: ArgumentHelp("With -t or -x --only: read the drive or drive file DRIVE at random (repeatable).", valueName: "DRIVE"))
+    var drives: [String] = []
+    @Option(help: ArgumentHelp("With --from: the journals saying where each record lies.", valueName: "DIR"))
+    var journalDir: String?
+    @Option(help: ArgumentHelp("With --from: read the index from the index stream FILE instead of the drives.", valueName: "FILE"))
+    var index: String?
+    @Option(help: ArgumentHelp("With --from: refuse journals not signed by the key in FILE (seed-journal --keygen).", valueName: "FILE"))
+    var signer: [String] = []
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("With --from: decrypt with the identity in FILE (repeatable).", valueName: "FILE"))
+    var identity: [String] = []
+    @Option(help: ArgumentHelp("With --from: unwrap the key with the secret in FILE.", valueName: "FILE"))
+    var keyFile: String?
+    @Option(help: ArgumentHelp("With --from: unwrap the key with the passphrase on the first line of FILE.", valueName: "FILE"))
+    var passphraseFile: String?
     @OptionGroup var first: FirstStageOptions
     @OptionGroup var out: OutputOption
     @OptionGroup var common: CommonOptions
@@ -42,16 +61,32 @@ struct SeedSnapshot: SeedCommand {
         let modes = [list, decode, extract != nil].filter { $0 }.count
         if modes > 1 { throw ValidationError("-t, -d and -x exclude each other") }
         if modes == 0 && path == nil { throw ValidationError("name the directory to snapshot") }
+        if !only.isEmpty && !list && extract == nil { throw ValidationError("--only goes with -t or -x") }
+        if !drives.isEmpty {
+            if !list && extract == nil { throw ValidationError("--from goes with -t or -x") }
+            if path != nil { throw ValidationError("--from reads drives, not the stream \(path!)") }
+        } else if journalDir != nil || index != nil || !signer.isEmpty || !identity.isEmpty || keyFile != nil || passphraseFile != nil {
+            throw ValidationError("--journal-dir, --index, --signer and the keys go with --from")
+        }
+    }
 
+    var randomAccess: RandomAccessOptions {
+        var r = RandomAccessOptions()
+        (r.drives, r.journalDir, r.index, r.signers) = (drives, journalDir, index, signer)
+        (r.keys.identities, r.keys.keyFile, r.keys.passphraseFile) = (identity, keyFile, passphraseFile)
+        return r
     }
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
         try first.refuse("-t, -d or -x", when: list || decode || extract != nil)
-        if list { return try SnapshotLister.run(input: path, long: common.verbose > 0, diag: diag) }
+        if list && !drives.isEmpty { return try RandomAccess.list(long: common.verbose > 0, only: only, randomAccess, diag: diag) }
+        if list { return try SnapshotLister.run(input: path, long: common.verbose > 0, only: only, diag: diag) }
         if decode { return try SnapshotExtractor.pax(input: path, force: out.output == "-", diag: diag) }
         if let dir = extract {
-            return try SnapshotExtractor.extract(
-                ExtractOptions(target: dir, input: path, numericOwner: numericOwner, progress: common.showsProgress), diag: diag)
+            var x = ExtractOptions(target: dir, input: path, numericOwner: numericOwner, progress: common.showsProgress)
+            x.only = only
+            if !drives.isEmpty { return try RandomAccess.extract(x, randomAccess, diag: diag) }
+            return try SnapshotExtractor.extract(x, diag: diag)
         }
         var o = SnapshotOptions(root: path!)
         (o.excludes, o.oneFileSystem, o.retries, o.indexFile) = (excludes, oneFileSystem, retries, indexFile)

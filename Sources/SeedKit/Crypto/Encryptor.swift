@@ -378,21 +378,8 @@ extension Encryptor {
 
     static func open(_ slot: PipelineSlot, _ k: DataKey, _ source: String) throws {
         let h = slot.header
-        guard slot.input.count >= tagSize else { throw SeedError.data("\(source): \(slot.location): encrypted record too short") }
-        let aad = associatedData(h, k)
-        let n = nonce(h.sequence)
-        let ct = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count - tagSize)
-        let tag = UnsafeRawBufferPointer(start: slot.input.base + ct.count, count: tagSize)
-        let plain: Data
-        do {
-            if k.chacha {
-                plain = try ChaChaPoly.open(ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
-            } else {
-                plain = try AES.GCM.open(AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
-            }
-        } catch {
-            throw SeedError.data("\(source): \(slot.location): \(h.kind) record fails authentication (altered, moved or from another key)")
-        }
+        let sealed = UnsafeRawBufferPointer(start: slot.input.base, count: slot.input.count)
+        let plain = try openPayload(h, sealed, k, "\(source): \(slot.location)")
         slot.outputData = plain
         slot.useOutput = true
         var out = h
@@ -400,5 +387,23 @@ extension Encryptor {
         out.payloadLength = UInt64(plain.count)
         out.payloadCRC = slot.withOutputBytes { CRC32.checksum($0) }
         slot.outHeader = out
+    }
+
+    /// A sealed record's plaintext payload, authenticated with its header
+    /// `h` and its key's binding; `what` names the record for messages.
+    static func openPayload(_ h: RecordHeader, _ sealed: UnsafeRawBufferPointer, _ k: DataKey, _ what: String) throws -> Data {
+        guard let base = sealed.baseAddress, sealed.count >= tagSize else { throw SeedError.data("\(what): encrypted record too short") }
+        let aad = associatedData(h, k)
+        let n = nonce(h.sequence)
+        let ct = UnsafeRawBufferPointer(start: base, count: sealed.count - tagSize)
+        let tag = UnsafeRawBufferPointer(start: base + ct.count, count: tagSize)
+        do {
+            if k.chacha {
+                return try ChaChaPoly.open(ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
+            }
+            return try AES.GCM.open(AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: n), ciphertext: ct, tag: tag), using: k.key, authenticating: aad)
+        } catch {
+            throw SeedError.data("\(what): \(h.kind) record fails authentication (altered, moved or from another key)")
+        }
     }
 }

@@ -17,6 +17,8 @@ public struct ExtractOptions {
     public var input: String?
     public var numericOwner = false
     public var progress = false
+    /// `--only`: the entries to restore; nil for all of them.
+    public var only: [String] = []
     public init(target: String, input: String? = nil, numericOwner: Bool = false, progress: Bool = false) {
         self.target = target
         self.input = input
@@ -25,61 +27,84 @@ public struct ExtractOptions {
     }
 }
 
+/// Where extraction's archive bytes come from: the whole stream in order,
+/// or (random access) only the stretches of it that hold chosen entries.
+protocol ExtractFeed: AnyObject {
+    /// The next block of the archive; nil at its end.
+    func next() throws -> UnsafeRawBufferPointer?
+    /// Turns on a ring of `depth` buffers that hold what `next` hands out
+    /// until `willReuse` is told the buffer comes round again; false when
+    /// the feed has none (its blocks are then copied to be hashed).
+    func useRing(depth: Int, willReuse: @escaping (Int) -> Void) -> Bool
+    /// The ring buffer holding all of the `count` bytes at `p`, if one does.
+    func ringBuffer(holding p: UnsafeRawPointer, count: Int) -> Int?
+    /// An offset in the bytes `next` handed out, as an offset in the
+    /// snapshot's whole archive (what the index names).
+    func archiveOffset(_ position: UInt64) -> UInt64
+}
+
 /// seed-snapshot -x DIR: extracts with libarchive, its secure-extraction
 /// flags on (no `..`, no absolute paths, nothing written through a symlink,
 /// hard-link targets checked the same way), restoring modes, times, xattrs,
 /// ACLs, links, sparse files, and owners when run as root. Every regular
 /// file's content is hashed as it is written and checked against the index
 /// once the index arrives; a mismatch or an entry missing from the archive
-/// fails the run.
+/// fails the run. With `--only`, the entries not chosen are read past.
 public final class SnapshotExtractor {
-    let src: SnapshotSource
-    var lookahead: SnapshotSource.Item?
-    var sawNonData = false
+    let source: String
     let diag: Diagnostics
+    let only: PathPatterns?
     var warnings = 0
 
-    init(src: SnapshotSource, diag: Diagnostics) {
-        self.src = src
+    init(source: String, only: PathPatterns?, diag: Diagnostics) {
+        self.source = source
+        self.only = only
         self.diag = diag
     }
 
-    /// The libarchive read callback's source: the next data payload, or 0
-    /// at the first record that is not data (kept for later).
-    func nextData() throws -> UnsafeRawBufferPointer? {
-        if sawNonData { return nil }
-        while let item = try src.next() {
-            if item.kind == .data {
-                if item.payload.count == 0 { continue }
-                return item.payload
-            }
-            lookahead = item
-            sawNonData = true
-            return nil
-        }
-        sawNonData = true
-        return nil
-    }
-
     public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> SeedExit {
-        let src = try SnapshotSource(input: o.input)
-        let x = SnapshotExtractor(src: src, diag: diag)
-        return try x.extract(o)
+        let feed = StreamFeed(try SnapshotSource(input: o.input))
+        let x = SnapshotExtractor(source: feed.src.source, only: PathPatterns(o.only), diag: diag)
+        try x.writeEntries(o, feed)
+        // The archive's trailing blocks, then the index and the end record.
+        while try feed.next() != nil {}
+        var item = feed.lookahead
+        feed.lookahead = nil
+        let checked = try x.check { body in
+            while true {
+                if item == nil { item = try feed.src.next() }
+                guard let it = item else { break }
+                item = nil
+                guard it.kind == .index else {
+                    if it.kind == .data { throw SeedError.data("\(it.location): data record after the index") }
+                    continue
+                }
+                try IndexLines.decode(it.payload, location: it.location, body)
+            }
+        }
+        if x.only == nil, let t = feed.src.totals, t.entries != checked {
+            throw SeedError.data("\(feed.src.source): end record promises \(t.entries) entries, the index lists \(checked)")
+        }
+        return x.finish()
     }
 
-    func extract(_ o: ExtractOptions) throws -> SeedExit {
+    /// The log of what `writeEntries` wrote, held against the index.
+    var log: ArchiveLog?
+
+    /// Creates `o.target` and writes the chosen entries the feed holds.
+    func writeEntries(_ o: ExtractOptions, _ feed: ExtractFeed) throws {
         if mkdirP(o.target) != 0 { throw SeedError(.cannotCreate, "cannot create \(quoted(o.target)): \(errnoMessage())") }
         try syscall("cannot enter \(quoted(o.target))", status: .cannotCreate) { chdir(o.target) }
         let log = try ArchiveLog()
+        self.log = log
         let progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
         // Content is hashed on the hash lanes while this thread writes: data
-        // blocks lie in the source's payload ring, which waits for their
+        // blocks lie in the feed's payload ring, which waits for their
         // hashes before it reuses a buffer.
         let lanes = HashLanes()
         defer { lanes.shutdown() }
         let fences = (0..<6).map { _ in HashLanes.Fence() }
-        src.useRing(depth: fences.count)
-        src.willReuse = { i in lanes.wait(for: fences[i]) }
+        let ringed = feed.useRing(depth: fences.count) { i in lanes.wait(for: fences[i]) }
         let spill = ByteBuffer(capacity: 1 << 16)
         var spillTicket = HashLanes.Ticket.none
         // Entries wait here, in order, for their file's digest.
@@ -107,14 +132,15 @@ public final class SnapshotExtractor {
         var restore: DiskWriter.Restore = [.permissions, .times, .acls, .xattrs, .fileFlags]
         if geteuid() == 0 { restore.insert(.owner) }
         let aw = DiskWriter(restore: restore, ownersByName: !o.numericOwner)
-        let ar = try TarReader(src.source) { [unowned self] in try nextData() }
+        let ar = try TarReader(source) { try feed.next() }
 
         var bytes: UInt64 = 0
         var root: RootMetadata?
-        while let e = try ar.nextEntry("\(src.source): archive damaged") {
+        while let e = try ar.nextEntry("\(source): archive damaged") {
             let path = e.path
             let name = path.isEmpty ? "(unnamed entry)" : quoted(bytes: path)
-            let headerPos = ar.headerPosition
+            let headerPos = feed.archiveOffset(ar.headerPosition)
+            if let only, !only.matches(SnapshotExtractor.indexPath(e)) { continue }
             if RootMetadata.isRoot(path) { root = RootMetadata(e) }
             if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
             let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
@@ -141,11 +167,12 @@ public final class SnapshotExtractor {
                 let size = block.count
                 if off != pos { logged.sparse = true }
                 if size > 0, let buf = block.baseAddress {
-                    if let k = src.ringBuffer(holding: buf, count: size) {
+                    if ringed, let k = feed.ringBuffer(holding: buf, count: size) {
                         fences[k].add(lanes.update(lane: lane, buf, size))
                     } else {
                         // libarchive's own buffer (a block it had to join
-                        // across records): copied, as libarchive reuses it.
+                        // across records) or a feed without a ring: copied,
+                        // as its buffer is reused.
                         lanes.wait(for: spillTicket)
                         spill.set(UnsafeRawBufferPointer(start: buf, count: size))
                         spillTicket = lanes.update(lane: lane, spill.base, size)
@@ -165,34 +192,31 @@ public final class SnapshotExtractor {
         // Directory times and modes are set at close.
         try aw.close("cannot finish extraction")
         if let root { try root.apply(owner: restore.contains(.owner)) }
-        // The archive's trailing blocks, then the index and the end record.
-        while try nextData() != nil {}
         try logEntries(all: true)
+        progress.finish(bytes: bytes)
+    }
+
+    /// Holds what was written against the index lines `lines` hands out
+    /// (the chosen ones, with `--only`); the number checked.
+    func check(_ lines: (_ body: (IndexEntry) throws -> Void) throws -> Void) throws -> UInt64 {
+        guard let log else { return 0 }
         var checked: UInt64 = 0
         try log.rewind()
-        var item = lookahead
-        lookahead = nil
-        while true {
-            if item == nil { item = try src.next() }
-            guard let it = item else { break }
-            item = nil
-            guard it.kind == .index else {
-                if it.kind == .data { throw SeedError.data("\(it.location): data record after the index") }
-                continue
-            }
-            try IndexLines.decode(it.payload, location: it.location) { ie in
-                if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read") }
-                if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros") }
-                try log.check(ie)
-                checked += 1
-            }
+        try lines { ie in
+            if let only, !only.matches(ie.pathBytes) { return }
+            if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read") }
+            if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros") }
+            try log.check(ie)
+            checked += 1
         }
         try log.checkEnd()
-        if let t = src.totals, t.entries != checked {
-            throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(checked)")
-        }
-        progress.finish(bytes: bytes)
         diag.verbose("\(checked) entries checked against the index")
+        return checked
+    }
+
+    /// The exit status, once a pattern that chose nothing is reported.
+    func finish() -> SeedExit {
+        if let m = only?.unmatchedMessage { warn(m) }
         return warnings > 0 ? .warnings : .success
     }
 
@@ -225,6 +249,42 @@ public final class SnapshotExtractor {
         try out.flush()
         return .success
     }
+}
+
+/// The whole stream's archive, data record after data record, straight
+/// from the source's payload ring; the first record that is not data is
+/// kept for the index check.
+final class StreamFeed: ExtractFeed {
+    let src: SnapshotSource
+    var lookahead: SnapshotSource.Item?
+    private var sawNonData = false
+
+    init(_ src: SnapshotSource) { self.src = src }
+
+    func next() throws -> UnsafeRawBufferPointer? {
+        if sawNonData { return nil }
+        while let item = try src.next() {
+            if item.kind == .data {
+                if item.payload.count == 0 { continue }
+                return item.payload
+            }
+            lookahead = item
+            sawNonData = true
+            return nil
+        }
+        sawNonData = true
+        return nil
+    }
+
+    func useRing(depth: Int, willReuse: @escaping (Int) -> Void) -> Bool {
+        src.useRing(depth: depth)
+        src.willReuse = willReuse
+        return true
+    }
+
+    func ringBuffer(holding p: UnsafeRawPointer, count: Int) -> Int? { src.ringBuffer(holding: p, count: count) }
+
+    func archiveOffset(_ position: UInt64) -> UInt64 { position }
 }
 
 /// The metadata of the archive's "." entry. libarchive takes the entry but

@@ -11,31 +11,52 @@ import SystemPackage
 
 /// seed-snapshot -t: lists the entries from the index; data records are
 /// checked but not decoded.
-public enum SnapshotLister {
-    public static func run(input: String?, long: Bool, diag: Diagnostics) throws -> SeedExit {
+public final class SnapshotLister {
+    /// Lists the stream `input` holds; with `only`, the entries chosen.
+    public static func run(input: String?, long: Bool, only: [String] = [], diag: Diagnostics) throws -> SeedExit {
         let src = try SnapshotSource(input: input)
-        let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
-        var flagged = 0
+        let lister = SnapshotLister(long: long, only: PathPatterns(only))
         var listed: UInt64 = 0
         while let item = try src.next(decodeData: false) {
             guard item.kind == .index else { continue }
             try IndexLines.decode(item.payload, location: item.location) { e in
                 listed += 1
-                if e.changed == true || e.incomplete == true { flagged += 1 }
-                if long { try out.write(Array(longLine(e).utf8)) }
-                try out.write(e.pathBytes)
-                if long, let l = e.linkBytes {
-                    try out.write(Array((e.type == .hardlink ? " link to " : " -> ").utf8))
-                    try out.write(l)
-                }
-                try out.write([0x0a])
+                try lister.list(e)
             }
         }
-        try out.flush()
+        try lister.out.flush()
         if let t = src.totals, t.entries != listed {
             throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(listed)")
         }
-        return .success
+        return lister.finish(diag)
+    }
+
+    let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
+    let long: Bool
+    let only: PathPatterns?
+
+    init(long: Bool, only: PathPatterns?) {
+        self.long = long
+        self.only = only
+    }
+
+    /// One line for `e`, when it is chosen.
+    func list(_ e: IndexEntry) throws {
+        if let only, !only.matches(e.pathBytes) { return }
+        if long { try out.write(Array(SnapshotLister.longLine(e).utf8)) }
+        try out.write(e.pathBytes)
+        if long, let l = e.linkBytes {
+            try out.write(Array((e.type == .hardlink ? " link to " : " -> ").utf8))
+            try out.write(l)
+        }
+        try out.write([0x0a])
+    }
+
+    /// Status 2 when a pattern chose nothing, as tar does.
+    func finish(_ diag: Diagnostics) -> SeedExit {
+        guard let m = only?.unmatchedMessage else { return .success }
+        diag.warning(m)
+        return .warnings
     }
 
     static func longLine(_ e: IndexEntry) -> String {

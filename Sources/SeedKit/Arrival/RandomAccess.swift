@@ -1,0 +1,336 @@
+import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where `seed-snapshot -t` and `-x --only` read when given drives
+/// (`--from`) instead of a stream: the drives, the journals that say where
+/// each record lies on them, the index (from the drives, or an index
+/// stream), and the keys.
+public struct RandomAccessOptions {
+    public var drives: [String] = []
+    public var journalDir: String?
+    public var index: String?
+    public var signers: [String] = []
+    public var keys = KeyOptions()
+    public init() {}
+}
+
+/// A stretch of the archive to read: from a chosen entry's first byte to
+/// the first entry after it that is not chosen (nil: the archive's end).
+struct Stretch {
+    var start: UInt64
+    var end: UInt64?
+}
+
+/// Random access to a seed on its drives (seed-snapshot(1), RANDOM ACCESS):
+/// the index tells which entries are chosen and where they lie in the
+/// archive; the archive offset gives the data records (record size from
+/// the stream's stages); the journals give where each record lies on which
+/// drive. Only those records are read, each checked against its journal
+/// line, opened with its key segment's key and decoded, one by one.
+public final class RandomAccess {
+    let o: RandomAccessOptions
+    let drives: DriveSet
+    let journals: SessionJournals
+    let keys: SegmentKeys
+    let diag: Diagnostics
+    private let codecs = CodecContext(level: 0)
+    private let plain = ByteBuffer(capacity: 4 << 20)
+    /// Index records on the drives, in order, when no index stream is given.
+    private var indexLines: [(volume: UInt32, line: JournalLine.Entry, segment: [JournalLine.Entry])] = []
+    /// The data records each volume holds, first to last.
+    private var dataRange: [UInt32: (first: UInt64, last: UInt64)] = [:]
+    private(set) var lastData: UInt64 = 0
+    private(set) var recordSize: UInt64 = 0
+
+    init(_ o: RandomAccessOptions, diag: Diagnostics) throws {
+        guard let dir = o.journalDir else {
+            throw SeedError.usage("--from needs --journal-dir: the journals say where each record lies on the drives")
+        }
+        self.o = o
+        self.diag = diag
+        drives = try DriveSet(paths: o.drives)
+        journals = try SessionJournals(dir: dir, session: drives.session, signers: o.signers)
+        keys = try SegmentKeys(o.keys)
+        var begins: [(UInt32, JournalLine.Entry)] = []
+        var headers: [(UInt32, JournalLine.Entry)] = []
+        let walk = journals.cursor()
+        var sawData = false
+        while let (v, e, seg) = try walk.read() {
+            switch e.kind {
+            case .data:
+                guard let d = e.dataRecord else { throw SeedError.data("journal of volume \(v): data record \(e.seq) without its dataRecord") }
+                let r = dataRange[v]
+                dataRange[v] = (min(r?.first ?? d, d), max(r?.last ?? d, d))
+                lastData = sawData ? max(lastData, d) : d
+                sawData = true
+            case .index where o.index == nil: indexLines.append((v, e, seg))
+            case .volumeBegin: begins.append((v, e))
+            case .streamHeader: headers.append((v, e))
+            default: break
+            }
+        }
+        for (v, _) in dataRange where !journals.volumes.contains(where: { $0.volume == v }) {
+            throw SeedError.data("journal of volume \(v) is missing")
+        }
+        if o.index == nil { try findRecordSize(begins: begins, headers: headers) }
+    }
+
+    /// The data record size, from the stages a volume begin or the stream
+    /// header on a drive at hand records.
+    private func findRecordSize(begins: [(UInt32, JournalLine.Entry)], headers: [(UInt32, JournalLine.Entry)]) throws {
+        for (v, line) in begins where drives.has(v) {
+            let r = try drives.read(v, line)
+            if let s = try VolumeBegin.decode(r.payload, record: "volume \(v) record 0").stages, let size = StreamMetadata.recordSize(s) {
+                recordSize = size
+                return
+            }
+        }
+        for (v, line) in headers where drives.has(v) {
+            let r = try drives.read(v, line)
+            if let size = StreamMetadata.recordSize(try StreamMetadata.decode(r.payload, record: "volume \(v) stream header").stages) {
+                recordSize = size
+                return
+            }
+        }
+        throw SeedError.data("no drive given says the snapshot's record size (its stream header or volume begin)")
+    }
+
+    // MARK: records
+
+    /// The payload of the record `line` names, read, opened and decoded;
+    /// valid until the next call.
+    func decoded(_ v: UInt32, _ line: JournalLine.Entry, _ segment: [JournalLine.Entry]) throws -> UnsafeRawBufferPointer {
+        let what = "volume \(v) record \(line.seq)"
+        // The key first: reading its records reuses the drive buffer.
+        let key = segment.contains { $0.kind == .key } ? try keys.key(volume: v, clear: segment, drives: drives) : nil
+        let r = try drives.read(v, line)
+        var h = r.header
+        var payload = r.payload
+        var opened = Data()
+        if h.flags.isEncrypted {
+            guard let key else { throw SeedError.data("\(what): encrypted, with no key record before it in its volume") }
+            opened = try Encryptor.openPayload(h, payload, key, what)
+            h.payloadLength = UInt64(opened.count)
+        } else if key != nil {
+            throw SeedError.data("\(what): \(h.kind) record is not encrypted in an encrypted stream")
+        }
+        return try opened.withUnsafeBytes { clear in
+            if h.flags.isEncrypted { payload = clear }
+            guard let codec = h.flags.codec, codec != .none else {
+                plain.set(payload)
+                return plain.bytes
+            }
+            plain.reserve(Int(h.rawLength))
+            try codecs.decompress(codec, payload, into: UnsafeMutableRawBufferPointer(start: plain.base, count: Int(h.rawLength)), what: what)
+            plain.count = Int(h.rawLength)
+            return plain.bytes
+        }
+    }
+
+    // MARK: the index
+
+    /// Every index entry, from the index stream given or the drives.
+    func forEachIndexEntry(_ body: (IndexEntry) throws -> Void) throws {
+        if let path = o.index {
+            let src = try SnapshotSource(input: path)
+            while let item = try src.next(decodeData: false) {
+                if let m = src.metadata, m.session != drives.session {
+                    throw SeedError.data("\(src.source): the index of session \(m.session), not of the drives' \(drives.session)")
+                }
+                if recordSize == 0, let s = src.metadata.flatMap({ StreamMetadata.recordSize($0.stages) }) { recordSize = s }
+                if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, body) }
+            }
+            return
+        }
+        guard !indexLines.isEmpty else {
+            throw SeedError.data("the journals name no index record (the run never finished)", hint: "give the index stream with --index")
+        }
+        let missing = Set(indexLines.map(\.volume).filter { !drives.has($0) }).sorted()
+        if !missing.isEmpty {
+            throw SeedError(
+                .nextDrive, "the index is on volume \(missing.map(String.init).joined(separator: ", ")): give its drive",
+                hint: "or give --index with the index stream seed-snapshot --index-file wrote")
+        }
+        for (v, line, segment) in indexLines {
+            try IndexLines.decode(try decoded(v, line, segment), location: "volume \(v) record \(line.seq)", body)
+        }
+    }
+
+    /// The chosen entries in archive order, each with where the next entry
+    /// starts; a chosen hard link brings the file it links to.
+    func choose(_ only: PathPatterns) throws -> [(entry: IndexEntry, end: UInt64?)] {
+        func pass(_ pick: (IndexEntry) -> Bool) throws -> (chosen: [(entry: IndexEntry, end: UInt64?)], targets: Set<[UInt8]>) {
+            var chosen: [(entry: IndexEntry, end: UInt64?)] = []
+            var open = false
+            var paths = Set<[UInt8]>()
+            var targets = Set<[UInt8]>()
+            try forEachIndexEntry { e in
+                if open { chosen[chosen.count - 1].end = e.archiveOffset }
+                open = pick(e)
+                guard open else { return }
+                chosen.append((e, nil))
+                paths.insert(e.pathBytes)
+                if e.type == .hardlink, let l = e.linkBytes, !paths.contains(l) { targets.insert(l) }
+            }
+            return (chosen, targets)
+        }
+        let first = try pass { only.matches($0.pathBytes) }
+        guard !first.targets.isEmpty else { return first.chosen }
+        only.extra = first.targets
+        return try pass { only.matches($0.pathBytes) }.chosen
+    }
+
+    /// The stretches of archive the chosen entries fill, and a check that
+    /// the drives given hold them all (else the volumes still needed).
+    func stretches(_ chosen: [(entry: IndexEntry, end: UInt64?)]) throws -> [Stretch] {
+        guard recordSize > 0 else { throw SeedError.data("the snapshot's record size is unknown") }
+        var out: [Stretch] = []
+        for c in chosen {
+            if let last = out.last, last.end == c.entry.archiveOffset {
+                out[out.count - 1].end = c.end
+            } else {
+                out.append(Stretch(start: c.entry.archiveOffset, end: c.end))
+            }
+        }
+        var needed = Set<UInt32>()
+        for s in out {
+            let first = s.start / recordSize
+            let last = s.end.map { $0 > s.start ? ($0 - 1) / recordSize : first } ?? lastData
+            for (v, r) in dataRange where r.first <= last && r.last >= first { needed.insert(v) }
+        }
+        let missing = needed.filter { !drives.has($0) }.sorted()
+        if !missing.isEmpty {
+            throw SeedError(
+                .nextDrive,
+                "the entries chosen need volume\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")): give \(missing.count == 1 ? "its drive" : "their drives")"
+            )
+        }
+        return out
+    }
+
+    // MARK: the tools
+
+    /// seed-snapshot -x DIR --only PATTERN... --from DRIVE...
+    public static func extract(_ x: ExtractOptions, _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
+        guard let only = PathPatterns(x.only) else {
+            throw SeedError.usage("--from restores chosen entries: give --only", hint: "to restore everything, read every drive with seed-writeblk -d")
+        }
+        let a = try RandomAccess(o, diag: diag)
+        let chosen = try a.choose(only)
+        let ex = SnapshotExtractor(source: "the drives", only: only, diag: diag)
+        if !chosen.isEmpty {
+            let feed = RandomFeed(a, try a.stretches(chosen))
+            try ex.writeEntries(x, feed)
+            _ = try ex.check { body in for c in chosen { try body(c.entry) } }
+        }
+        for line in a.drives.readSummary { diag.verbose(line) }
+        return ex.finish()
+    }
+
+    /// seed-snapshot -t --from DRIVE...: the index, read from the drives.
+    public static func list(long: Bool, only: [String], _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
+        let a = try RandomAccess(o, diag: diag)
+        let lister = SnapshotLister(long: long, only: PathPatterns(only))
+        try a.forEachIndexEntry { try lister.list($0) }
+        try lister.out.flush()
+        for line in a.drives.readSummary { diag.verbose(line) }
+        return lister.finish(diag)
+    }
+}
+
+/// The chosen stretches of the archive, one after another, read record by
+/// record from the drives; then the two zero blocks that end an archive.
+final class RandomFeed: ExtractFeed {
+    private let access: RandomAccess
+    private let stretches: [Stretch]
+    private let cursor: JournalCursor
+    private var stretch = 0
+    private var position: UInt64
+    /// Bytes handed out so far, and where each stretch starts among them.
+    private var handed: UInt64 = 0
+    private var starts: [(handed: UInt64, archive: UInt64)] = []
+    /// The data record decoded last, kept for a stretch that goes on in it.
+    private var current: (number: UInt64, payload: UnsafeRawBufferPointer)?
+    private var ended = false
+    /// The two zero blocks that end an archive.
+    private let endBlocks: ByteBuffer = {
+        let b = ByteBuffer(capacity: 1024)
+        memset(b.base, 0, 1024)
+        b.count = 1024
+        return b
+    }()
+
+    init(_ access: RandomAccess, _ stretches: [Stretch]) {
+        self.access = access
+        self.stretches = stretches
+        cursor = access.journals.cursor()
+        position = stretches.first?.start ?? 0
+        if let s = stretches.first { starts.append((0, s.start)) }
+    }
+
+    /// Data record `n` decoded; numbers only rise.
+    private func record(_ n: UInt64) throws -> UnsafeRawBufferPointer {
+        if let c = current, c.number == n { return c.payload }
+        while let (v, line, segment) = try cursor.read() {
+            guard line.kind == .data, let d = line.dataRecord else { continue }
+            if d < n { continue }
+            guard d == n else { break }
+            let p = try access.decoded(v, line, segment)
+            current = (n, p)
+            return p
+        }
+        throw SeedError.data("data record \(n) is in no journal")
+    }
+
+    func next() throws -> UnsafeRawBufferPointer? {
+        let size = access.recordSize
+        while stretch < stretches.count {
+            let s = stretches[stretch]
+            let n = position / size
+            let done = s.end.map { position >= $0 } ?? (n > access.lastData)
+            if done {
+                stretch += 1
+                if stretch < stretches.count {
+                    position = stretches[stretch].start
+                    starts.append((handed, position))
+                }
+                continue
+            }
+            let payload = try record(n)
+            let from = Int(position - n * size)
+            // Every data record but the last holds exactly the record size.
+            guard payload.count == Int(size) || n == access.lastData, from < payload.count else {
+                throw SeedError.data("data record \(n) holds \(payload.count) bytes, not the record size \(size)")
+            }
+            let to = s.end.map { min(Int(min($0 - n * size, UInt64(payload.count))), payload.count) } ?? payload.count
+            position = n * size + UInt64(to)
+            handed += UInt64(to - from)
+            if to == payload.count && s.end == nil && n == access.lastData { position = (access.lastData + 1) * size }
+            return UnsafeRawBufferPointer(rebasing: payload[from..<to])
+        }
+        guard !ended else { return nil }
+        ended = true
+        return endBlocks.bytes
+    }
+
+    func useRing(depth: Int, willReuse: @escaping (Int) -> Void) -> Bool { false }
+
+    func ringBuffer(holding p: UnsafeRawPointer, count: Int) -> Int? { nil }
+
+    func archiveOffset(_ position: UInt64) -> UInt64 {
+        var lo = 0
+        var hi = starts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if starts[mid].handed <= position { lo = mid } else { hi = mid - 1 }
+        }
+        guard let s = starts.indices.contains(lo) ? starts[lo] : nil else { return position }
+        return s.archive + (position - s.handed)
+    }
+}

@@ -41,8 +41,12 @@ struct SeedSnapshot: SeedCommand {
     var drives: [String] = []
     @Option(help: ArgumentHelp("With --from: the journals saying where each record lies.", valueName: "DIR"))
     var journalDir: String?
-    @Option(help: ArgumentHelp("With --from: read the index from the index stream FILE instead of the drives.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("With --from or --repair: the seed's index, from the index stream (or staging file) FILE.", valueName: "FILE"))
     var index: String?
+    @Option(help: ArgumentHelp("Stream only the entries a seed-journal --check --report REPORT finds damaged, from DIR: a repair bundle.", valueName: "REPORT"))
+    var repair: String?
+    @Option(help: ArgumentHelp("With -x: apply a repair bundle over the restore of session ID.", valueName: "ID"))
+    var session: String?
     @Option(help: ArgumentHelp("With --from: refuse journals not signed by the key in FILE (seed-journal --keygen).", valueName: "FILE"))
     var signer: [String] = []
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("With --from: decrypt with the identity in FILE (repeatable).", valueName: "FILE"))
@@ -65,9 +69,11 @@ struct SeedSnapshot: SeedCommand {
         if !drives.isEmpty {
             if !list && extract == nil { throw ValidationError("--from goes with -t or -x") }
             if path != nil { throw ValidationError("--from reads drives, not the stream \(path!)") }
-        } else if journalDir != nil || index != nil || !signer.isEmpty || !identity.isEmpty || keyFile != nil || passphraseFile != nil {
+        } else if journalDir != nil || (index != nil && repair == nil) || !signer.isEmpty || !identity.isEmpty || keyFile != nil || passphraseFile != nil {
             throw ValidationError("--journal-dir, --index, --signer and the keys go with --from")
         }
+        if repair != nil && modes > 0 { throw ValidationError("--repair makes a bundle from a tree: leave out -t, -d and -x") }
+        if session != nil && (extract == nil || !drives.isEmpty) { throw ValidationError("--session goes with -x reading a repair bundle") }
     }
 
     var randomAccess: RandomAccessOptions {
@@ -84,7 +90,7 @@ struct SeedSnapshot: SeedCommand {
         if decode { return try SnapshotExtractor.pax(input: path, force: out.output == "-", diag: diag) }
         if let dir = extract {
             var x = ExtractOptions(target: dir, input: path, numericOwner: numericOwner, progress: common.showsProgress)
-            x.only = only
+            (x.only, x.session) = (only, session)
             if !drives.isEmpty { return try RandomAccess.extract(x, randomAccess, diag: diag) }
             return try SnapshotExtractor.extract(x, diag: diag)
         }
@@ -93,6 +99,7 @@ struct SeedSnapshot: SeedCommand {
         o.recordSize = try SnapshotOptions.recordSize(recordSize)
         (o.output, o.force, o.progress) = (out.output, out.output == "-", common.showsProgress)
         (o.resume, o.resumeBack, o.deadline) = try first.values()
+        (o.repairReport, o.repairIndex) = (repair, index)
         return try SnapshotCreator.run(o, diag: diag)
     }
 }

@@ -9,6 +9,8 @@ public struct StreamMetadata: JSONPayload, Equatable, Sendable {
     public var session: String
     public var created: String
     public var stages: [Stage]
+    /// A repair stream (seed-snapshot --repair): the session it mends.
+    public var repairOf: String?
 
     public struct Stage: Codable, Equatable, Sendable {
         public var tool: String
@@ -35,6 +37,7 @@ public struct StreamMetadata: JSONPayload, Equatable, Sendable {
     public func check(record: String) throws {
         guard format == 1 else { throw SeedError.data("\(record): stream format \(format) is not supported (this is format 1)") }
         try Session.check(session, record: record)
+        if let r = repairOf { try Session.check(r, record: record) }
     }
 }
 

@@ -164,7 +164,7 @@ public final class RandomAccess {
 
     /// The chosen entries in archive order, each with where the next entry
     /// starts; a chosen hard link brings the file it links to.
-    func choose(_ only: PathPatterns) throws -> [(entry: IndexEntry, end: UInt64?)] {
+    func choose(_ only: PathPatterns?) throws -> [(entry: IndexEntry, end: UInt64?)] {
         func pass(_ pick: (IndexEntry) -> Bool) throws -> (chosen: [(entry: IndexEntry, end: UInt64?)], targets: Set<[UInt8]>) {
             var chosen: [(entry: IndexEntry, end: UInt64?)] = []
             var open = false
@@ -180,6 +180,7 @@ public final class RandomAccess {
             }
             return (chosen, targets)
         }
+        guard let only else { return try pass { _ in true }.chosen }
         let first = try pass { only.matches($0.pathBytes) }
         guard !first.targets.isEmpty else { return first.chosen }
         only.extra = first.targets
@@ -216,20 +217,26 @@ public final class RandomAccess {
 
     // MARK: the tools
 
-    /// seed-snapshot -x DIR --only PATTERN... --from DRIVE...
+    /// seed-snapshot -x DIR [--only PATTERN...] --from DRIVE...: what a
+    /// damaged record holds is named and left out, the rest restored.
     public static func extract(_ x: ExtractOptions, _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
-        guard let only = PathPatterns(x.only) else {
-            throw SeedError.usage("--from restores chosen entries: give --only", hint: "to restore everything, read every drive with seed-writeblk -d")
-        }
+        let only = PathPatterns(x.only)
         let a = try RandomAccess(o, diag: diag)
         let chosen = try a.choose(only)
         let ex = SnapshotExtractor(source: "the drives", only: only, diag: diag)
+        var lost = 0
         if !chosen.isEmpty {
-            let feed = RandomFeed(a, try a.stretches(chosen))
+            let feed = RandomFeed(a, try a.stretches(chosen), chosen: chosen, diag: diag)
             try ex.writeEntries(x, feed)
-            _ = try ex.check { body in for c in chosen { try body(c.entry) } }
+            _ = try ex.check { body in for c in chosen where !feed.lostOffsets.contains(c.entry.archiveOffset) { try body(c.entry) } }
+            lost = feed.lostOffsets.count
         }
         for line in a.drives.readSummary { diag.verbose(line) }
+        if lost > 0 {
+            throw SeedError.data(
+                "\(lost) entr\(lost == 1 ? "y" : "ies") not restored, for damaged records",
+                hint: "seed-snapshot --repair at the source makes a bundle of them from seed-journal --check --report")
+        }
         return ex.finish()
     }
 
@@ -244,11 +251,24 @@ public final class RandomAccess {
     }
 }
 
+/// A data record that could not be read whole and checked.
+struct DamagedRecord: Error {
+    let number: UInt64
+    let error: SeedError
+}
+
 /// The chosen stretches of the archive, one after another, read record by
 /// record from the drives; then the two zero blocks that end an archive.
+/// Past a damaged record it goes on with the next chosen entry that lies
+/// wholly after it, naming the entries lost.
 final class RandomFeed: ExtractFeed {
     private let access: RandomAccess
     private let stretches: [Stretch]
+    private let chosen: [(entry: IndexEntry, end: UInt64?)]
+    private let diag: Diagnostics
+    /// Chosen entries lost to damage: their archive offsets and paths.
+    private(set) var lostOffsets = Set<UInt64>()
+    private var lostPaths = Set<[UInt8]>()
     private let cursor: JournalCursor
     private var stretch = 0
     private var position: UInt64
@@ -266,9 +286,11 @@ final class RandomFeed: ExtractFeed {
         return b
     }()
 
-    init(_ access: RandomAccess, _ stretches: [Stretch]) {
+    init(_ access: RandomAccess, _ stretches: [Stretch], chosen: [(entry: IndexEntry, end: UInt64?)], diag: Diagnostics) {
         self.access = access
         self.stretches = stretches
+        self.chosen = chosen
+        self.diag = diag
         cursor = access.journals.cursor()
         position = stretches.first?.start ?? 0
         if let s = stretches.first { starts.append((0, s.start)) }
@@ -281,9 +303,13 @@ final class RandomFeed: ExtractFeed {
             guard line.kind == .data, let d = line.dataRecord else { continue }
             if d < n { continue }
             guard d == n else { break }
-            let p = try access.decoded(v, line, segment)
-            current = (n, p)
-            return p
+            do {
+                let p = try access.decoded(v, line, segment)
+                current = (n, p)
+                return p
+            } catch let e as SeedError where e.status == .dataError {
+                throw DamagedRecord(number: n, error: e)
+            }
         }
         throw SeedError.data("data record \(n) is in no journal")
     }
@@ -317,6 +343,42 @@ final class RandomFeed: ExtractFeed {
         guard !ended else { return nil }
         ended = true
         return endBlocks.bytes
+    }
+
+    func goOn(after error: Error, entryStarted: UInt64?) throws -> Bool {
+        guard let damage = error as? DamagedRecord else { return false }
+        let size = access.recordSize
+        let (from, to) = (damage.number * size, (damage.number + 1) * size)
+        let first = chosen.firstIndex { $0.end.map { $0 > from } ?? true } ?? chosen.count
+        let start = min(entryStarted ?? .max, first < chosen.count ? chosen[first].entry.archiveOffset : .max)
+        let resume = chosen.firstIndex { $0.entry.archiveOffset >= to }
+        let until = resume.map { chosen[$0].entry.archiveOffset } ?? .max
+        diag.error(damage.error.message)
+        for c in chosen where c.entry.archiveOffset >= start && c.entry.archiveOffset < until {
+            lose(path: c.entry.pathBytes, at: c.entry.archiveOffset, linkingTo: nil)
+        }
+        // A fresh archive reader starts at the next whole entry.
+        current = nil
+        ended = false
+        handed = 0
+        if until == .max {
+            stretch = stretches.count
+            starts = [(0, position)]
+        } else {
+            stretch = stretches.lastIndex { $0.start <= until } ?? 0
+            position = until
+            starts = [(0, until)]
+        }
+        return true
+    }
+
+    func lost(path: [UInt8]) -> Bool { lostPaths.contains(path) }
+
+    func lose(path: [UInt8], at offset: UInt64, linkingTo target: [UInt8]?) {
+        guard lostOffsets.insert(offset).inserted else { return }
+        lostPaths.insert(path)
+        let why = target.map { "it is a hard link to \(quoted(bytes: $0)), which was not" } ?? "its data lies in a damaged record"
+        diag.error("\(quoted(bytes: path)): not restored: \(why)")
     }
 
     func useRing(depth: Int, willReuse: @escaping (Int) -> Void) -> Bool { false }

@@ -29,6 +29,9 @@ public struct SnapshotOptions {
     public var resumeBack: UInt64?
     /// --until or --max-duration: when to stop, resumable.
     public var deadline: Date?
+    /// --repair: the report of seed-journal --check, and the seed's index.
+    public var repairReport: String?
+    public var repairIndex: String?
 
     public init(root: String) { self.root = root }
 
@@ -92,6 +95,8 @@ public final class SnapshotCreator {
     var syncedAt: UInt64 = 0
     /// The run was asked to stop (seed(7), STOPPING).
     var stopped = false
+    /// With --repair: the entries the bundle brings.
+    var repair: RepairSelection?
 
     init(_ o: SnapshotOptions, writer: RecordWriter, diag: Diagnostics, index: IndexSpool? = nil) throws {
         self.o = o
@@ -124,7 +129,16 @@ public final class SnapshotCreator {
         let output = try StreamOutput(path: o.output, force: o.force)
         let writer = RecordWriter(fd: output.fd, destination: output.name)
         let c: SnapshotCreator
-        if let dir = o.resume {
+        if let report = o.repairReport {
+            if o.resume != nil { throw SeedError.usage("--repair makes a bundle in one go: leave out --resume") }
+            let repair = try RepairSelection(report: report, index: o.repairIndex, diag: diag)
+            c = try SnapshotCreator(o, writer: writer, diag: diag)
+            c.repair = repair
+            var m = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
+            m.repairOf = repair.session
+            try c.snapshot(m.encoded())
+            c.reportUnrepaired()
+        } else if let dir = o.resume {
             c = try resuming(o, in: dir, writer: writer, diag: diag)
         } else {
             c = try SnapshotCreator(o, writer: writer, diag: diag)
@@ -224,7 +238,7 @@ public final class SnapshotCreator {
             rootDev = UInt64(st.st_dev)
             if resumeTarget != nil {
                 try passShipped(name: Array(".".utf8), path: Array(".".utf8), st: st)
-            } else {
+            } else if repair.map({ $0.chosen.contains([0x2e]) }) ?? true {
                 try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
             }
             try walk(prefix: [], dirFD: rootFD)
@@ -331,6 +345,19 @@ public final class SnapshotCreator {
             if stopped { return }
             let path = prefix.isEmpty ? name : prefix + [0x2f] + name
             if excluded(path: path, name: name) { continue }
+            // A repair takes only its entries, and enters only the directories on the way.
+            var enter = true
+            if let r = repair {
+                let chosen = r.chosen.contains(path)
+                enter = r.ancestors.contains(path)
+                guard chosen || enter else { continue }
+                if !chosen {
+                    var st = stat()
+                    guard cString(name, { lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+                    try descend(name: name, path: path, prefix: prefix, dirFD: dirFD, shippedAll: false, st: st)
+                    continue
+                }
+            }
             var st = stat()
             let r = cString(name) { lstat($0, &st) }
             if r != 0 {
@@ -368,22 +395,35 @@ public final class SnapshotCreator {
                 try checkpoint()
             }
             if shippedAll && (st.st_mode & S_IFMT) != S_IFDIR { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                if o.oneFileSystem && UInt64(st.st_dev) != rootDev { continue }
-                let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                if fd < 0 {
-                    warn("\(quoted(bytes: path)): cannot open directory: \(errnoMessage()); its contents are skipped")
-                    continue
-                }
-                defer { close(fd) }
-                try syscall("cannot enter \(quoted(bytes: path))") { fchdir(fd) }
-                if shippedAll {
-                    try walkShipped(prefix: path, dirFD: fd)
-                } else {
-                    try walk(prefix: path, dirFD: fd)
-                }
-                try syscall("cannot return to \(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix))") { fchdir(dirFD) }
+            if (st.st_mode & S_IFMT) == S_IFDIR && enter {
+                try descend(name: name, path: path, prefix: prefix, dirFD: dirFD, shippedAll: shippedAll, st: st)
             }
+        }
+    }
+
+    /// Walks the directory `name` (in the current one, `prefix`), and comes back.
+    func descend(name: [UInt8], path: [UInt8], prefix: [UInt8], dirFD: Int32, shippedAll: Bool, st: stat) throws {
+        if o.oneFileSystem && UInt64(st.st_dev) != rootDev { return }
+        let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        if fd < 0 {
+            warn("\(quoted(bytes: path)): cannot open directory: \(errnoMessage()); its contents are skipped")
+            return
+        }
+        defer { close(fd) }
+        try syscall("cannot enter \(quoted(bytes: path))") { fchdir(fd) }
+        if shippedAll {
+            try walkShipped(prefix: path, dirFD: fd)
+        } else {
+            try walk(prefix: path, dirFD: fd)
+        }
+        try syscall("cannot return to \(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix))") { fchdir(dirFD) }
+    }
+
+    /// With --repair: an entry the report names that the tree no longer has.
+    func reportUnrepaired() {
+        guard let r = repair else { return }
+        for p in r.chosen.subtracting(r.seen).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            warn("\(quoted(bytes: p)): gone from the source, so the repair cannot bring it")
         }
     }
 
@@ -559,6 +599,10 @@ public final class SnapshotCreator {
         try pending.drain(hasher, all: all) { ie, digest in
             var ie = ie
             if let digest { ie.sha256 = digest }
+            if repair != nil {
+                repair!.seen.insert(ie.pathBytes)
+                if let why = repair!.differs(ie) { warn("\(ie.displayPath): changed since the seed (\(why)); the repair brings it as it is now") }
+            }
             try index.append(ie)
         }
     }

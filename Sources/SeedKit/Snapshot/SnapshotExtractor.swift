@@ -17,8 +17,10 @@ public struct ExtractOptions {
     public var input: String?
     public var numericOwner = false
     public var progress = false
-    /// `--only`: the entries to restore; nil for all of them.
+    /// `--only`: the entries to restore; none for all of them.
     public var only: [String] = []
+    /// `--session`: a repair bundle is applied only over this session's restore.
+    public var session: String?
     public init(target: String, input: String? = nil, numericOwner: Bool = false, progress: Bool = false) {
         self.target = target
         self.input = input
@@ -41,6 +43,19 @@ protocol ExtractFeed: AnyObject {
     /// An offset in the bytes `next` handed out, as an offset in the
     /// snapshot's whole archive (what the index names).
     func archiveOffset(_ position: UInt64) -> UInt64
+    /// After `error` (the entry starting at archive offset `entryStarted`,
+    /// if any, left unwritten): whether the feed goes on past the damage,
+    /// from the next entry it can give whole, having noted what it lost.
+    func goOn(after error: Error, entryStarted: UInt64?) throws -> Bool
+    /// Whether the entry `path` was lost to damage, and noting another.
+    func lost(path: [UInt8]) -> Bool
+    func lose(path: [UInt8], at offset: UInt64, linkingTo: [UInt8]?)
+}
+
+extension ExtractFeed {
+    func goOn(after error: Error, entryStarted: UInt64?) throws -> Bool { false }
+    func lost(path: [UInt8]) -> Bool { false }
+    func lose(path: [UInt8], at offset: UInt64, linkingTo: [UInt8]?) {}
 }
 
 /// seed-snapshot -x DIR: extracts with libarchive, its secure-extraction
@@ -65,6 +80,19 @@ public final class SnapshotExtractor {
     public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> SeedExit {
         let feed = StreamFeed(try SnapshotSource(input: o.input))
         let x = SnapshotExtractor(source: feed.src.source, only: PathPatterns(o.only), diag: diag)
+        // A repair bundle goes only over the restore of the seed it mends,
+        // and is known as one before anything is written.
+        feed.checkHeader = { m in
+            if let of = m.repairOf {
+                x.overDirectories = true
+                guard let s = o.session else {
+                    throw SeedError.usage("\(feed.src.source) is a repair of session \(of)", hint: "give --session \(of) to apply it over that seed's restore")
+                }
+                if s != of { throw SeedError.data("\(feed.src.source) is a repair of session \(of), not of \(s)") }
+            } else if let s = o.session {
+                throw SeedError.data("\(feed.src.source) is not a repair bundle (of session \(s) or any other)")
+            }
+        }
         try x.writeEntries(o, feed)
         // The archive's trailing blocks, then the index and the end record.
         while try feed.next() != nil {}
@@ -90,6 +118,10 @@ public final class SnapshotExtractor {
 
     /// The log of what `writeEntries` wrote, held against the index.
     var log: ArchiveLog?
+    /// Extracting over a restore (a repair bundle): the directories' times
+    /// are set again at the end, after everything went into them.
+    var overDirectories = false
+    private var directoryTimes: [(path: [UInt8], mtime: timespec)] = []
 
     /// Creates `o.target` and writes the chosen entries the feed holds.
     func writeEntries(_ o: ExtractOptions, _ feed: ExtractFeed) throws {
@@ -132,66 +164,102 @@ public final class SnapshotExtractor {
         var restore: DiskWriter.Restore = [.permissions, .times, .acls, .xattrs, .fileFlags]
         if geteuid() == 0 { restore.insert(.owner) }
         let aw = DiskWriter(restore: restore, ownersByName: !o.numericOwner)
-        let ar = try TarReader(source) { try feed.next() }
-
         var bytes: UInt64 = 0
         var root: RootMetadata?
-        while let e = try ar.nextEntry("\(source): archive damaged") {
-            let path = e.path
-            let name = path.isEmpty ? "(unnamed entry)" : quoted(bytes: path)
-            let headerPos = feed.archiveOffset(ar.headerPosition)
-            if let only, !only.matches(SnapshotExtractor.indexPath(e)) { continue }
-            if RootMetadata.isRoot(path) { root = RootMetadata(e) }
-            if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
-            let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
-            var logged = ArchiveLog.Entry(
-                offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
-                mode: e.permissions & 0o7777, sparse: false, path: SnapshotExtractor.indexPath(e), link: e.symlink ?? e.hardlink)
-            // Only the bytes the archive holds are hashed: a sparse entry's
-            // digest covers its data regions, never its holes, so the work
-            // is bounded by the stream whatever size a header declares.
-            let lane = isFile ? lanes.begin() : 0
-            var pos: Int64 = 0
-            // A file whose data cannot be read whole is removed, not left
-            // at the size its header declares.
-            var written = false
-            defer {
-                if isFile && !written {
-                    var st = stat()
-                    cString(path) { p in
-                        if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
+        // Where the entry being written starts, and its hash lane, until it is whole.
+        var started: UInt64?
+        var openLane: Int?
+        // A feed that can go on past a damaged record (random access) gets
+        // a fresh archive reader where it goes on.
+        while true {
+            do {
+                let ar = try TarReader(source) { try feed.next() }
+                while let e = try ar.nextEntry("\(source): archive damaged") {
+                    let path = e.path
+                    let name = path.isEmpty ? "(unnamed entry)" : quoted(bytes: path)
+                    let headerPos = feed.archiveOffset(ar.headerPosition)
+                    if let only, !only.matches(SnapshotExtractor.indexPath(e)) { continue }
+                    if let l = e.hardlink, feed.lost(path: l) {
+                        feed.lose(path: SnapshotExtractor.indexPath(e), at: headerPos, linkingTo: l)
+                        continue
                     }
-                }
-            }
-            while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
-                let size = block.count
-                if off != pos { logged.sparse = true }
-                if size > 0, let buf = block.baseAddress {
-                    if ringed, let k = feed.ringBuffer(holding: buf, count: size) {
-                        fences[k].add(lanes.update(lane: lane, buf, size))
-                    } else {
-                        // libarchive's own buffer (a block it had to join
-                        // across records) or a feed without a ring: copied,
-                        // as its buffer is reused.
-                        lanes.wait(for: spillTicket)
-                        spill.set(UnsafeRawBufferPointer(start: buf, count: size))
-                        spillTicket = lanes.update(lane: lane, spill.base, size)
+                    started = headerPos
+                    if RootMetadata.isRoot(path) {
+                        root = RootMetadata(e)
+                    } else if overDirectories && e.fileType == 0o040000 {
+                        directoryTimes.append((SnapshotExtractor.indexPath(e), e.modificationTime))
                     }
-                    try aw.writeBlock(block, at: off, "entry \(name)")
+                    if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
+                    let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
+                    var logged = ArchiveLog.Entry(
+                        offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
+                        mode: e.permissions & 0o7777, sparse: false, path: SnapshotExtractor.indexPath(e), link: e.symlink ?? e.hardlink)
+                    // Only the bytes the archive holds are hashed: a sparse entry's
+                    // digest covers its data regions, never its holes, so the work
+                    // is bounded by the stream whatever size a header declares.
+                    let lane = isFile ? lanes.begin() : 0
+                    if isFile { openLane = lane }
+                    var pos: Int64 = 0
+                    // A file whose data cannot be read whole is removed, not left
+                    // at the size its header declares.
+                    var written = false
+                    defer {
+                        if isFile && !written {
+                            var st = stat()
+                            cString(path) { p in
+                                if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
+                            }
+                        }
+                    }
+                    while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
+                        let size = block.count
+                        if off != pos { logged.sparse = true }
+                        if size > 0, let buf = block.baseAddress {
+                            if ringed, let k = feed.ringBuffer(holding: buf, count: size) {
+                                fences[k].add(lanes.update(lane: lane, buf, size))
+                            } else {
+                                // libarchive's own buffer (a block it had to join
+                                // across records) or a feed without a ring: copied,
+                                // as its buffer is reused.
+                                lanes.wait(for: spillTicket)
+                                spill.set(UnsafeRawBufferPointer(start: buf, count: size))
+                                spillTicket = lanes.update(lane: lane, spill.base, size)
+                            }
+                            try aw.writeBlock(block, at: off, "entry \(name)")
+                        }
+                        pos = off + Int64(size)
+                        bytes += UInt64(size)
+                        progress.update(bytes: bytes)
+                    }
+                    written = true
+                    if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
+                    waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
+                    openLane = nil
+                    try logEntries(all: false)
+                    if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
+                    started = nil
                 }
-                pos = off + Int64(size)
-                bytes += UInt64(size)
-                progress.update(bytes: bytes)
+                break
+            } catch {
+                // The entry being written is gone (removed above); the feed
+                // names what it loses and says whether it goes on.
+                guard try feed.goOn(after: error, entryStarted: started) else { throw error }
+                // The lane's hash of the lost file ends here, unused.
+                if let lane = openLane { _ = lanes.digest(lanes.finish(lane: lane), wait: true) }
+                _ = try? aw.finishEntry("entry")
+                (started, openLane) = (nil, nil)
             }
-            written = true
-            if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
-            waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
-            try logEntries(all: false)
-            if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
         }
         // Directory times and modes are set at close.
         try aw.close("cannot finish extraction")
         if let root { try root.apply(owner: restore.contains(.owner)) }
+        // libarchive leaves the times of a directory that was there alone;
+        // the bundle's entries just went into it.
+        for (path, mtime) in directoryTimes.reversed() {
+            var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
+            let r = cString(path) { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
+            if r != 0 { warn("\(quoted(bytes: path)): cannot set its times: \(errnoMessage())") }
+        }
         try logEntries(all: true)
         progress.finish(bytes: bytes)
     }
@@ -258,12 +326,18 @@ final class StreamFeed: ExtractFeed {
     let src: SnapshotSource
     var lookahead: SnapshotSource.Item?
     private var sawNonData = false
+    /// Told the stream header before any of the archive is handed out.
+    var checkHeader: ((StreamMetadata) throws -> Void)?
 
     init(_ src: SnapshotSource) { self.src = src }
 
     func next() throws -> UnsafeRawBufferPointer? {
         if sawNonData { return nil }
         while let item = try src.next() {
+            if let check = checkHeader, let m = src.metadata {
+                checkHeader = nil
+                try check(m)
+            }
             if item.kind == .data {
                 if item.payload.count == 0 { continue }
                 return item.payload

@@ -47,6 +47,8 @@ struct SeedSnapshot: SeedCommand {
     var repair: String?
     @Option(help: ArgumentHelp("With -x: apply a repair bundle over the restore of session ID.", valueName: "ID"))
     var session: String?
+    @Option(help: ArgumentHelp("Hold the tree DIR against the index of the stream FILE and print what differs.", valueName: "DIR"))
+    var compare: String?
     @Option(help: ArgumentHelp("With --from: refuse journals not signed by the key in FILE (seed-journal --keygen).", valueName: "FILE"))
     var signer: [String] = []
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("With --from: decrypt with the identity in FILE (repeatable).", valueName: "FILE"))
@@ -62,8 +64,8 @@ struct SeedSnapshot: SeedCommand {
     var path: String?
 
     func validate() throws {
-        let modes = [list, decode, extract != nil].filter { $0 }.count
-        if modes > 1 { throw ValidationError("-t, -d and -x exclude each other") }
+        let modes = [list, decode, extract != nil, compare != nil].filter { $0 }.count
+        if modes > 1 { throw ValidationError("-t, -d, -x and --compare exclude each other") }
         if modes == 0 && path == nil { throw ValidationError("name the directory to snapshot") }
         if !only.isEmpty && !list && extract == nil { throw ValidationError("--only goes with -t or -x") }
         if !drives.isEmpty {
@@ -84,7 +86,11 @@ struct SeedSnapshot: SeedCommand {
     }
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
-        try first.refuse("-t, -d or -x", when: list || decode || extract != nil)
+        try first.refuse("-t, -d, -x or --compare", when: list || decode || extract != nil || compare != nil)
+        if let tree = compare {
+            if !drives.isEmpty || !only.isEmpty { throw SeedError.usage("--compare reads the index of a stream: leave out --from and --only") }
+            return try TreeComparer.run(tree: tree, input: path, diag: diag)
+        }
         if list && !drives.isEmpty { return try RandomAccess.list(long: common.verbose > 0, only: only, randomAccess, diag: diag) }
         if list { return try SnapshotLister.run(input: path, long: common.verbose > 0, only: only, diag: diag) }
         if decode { return try SnapshotExtractor.pax(input: path, force: out.output == "-", diag: diag) }

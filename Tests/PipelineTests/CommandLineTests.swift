@@ -42,7 +42,7 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
     @Test func optionsThatExcludeEachOtherAreAUsageErrorInTheToolsOwnWords() throws {
         let r = try Scratch().sh("seed-snapshot -t -d x")
         #expect(r.status == 64)
-        #expect(r.stderr == "seed-snapshot: error: -t, -d and -x exclude each other\nseed-snapshot: hint: see 'seed-snapshot --help'\n")
+        #expect(r.stderr == "seed-snapshot: error: -t, -d, -x and --compare exclude each other\nseed-snapshot: hint: see 'seed-snapshot --help'\n")
     }
 
     @Test func recordSizeTakesUnitsAndIsBounded() throws {

@@ -184,3 +184,25 @@ import Testing
         #expect(try s.sh("cmp src/docs/report.pdf out/docs/report.pdf").status == 0)
     }
 }
+
+/// seed-snapshot --compare DIR FILE (seed-snapshot(1)): a tree held against
+/// a snapshot's index, as tar --compare holds one against an archive.
+@Suite struct CompareTests {
+    @Test func aRestoredTreeComparesCleanAndEachChangeIsNamed() throws {
+        let s = try Scratch()
+        _ = try s.awkwardTree()
+        let r = try s.sh("seed-snapshot src > s.seed && seed-snapshot -x out s.seed && seed-snapshot --compare out s.seed")
+        #expect(r.status == 0 && r.stdout.isEmpty, "\(r.stdout) \(r.stderr)")
+        let changed = try s.sh(
+            """
+            mkdir -p t/d && echo one > t/d/a && echo two > t/b && ln -s d/a t/l && seed-snapshot t > t.seed && seed-snapshot -x u t.seed
+            printf 'ONE\\n' > u/d/a && touch -r t/d/a u/d/a && chmod 600 u/b && rm u/l && ln -s b u/l
+            seed-snapshot --compare u t.seed
+            """)
+        #expect(changed.status == 1)
+        #expect(changed.stdout.contains("d/a: content differs"), "\(changed.stdout)")
+        #expect(changed.stdout.contains("b: mode 600, not 644"), "\(changed.stdout)")
+        #expect(changed.stdout.contains("l: links elsewhere"), "\(changed.stdout)")
+        #expect(changed.stderr.contains("3 of 5 entries differ from the index"), "\(changed.stderr)")
+    }
+}

@@ -55,6 +55,9 @@ import Testing
             """)
         #expect(r.status == 0, "\(r.stderr)")
         expectSameTree(s.path("src"), s.path("out"))
+        // Held against the seed's own index, the restore is now clean.
+        let clean = try s.sh("seed-snapshot --compare out idx.seed")
+        #expect(clean.status == 0 && clean.stdout.isEmpty, "\(clean.stdout) \(clean.stderr)")
         // Small beside what it mends: the damaged entries and the directories above them.
         let sizes = try s.sh(
             """

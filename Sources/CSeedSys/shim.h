@@ -22,3 +22,7 @@ extern __ssize_t splice(int fdin, __off64_t *offin, int fdout, __off64_t *offout
 
 /* O_DIRECT is _GNU_SOURCE only too; glibc names it __O_DIRECT always. */
 static const int CSeedSys_O_DIRECT = __O_DIRECT;
+
+/* SEEK_DATA and SEEK_HOLE are _GNU_SOURCE only too; Linux numbers them 3 and 4. */
+static const int CSeedSys_SEEK_DATA = 3;
+static const int CSeedSys_SEEK_HOLE = 4;

@@ -29,6 +29,10 @@ struct SeedSplit: SeedCommand {
     var estimateFrom: String?
     @Option(help: ArgumentHelp("With --estimate-from: the zstd level seed-compress will use (0: not compressed).", valueName: "N"))
     var estimateLevel = 3
+    @Option(help: ArgumentHelp("With --plan: how fast a drive is written, bytes a second (150MB, 1G).", valueName: "RATE"))
+    var driveSpeed: String?
+    @Option(help: ArgumentHelp("With --plan: measure how fast DEVICE reads (never writing it) and plan with that.", valueName: "DEVICE"))
+    var measureSpeed: String?
     @Option(help: ArgumentHelp("Write only volumes N and later; earlier ones are planned the same and left out.", valueName: "N"))
     var firstVolume: UInt32 = 1
     @OptionGroup var first: FirstStageOptions
@@ -42,6 +46,10 @@ struct SeedSplit: SeedCommand {
         o.estimateFrom = estimateFrom
         guard (0...19).contains(estimateLevel) else { throw SeedError.usage("--estimate-level must be 0 to 19") }
         o.estimateLevel = estimateLevel
+        if (driveSpeed != nil || measureSpeed != nil) && !o.plan { throw SeedError.usage("--drive-speed and --measure-speed go with --plan") }
+        if driveSpeed != nil && measureSpeed != nil { throw SeedError.usage("give --drive-speed or --measure-speed, not both") }
+        o.driveSpeed = try driveSpeed.map { try ByteSize.parse($0.hasSuffix("/s") ? String($0.dropLast(2)) : $0) }
+        o.measureSpeed = measureSpeed
         if join && (volumeSize != nil || drives != nil || drivesFrom != nil || o.plan) {
             throw SeedError.usage("-d takes no drive sizes and no --plan: the volumes say what they are")
         }

@@ -315,6 +315,52 @@ let writerBudget = Int(VolumeBudget.standard.label + VolumeBudget.standard.tail)
         #expect(r.stdout.contains("needs 3 drives") || r.stdout.contains("needs 4 drives"), "\(r.stdout)")
     }
 
+    /// A mixed corpus of about 100 MB: text that compresses twentyfold,
+    /// logs, random data, zeros, a sparse image, hundreds of small files, a
+    /// name not UTF-8.
+    func mixedCorpus(_ s: Scratch) throws {
+        let r = try s.sh(
+            """
+            mkdir -p src/text src/logs src/bin src/small/a src/small/b
+            seq 1 2000000 > src/text/numbers.txt && cat \(scriptsDir)/../man/man*/* > src/text/pages.txt
+            awk 'BEGIN{srand(1); for(i=0;i<200000;i++) printf "2026-12-01 12:%02d:%02d host%d GET /api/item/%d 200 %d\\n", i%60, (i*7)%60, i%7, int(rand()*1e6), int(rand()*5000)}' > src/logs/access.log
+            for i in 1 2 3 4 5 6; do head -c 12000000 /dev/urandom > src/bin/r$i.bin; done && head -c 4000000 /dev/zero > src/bin/zeros
+            truncate -s 1G src/bin/disk.img && printf 'data' | dd of=src/bin/disk.img bs=1 seek=500000000 conv=notrunc status=none
+            for i in $(seq 1 600); do printf '{"id":%d,"name":"item-%d","price":%d}\\n' $i $i $((i * 37 % 1000)) > src/small/$((i % 2 == 0 ? 1 : 0))$i.json; done
+            mv src/small/0* src/small/a/ && mv src/small/1* src/small/b/ && printf 'x' > "src/small/$(printf 'caf\\xe9')"
+            """)
+        try #require(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func aPlanFromTheTreePredictsTheCompressedStreamWithinFifteenPerCentAndTheDriveCount() throws {
+        let s = try Scratch()
+        try mixedCorpus(s)
+        let actual = try #require(Int(try s.sh("seed-snapshot src | seed-compress > s.seed && stat -c %s s.seed").stdout.trimmingCharacters(in: .newlines)))
+        // Drives of two fifths of the stream, ten records each: three of them.
+        let size = actual * 2 / 5
+        let plan = try s.sh("seed-split --plan --estimate-from src --volume-size \(size)")
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(!plan.stderr.contains("cannot read"), "\(plan.stderr)")
+        let line = try #require(plan.stdout.split(separator: "\n").first { $0.hasPrefix("stream: ") })
+        let estimated = try #require(Int(line.dropFirst("stream: ".count).prefix { $0.isNumber }))
+        #expect(abs(estimated - actual) * 100 < actual * 15, "estimated \(estimated) bytes, the stream is \(actual)")
+        let real = try s.sh("seed-split --plan --volume-size \(size) < s.seed").stdout
+        let needs = try #require(real.split(separator: "\n").first { $0.hasPrefix("needs ") })
+        #expect(plan.stdout.contains(needs + "\n"), "\(plan.stdout) vs \(real)")
+    }
+
+    @Test func aPlanSaysHowLongTheDrivesTakeToFill() throws {
+        let s = try Scratch()
+        try mixedCorpus(s)
+        let r = try s.sh("PATH=\(toolsDir):$PATH \(scriptsDir)/seed-plan --speed 1MB src 40M 20M")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("fill time"), "\(r.stdout)")
+        #expect(r.stdout.contains("time to fill at 976.6 KiB/s: "), "\(r.stdout)")
+        let measured = try s.sh("truncate -s 64M dev.img && seed-split --plan --estimate-from src --volume-size 40M --measure-speed dev.img")
+        #expect(measured.status == 0, "\(measured.stderr)")
+        #expect(measured.stdout.contains("measured 'dev.img': reads "), "\(measured.stdout)")
+    }
+
     @Test func drivesFromReadsSizesAndDevicePaths() throws {
         let s = try Scratch()
         try tree(s)

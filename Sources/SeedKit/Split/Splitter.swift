@@ -14,6 +14,10 @@ public struct SplitOptions {
     public var join = false
     public var estimateFrom: String?
     public var estimateLevel = 3
+    /// With --plan: bytes per second a drive is written at, given
+    /// (--drive-speed) or measured on a device (--measure-speed).
+    public var driveSpeed: UInt64?
+    public var measureSpeed: String?
     public var io = StreamIO()
     public var budget = VolumeBudget.standard
     /// Write only the volumes from this one on (the earlier ones went to
@@ -100,14 +104,27 @@ public enum Splitter {
         rows.append((planner.volume, planner.capacity, planner.driveBytes, planner.placed))
         var out = ""
         if let note { out += note + "\n" }
+        var speed = o.driveSpeed
+        if let dev = o.measureSpeed {
+            let measured = try DriveSpeed.measure(dev)
+            out += "measured \(quoted(dev)): reads \(formatBytes(measured))/s\n"
+            speed = measured
+        }
         out += "stream: \(streamBytes) bytes (\(formatBytes(streamBytes))) in \(records) records\n"
-        out += "volume          drive bytes    at most on drive   records\n"
+        out += "volume          drive bytes    at most on drive   records" + (speed != nil ? "   fill time" : "") + "\n"
+        var total: UInt64 = 0
         for (v, cap, used, n) in rows {
-            out += String(format: "%6u  %19llu  %18llu  %8d\n", v, cap, used, n)
+            out += String(format: "%6u  %19llu  %18llu  %8d", v, cap, used, n)
+            if let speed { out += "  " + DriveSpeed.duration((used + speed - 1) / max(speed, 1)).leftPadded(10) }
+            out += "\n"
+            total += used
         }
         let fits = rows.count <= given
         let plural = rows.count == 1 ? "" : "s"
         out += fits ? "needs \(rows.count) drive\(plural)\n" : "does not fit: needs \(rows.count) drive\(plural), \(given) given\n"
+        if let speed {
+            out += "time to fill at \(formatBytes(speed))/s: \(DriveSpeed.duration((total + speed - 1) / max(speed, 1))) in all, one drive after another\n"
+        }
         FileDescriptorWriter.stdout(out)
         return fits ? .success : .failure
     }

@@ -45,7 +45,11 @@ struct SeedSnapshot: SeedCommand {
     var index: String?
     @Option(help: ArgumentHelp("Stream only the entries a seed-journal --check --report REPORT finds damaged, from DIR: a repair bundle.", valueName: "REPORT"))
     var repair: String?
-    @Option(help: ArgumentHelp("With -x: apply a repair bundle over the restore of session ID.", valueName: "ID"))
+    @Option(help: ArgumentHelp("Stream only what changed since the tree whose index (stream, staging file or index stream) is BASE.", valueName: "BASE"))
+    var incremental: String?
+    @Flag(help: "With --incremental: also compare files' content, not only their size, times, mode and owner.")
+    var checksum = false
+    @Option(help: ArgumentHelp("With -x: apply a repair bundle or an increment over the restore of session ID.", valueName: "ID"))
     var session: String?
     @Option(help: ArgumentHelp("Hold the tree DIR against the index of the stream FILE and print what differs.", valueName: "DIR"))
     var compare: String?
@@ -75,7 +79,11 @@ struct SeedSnapshot: SeedCommand {
             throw ValidationError("--journal-dir, --index, --signer and the keys go with --from")
         }
         if repair != nil && modes > 0 { throw ValidationError("--repair makes a bundle from a tree: leave out -t, -d and -x") }
-        if session != nil && (extract == nil || !drives.isEmpty) { throw ValidationError("--session goes with -x reading a repair bundle") }
+        if session != nil && (extract == nil || !drives.isEmpty) { throw ValidationError("--session goes with -x reading a repair bundle or an increment") }
+        if incremental != nil && (modes > 0 || repair != nil) {
+            throw ValidationError("--incremental makes an increment of a tree: leave out -t, -d, -x and --repair")
+        }
+        if checksum && incremental == nil { throw ValidationError("--checksum goes with --incremental") }
     }
 
     var randomAccess: RandomAccessOptions {
@@ -106,6 +114,7 @@ struct SeedSnapshot: SeedCommand {
         (o.output, o.force, o.progress) = (out.output, out.output == "-", common.showsProgress)
         (o.resume, o.resumeBack, o.deadline) = try first.values()
         (o.repairReport, o.repairIndex) = (repair, index)
+        (o.incremental, o.checksum) = (incremental, checksum)
         return try SnapshotCreator.run(o, diag: diag)
     }
 }

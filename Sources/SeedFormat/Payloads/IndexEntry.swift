@@ -52,6 +52,10 @@ public struct IndexEntry: Codable, Equatable, Sendable {
     public var group: String?
     public var mtime: Int64
     public var mtimeNsec: Int32
+    /// The inode's change time when it was read (optional): what an
+    /// increment compares besides mtime, as chmod and xattr changes move it.
+    public var ctime: Int64?
+    public var ctimeNsec: Int32?
     public var link: String?
     public var linkB64: String?
     public var devMajor: UInt32?
@@ -182,6 +186,8 @@ extension IndexEntry {
         }
         number("archiveOffset", archiveOffset)
         if let changed { bool("changed", changed) }
+        if let ctime { number("ctime", ctime) }
+        if let ctimeNsec { number("ctimeNsec", ctimeNsec) }
         if let devMajor { number("devMajor", devMajor) }
         if let devMinor { number("devMinor", devMinor) }
         number("gid", gid)

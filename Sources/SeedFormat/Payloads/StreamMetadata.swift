@@ -11,6 +11,9 @@ public struct StreamMetadata: JSONPayload, Equatable, Sendable {
     public var stages: [Stage]
     /// A repair stream (seed-snapshot --repair): the session it mends.
     public var repairOf: String?
+    /// An increment (seed-snapshot --incremental): the session of the
+    /// state it goes on from.
+    public var incrementOf: String?
 
     public struct Stage: Codable, Equatable, Sendable {
         public var tool: String
@@ -38,6 +41,8 @@ public struct StreamMetadata: JSONPayload, Equatable, Sendable {
         guard format == 1 else { throw SeedError.data("\(record): stream format \(format) is not supported (this is format 1)") }
         try Session.check(session, record: record)
         if let r = repairOf { try Session.check(r, record: record) }
+        if let b = incrementOf { try Session.check(b, record: record) }
+        if repairOf != nil && incrementOf != nil { throw SeedError.data("\(record): a stream is a repair or an increment, not both") }
     }
 }
 
@@ -51,6 +56,8 @@ public struct StreamTotals: JSONPayload, Equatable, Sendable {
     /// How many volumes the stream was split into (seed-split; removed again
     /// by seed-split -d).
     public var volumes: UInt32?
+    /// An increment's change lines (deletions and renames).
+    public var changes: UInt64?
 
     public init(entries: UInt64 = 0, archiveBytes: UInt64 = 0, dataRecords: UInt64 = 0, indexRecords: UInt64 = 0, warnings: UInt64 = 0) {
         self.entries = entries

@@ -3,7 +3,7 @@ import SeedCore
 import SeedIO
 
 /// The kinds of record in a seed stream (seed-stream(5)). Kind 0 and
-/// kinds 10 to 255 are reserved: a reader refuses them.
+/// kinds 11 to 255 are reserved: a reader refuses them.
 public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -17,11 +17,13 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let resume = RecordKind(rawValue: 7)
     public static let end = RecordKind(rawValue: 8)
     public static let stop = RecordKind(rawValue: 9)
+    /// An increment's deletions and renames (seed-snapshot --incremental).
+    public static let changes = RecordKind(rawValue: 10)
 
     /// Whether format version 1 defines this kind.
-    public var isDefined: Bool { (1...9).contains(rawValue) }
+    public var isDefined: Bool { (1...10).contains(rawValue) }
     /// Whether seed-compress may give this kind's payloads a codec.
-    public var mayBeCompressed: Bool { self == .data || self == .index }
+    public var mayBeCompressed: Bool { self == .data || self == .index || self == .changes }
     /// Whether seed-encrypt seals this kind's payloads: all but the
     /// records a reader needs before it has a key.
     public var isSealed: Bool { self != .streamHeader && self != .volumeBegin && self != .key && self != .resume && self != .stop }
@@ -37,6 +39,7 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable, CustomStringConv
         case .resume: return "resume"
         case .end: return "end"
         case .stop: return "stop"
+        case .changes: return "changes"
         default: return "kind \(rawValue)"
         }
     }
@@ -60,7 +63,7 @@ extension RecordKind: Codable {
     }
 
     private static let byToken: [String: RecordKind] = Dictionary(
-        uniqueKeysWithValues: (1...9).map { RecordKind(rawValue: $0) }.map { ($0.token, $0) })
+        uniqueKeysWithValues: (1...10).map { RecordKind(rawValue: $0) }.map { ($0.token, $0) })
 
     public init(from decoder: Decoder) throws {
         let token = try decoder.singleValueContainer().decode(String.self)

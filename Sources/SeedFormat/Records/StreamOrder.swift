@@ -97,7 +97,7 @@ public struct StreamOrder {
             }
         case .end where sawEnd:
             throw SeedError.data("\(source): \(loc): a second end record")
-        case .data, .index, .end, .resume:
+        case .data, .index, .changes, .end, .resume:
             if !volumed && !sawStreamHeader { throw SeedError.data("\(source): \(loc): \(h.kind) record before the stream header") }
         default: break
         }

@@ -56,7 +56,7 @@ final class CompressStage: RecordStage {
     }
 
     func record(_ r: Record, at loc: String, _ run: StageRunner) throws {
-        if r.header.kind == .data || r.header.kind == .index { try run.transform(r) } else { try run.pass(r) }
+        if r.header.kind.mayBeCompressed { try run.transform(r) } else { try run.pass(r) }
     }
 
     func work(_ slot: PipelineSlot, lane: Int) throws {
@@ -67,7 +67,7 @@ final class CompressStage: RecordStage {
 extension Compressor {
     static func encode(_ slot: PipelineSlot, _ ctx: CodecContext, _ codec: Codec) throws {
         let h = slot.header
-        guard h.kind == .data || h.kind == .index, h.flags.codecBits == 0, !h.flags.isEncrypted, slot.input.count > 0 else { return }
+        guard h.kind.mayBeCompressed, h.flags.codecBits == 0, !h.flags.isEncrypted, slot.input.count > 0 else { return }
         slot.output.reserve(CodecContext.bound(codec, slot.input.count))
         // Only a result smaller than the input is worth keeping.
         let room = UnsafeMutableRawBufferPointer(start: slot.output.base, count: slot.input.count - 1)

@@ -53,7 +53,7 @@ enum JournalScan {
         var previous: JournalLine.Entry?
         var (joined, resumes, keys): (UInt64, UInt64, UInt64) = (0, 0, 0)
         var lastData: UInt64?
-        let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .end, .resume]
+        let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .changes, .end, .resume]
         while let l = try r.next() {
             switch l {
             case .volume(let v): line = v

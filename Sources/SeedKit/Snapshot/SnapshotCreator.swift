@@ -32,6 +32,9 @@ public struct SnapshotOptions {
     /// --repair: the report of seed-journal --check, and the seed's index.
     public var repairReport: String?
     public var repairIndex: String?
+    /// --incremental: the base's index, and whether to compare content.
+    public var incremental: String?
+    public var checksum = false
 
     public init(root: String) { self.root = root }
 
@@ -76,7 +79,7 @@ public final class SnapshotCreator {
     let entry = ArchiveEntry()
     let index: IndexSpool
     /// Index entries waiting, in order, for their file's digest.
-    var pending = DigestQueue<IndexEntry>()
+    var pending = DigestQueue<PendingLine>()
     let hasher: HashLanes
     let progress: ProgressMeter
     var rootDev: UInt64 = 0
@@ -97,6 +100,9 @@ public final class SnapshotCreator {
     var stopped = false
     /// With --repair: the entries the bundle brings.
     var repair: RepairSelection?
+    /// With --incremental: what the increment ships, and the whole tree's
+    /// index after it (the next increment's base).
+    var increment: IncrementState?
 
     init(_ o: SnapshotOptions, writer: RecordWriter, diag: Diagnostics, index: IndexSpool? = nil) throws {
         self.o = o
@@ -138,6 +144,14 @@ public final class SnapshotCreator {
             m.repairOf = repair.session
             try c.snapshot(m.encoded())
             c.reportUnrepaired()
+        } else if let base = o.incremental {
+            if o.resume != nil { throw SeedError.usage("--incremental makes an increment in one go: leave out --resume") }
+            let plan = try IncrementalPlan(base: base, root: o.root, excludes: o.excludes, oneFileSystem: o.oneFileSystem, checksum: o.checksum)
+            c = try SnapshotCreator(o, writer: writer, diag: diag)
+            c.increment = try IncrementState(plan)
+            var m = StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])])
+            m.incrementOf = plan.baseSession
+            try c.snapshot(m.encoded())
         } else if let dir = o.resume {
             c = try resuming(o, in: dir, writer: writer, diag: diag)
         } else {
@@ -238,6 +252,8 @@ public final class SnapshotCreator {
             rootDev = UInt64(st.st_dev)
             if resumeTarget != nil {
                 try passShipped(name: Array(".".utf8), path: Array(".".utf8), st: st)
+            } else if let inc = increment, !(try inc.ships([0x2e])) {
+                try keep([0x2e], st, inc)
             } else if repair.map({ $0.chosen.contains([0x2e]) }) ?? true {
                 try add(name: Array(".".utf8), path: Array(".".utf8), st: st)
             }
@@ -252,12 +268,14 @@ public final class SnapshotCreator {
             try sink.flushPartial()
             let dataRecords = sink.dataRecords
             let indexRecords = try index.emit(recordSize: o.recordSize) { try sink.enqueue(kind: .index, payload: $0) }
+            let changes = try increment?.emitChanges(recordSize: o.recordSize) { try sink.enqueue(kind: .changes, payload: $0) }
             // Before the end record: a stage reading the index stream may
             // look for it as soon as this stream ends.
             try writeIndexStream(indexRecords: indexRecords)
-            let totals = StreamTotals(
+            var totals = StreamTotals(
                 entries: entries, archiveBytes: sink.archiveBytes, dataRecords: dataRecords,
                 indexRecords: indexRecords, warnings: warnings)
+            totals.changes = changes
             try totals.encoded().withUnsafeBytes { try sink.enqueue(kind: .end, payload: $0) }
             try sink.finish()
             try state?.sync()
@@ -308,8 +326,11 @@ public final class SnapshotCreator {
         guard let out = indexOutput else { return }
         let w = RecordWriter(fd: out.fd, destination: out.name)
         try w.write(kind: .streamHeader, bytes: streamHeader)
-        _ = try index.emit(recordSize: o.recordSize) { try w.write(kind: .index, bytes: Array($0)) }
-        try w.write(kind: .end, bytes: StreamTotals(entries: entries, indexRecords: indexRecords, warnings: warnings).encoded())
+        // An increment's index stream is the whole tree after it: the base
+        // of the next increment.
+        let spool = increment?.state ?? index
+        let n = try spool.emit(recordSize: o.recordSize) { try w.write(kind: .index, bytes: Array($0)) }
+        try w.write(kind: .end, bytes: StreamTotals(entries: spool.lines, indexRecords: n, warnings: warnings).encoded())
         try w.flush()
         try out.commit()
     }
@@ -390,6 +411,9 @@ public final class SnapshotCreator {
                     try compareShipped(upTo: nil)
                     try add(name: name, path: path, st: st)
                 }
+            } else if let inc = increment, !(try inc.ships(path)) {
+                // An increment keeps what did not change: the base's line says it.
+                try keep(path, st, inc)
             } else {
                 try add(name: name, path: path, st: st)
                 try checkpoint()
@@ -419,6 +443,17 @@ public final class SnapshotCreator {
         try syscall("cannot return to \(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix))") { fchdir(dirFD) }
     }
 
+    /// With --incremental: an entry kept from the base (or renamed from
+    /// one of its entries) goes into the whole tree's index, in order.
+    func keep(_ path: [UInt8], _ st: stat, _ inc: IncrementState) throws {
+        guard var line = try inc.baseLine(path) else { return }
+        line.setPath(path)
+        line.ctime = Int64(st.st_ctim.tv_sec)
+        line.ctimeNsec = Int32(st.st_ctim.tv_nsec)
+        pending.append(PendingLine(entry: line, shipped: false), .none)
+        try flushPending(all: pending.count > 4096)
+    }
+
     /// With --repair: an entry the report names that the tree no longer has.
     func reportUnrepaired() {
         guard let r = repair else { return }
@@ -446,8 +481,10 @@ public final class SnapshotCreator {
         }
     }
 
-    func excluded(path: [UInt8], name: [UInt8]) -> Bool {
-        for pattern in o.excludes {
+    func excluded(path: [UInt8], name: [UInt8]) -> Bool { SnapshotCreator.excluded(o.excludes, path: path, name: name) }
+
+    static func excluded(_ excludes: [String], path: [UInt8], name: [UInt8]) -> Bool {
+        for pattern in excludes {
             let subject = pattern.contains("/") ? path : name
             let p = pattern.hasPrefix("./") ? String(pattern.dropFirst(2)) : pattern
             if cString(subject, { fnmatch(p, $0, 0) }) == 0 { return true }
@@ -589,16 +626,18 @@ public final class SnapshotCreator {
         ie.archiveOffset = pos
         ie.record = pos / UInt64(o.recordSize)
         ie.offset = pos % UInt64(o.recordSize)
-        pending.append(ie, digest)
+        pending.append(PendingLine(entry: ie, shipped: true), digest)
         entries += 1
         try flushPending(all: pending.count > 4096)
         progress.update(bytes: fileBytes, extra: "\(entries) entries")
     }
 
     func flushPending(all: Bool) throws {
-        try pending.drain(hasher, all: all) { ie, digest in
-            var ie = ie
+        try pending.drain(hasher, all: all) { line, digest in
+            var ie = line.entry
             if let digest { ie.sha256 = digest }
+            try increment?.state.append(ie)
+            guard line.shipped else { return }
             if repair != nil {
                 repair!.seen.insert(ie.pathBytes)
                 if let why = repair!.differs(ie) { warn("\(ie.displayPath): changed since the seed (\(why)); the repair brings it as it is now") }
@@ -618,6 +657,8 @@ public final class SnapshotCreator {
         ie.group = e.groupName
         ie.mtime = Int64(st.st_mtim.tv_sec)
         ie.mtimeNsec = Int32(st.st_mtim.tv_nsec)
+        ie.ctime = Int64(st.st_ctim.tv_sec)
+        ie.ctimeNsec = Int32(st.st_ctim.tv_nsec)
         if let l = e.symlink { ie.setLink(l) }
         if let h = e.hardlink { ie.setLink(h) }
         if t == .char || t == .block {

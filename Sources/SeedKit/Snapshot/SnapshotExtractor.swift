@@ -89,8 +89,17 @@ public final class SnapshotExtractor {
                     throw SeedError.usage("\(feed.src.source) is a repair of session \(of)", hint: "give --session \(of) to apply it over that seed's restore")
                 }
                 if s != of { throw SeedError.data("\(feed.src.source) is a repair of session \(of), not of \(s)") }
+            } else if let base = m.incrementOf {
+                (x.overDirectories, x.increment) = (true, true)
+                guard let s = o.session else {
+                    throw SeedError.usage(
+                        "\(feed.src.source) is an increment on session \(base)", hint: "give --session \(base) to apply it over the restore of that state")
+                }
+                if s != base {
+                    throw SeedError.data("\(feed.src.source) is an increment on session \(base), not on \(s) (out of order, or another base)")
+                }
             } else if let s = o.session {
-                throw SeedError.data("\(feed.src.source) is not a repair bundle (of session \(s) or any other)")
+                throw SeedError.data("\(feed.src.source) is not a repair bundle or an increment (of session \(s) or any other)")
             }
         }
         try x.writeEntries(o, feed)
@@ -98,20 +107,36 @@ public final class SnapshotExtractor {
         while try feed.next() != nil {}
         var item = feed.lookahead
         feed.lookahead = nil
+        var changes: [ChangeLine] = []
         let checked = try x.check { body in
             while true {
                 if item == nil { item = try feed.src.next() }
                 guard let it = item else { break }
                 item = nil
+                if it.kind == .changes {
+                    try ChangeLine.decode(it.payload, location: it.location) { changes.append($0) }
+                    continue
+                }
                 guard it.kind == .index else {
                     if it.kind == .data { throw SeedError.data("\(it.location): data record after the index") }
                     continue
                 }
+                if !changes.isEmpty { throw SeedError.data("\(it.location): index record after the changes") }
                 try IndexLines.decode(it.payload, location: it.location, body)
             }
         }
         if x.only == nil, let t = feed.src.totals, t.entries != checked {
             throw SeedError.data("\(feed.src.source): end record promises \(t.entries) entries, the index lists \(checked)")
+        }
+        if x.increment {
+            if let t = feed.src.totals, (t.changes ?? 0) != UInt64(changes.count) {
+                throw SeedError.data("\(feed.src.source): end record promises \(t.changes ?? 0) changes, the stream has \(changes.count)")
+            }
+            // Renames first (their sources may lie in directories that go), then deletions, deepest first.
+            for c in changes where c.op == .rename { try TreeChanges.rename(from: c.fromBytes ?? [], to: c.pathBytes) }
+            for c in changes where c.op == .delete { try TreeChanges.remove(c.pathBytes) }
+            try x.finishDirectories()
+            diag.verbose("\(checked) entries written, \(changes.count) changes made; the tree is now session \(feed.src.metadata?.session ?? "")")
         }
         return x.finish()
     }
@@ -121,6 +146,9 @@ public final class SnapshotExtractor {
     /// Extracting over a restore (a repair bundle): the directories' times
     /// are set again at the end, after everything went into them.
     var overDirectories = false
+    /// Extracting an increment: what is in an entry's way goes first, and
+    /// directories are finished after its changes.
+    var increment = false
     private var directoryTimes: [(path: [UInt8], mtime: timespec)] = []
 
     /// Creates `o.target` and writes the chosen entries the feed holds.
@@ -189,6 +217,7 @@ public final class SnapshotExtractor {
                     } else if overDirectories && e.fileType == 0o040000 {
                         directoryTimes.append((SnapshotExtractor.indexPath(e), e.modificationTime))
                     }
+                    if increment { try TreeChanges.clearForEntry(SnapshotExtractor.indexPath(e), isDirectory: e.fileType == 0o040000) }
                     if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
                     let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
                     var logged = ArchiveLog.Entry(
@@ -252,16 +281,25 @@ public final class SnapshotExtractor {
         }
         // Directory times and modes are set at close.
         try aw.close("cannot finish extraction")
-        if let root { try root.apply(owner: restore.contains(.owner)) }
-        // libarchive leaves the times of a directory that was there alone;
-        // the bundle's entries just went into it.
+        (rootMetadata, rootOwner) = (root, restore.contains(.owner))
+        if !increment { try finishDirectories() }
+        try logEntries(all: true)
+        progress.finish(bytes: bytes)
+    }
+
+    private var rootMetadata: RootMetadata?
+    private var rootOwner = false
+
+    /// The target's own metadata, and the times of the directories a
+    /// bundle or an increment wrote into (libarchive leaves an existing
+    /// directory's times alone): after everything else went into them.
+    func finishDirectories() throws {
+        if let root = rootMetadata { try root.apply(owner: rootOwner) }
         for (path, mtime) in directoryTimes.reversed() {
             var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
             let r = cString(path) { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
             if r != 0 { warn("\(quoted(bytes: path)): cannot set its times: \(errnoMessage())") }
         }
-        try logEntries(all: true)
-        progress.finish(bytes: bytes)
     }
 
     /// Holds what was written against the index lines `lines` hands out

@@ -79,6 +79,9 @@ final class SnapshotSource {
             case .index:
                 indexRecords += 1
                 return Item(kind: .index, payload: try decode(r, loc), location: loc)
+            case .changes:
+                if metadata?.incrementOf == nil { throw SeedError.data("\(loc): a changes record in a stream that is not an increment") }
+                return Item(kind: .changes, payload: try decode(r, loc), location: loc)
             case .key:
                 throw SeedError.data("\(loc): the stream is encrypted", hint: "decrypt it with seed-encrypt -d first")
             case .volumeBegin:

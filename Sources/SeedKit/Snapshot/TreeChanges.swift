@@ -1,0 +1,92 @@
+import Foundation
+import SeedCore
+import SeedFormat
+import SeedIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An increment's deletions and renames, done in the tree being restored
+/// (the current directory) by paths a stream gave: each path is checked to
+/// be a name under the tree, and every directory on the way is opened
+/// without following a symbolic link, so nothing outside the tree is
+/// touched whatever the stream says.
+enum TreeChanges {
+    /// The directory holding `path` (opened, to be closed) and its last name.
+    enum Gone: Error { case gone }
+
+    static func parent(_ path: [UInt8], missingIsGone: Bool = false) throws -> (fd: Int32, name: [UInt8]) {
+        let parts = path.split(separator: 0x2f, omittingEmptySubsequences: false).map(Array.init)
+        guard !path.isEmpty, path.first != 0x2f, !parts.contains(where: { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }) else {
+            throw SeedError.data("\(quoted(bytes: path)): not a path under the tree")
+        }
+        var fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw SeedError.io("cannot open the tree: \(errnoMessage())") }
+        for p in parts.dropLast() {
+            let next = cString(p) { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            let e = errno
+            close(fd)
+            if next < 0 && missingIsGone && (e == ENOENT || e == ENOTDIR || e == ELOOP) { throw Gone.gone }
+            if next < 0 { throw SeedError.io("\(quoted(bytes: path)): cannot open \(quoted(bytes: p)) on the way: \(errnoMessage(e))") }
+            fd = next
+        }
+        return (fd, parts.last!)
+    }
+
+    /// Moves the entry at `from` to `to` (whose directory must be there).
+    static func rename(from: [UInt8], to: [UInt8]) throws {
+        let (a, an) = try parent(from)
+        defer { close(a) }
+        let (b, bn) = try parent(to)
+        defer { close(b) }
+        let r = cString(an) { x in cString(bn) { renameat(a, x, b, $0) } }
+        if r != 0 { throw SeedError.io("cannot rename \(quoted(bytes: from)) to \(quoted(bytes: to)): \(errnoMessage())") }
+    }
+
+    /// Removes the entry at `path`, and all below it if it is a
+    /// directory; one that is already gone is fine.
+    static func remove(_ path: [UInt8]) throws {
+        // A directory on the way that is gone or became something else
+        // (an increment's entry cleared it) took the entry with it.
+        let (fd, name): (Int32, [UInt8])
+        do { (fd, name) = try parent(path, missingIsGone: true) } catch Gone.gone { return }
+        defer { close(fd) }
+        try removeEntry(fd, name, what: path)
+    }
+
+    private static func removeEntry(_ dir: Int32, _ name: [UInt8], what: [UInt8]) throws {
+        var st = stat()
+        if cString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) != 0 {
+            if errno == ENOENT { return }
+            throw SeedError.io("cannot remove \(quoted(bytes: what)): \(errnoMessage())")
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            let sub = cString(name) { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            if sub < 0 { throw SeedError.io("cannot remove \(quoted(bytes: what)): \(errnoMessage())") }
+            guard let d = fdopendir(sub) else {
+                close(sub)
+                throw SeedError.io("cannot remove \(quoted(bytes: what)): \(errnoMessage())")
+            }
+            var names: [[UInt8]] = []
+            while let ent = readdir(d) {
+                let n = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+                if n != [0x2e] && n != [0x2e, 0x2e] { names.append(n) }
+            }
+            defer { closedir(d) }
+            for n in names { try removeEntry(dirfd(d), n, what: what + [0x2f] + n) }
+        }
+        let flags = (st.st_mode & S_IFMT) == S_IFDIR ? AT_REMOVEDIR : 0
+        if cString(name, { unlinkat(dir, $0, flags) }) != 0 && errno != ENOENT {
+            throw SeedError.io("cannot remove \(quoted(bytes: what)): \(errnoMessage())")
+        }
+    }
+
+    /// Before an increment's entry is written at `path`: a directory there
+    /// where the entry is not one is gone in the new tree, with all in it.
+    static func clearForEntry(_ path: [UInt8], isDirectory: Bool) throws {
+        var st = stat()
+        guard !isDirectory, cString(path, { lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        try remove(path)
+    }
+}

@@ -103,4 +103,13 @@ import Testing
         #expect(summed.stdout == "work/doc.txt\n", "\(summed.stdout)")
         #expect(Int(plain.stdout.trimmingCharacters(in: .whitespacesAndNewlines))! > 10, "\(plain.stdout)")
     }
+
+    @Test func aLongListingOfAnIncrementNamesItsRenamesAndDeletions() throws {
+        let s = try Scratch()
+        try seeded(s)
+        let r = try s.sh("mv src/move/m1 src/move/renamed && rm src/work/old/a && seed-snapshot --incremental s0.idx src | seed-snapshot -tv")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("renamed move/m1 to move/renamed\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("deleted work/old/a\n"), "\(r.stdout)")
+    }
 }

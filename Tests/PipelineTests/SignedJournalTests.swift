@@ -75,4 +75,12 @@ import Testing
         #expect(drive.stdout == "65\n")
         #expect(drive.stderr.contains("is damaged (digest mismatch)"), "\(drive.stderr)")
     }
+
+    @Test func aSignedJournalCheckedWithoutASignerSaysItsSignatureIsNotChecked() throws {
+        let s = try Scratch()
+        try shipped(s)
+        let r = try s.sh("\(check) > /dev/null")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("journal of volume 1 is signed, but no --signer was given: the signature is not checked"), "\(r.stderr)")
+    }
 }

@@ -307,7 +307,8 @@ final class RandomFeed: ExtractFeed {
                 let p = try access.decoded(v, line, segment)
                 current = (n, p)
                 return p
-            } catch let e as SeedError where e.status == .dataError {
+            } catch let e as SeedError where e.status == .dataError || e.status == .ioError {
+                // A record that fails its checks, or a sector that cannot be read.
                 throw DamagedRecord(number: n, error: e)
             }
         }

@@ -337,6 +337,10 @@ struct VolumeChecker {
             }
         }
         progress.journalComplete = ended && !journal.torn
+        // A signature line follows the end line; unchecked unless asked.
+        if ended && o.signers.isEmpty, case .signature? = try? journal.next() {
+            diag.info("journal of volume \(volume) is signed, but no --signer was given: the signature is not checked")
+        }
         if !progress.journalComplete {
             diag.warning("journal \(quoted(path)) is incomplete (the run that wrote it stopped): checking the \(progress.records) records it names")
             // The records it does not name are not checked, so nothing goes on after them.

@@ -102,7 +102,7 @@ struct IncrementalPlan {
                     let g = gone[i]
                     guard g.mode == UInt32(st.st_mode & 0o7777), g.uid == st.st_uid, g.gid == st.st_gid, g.xattrs == nil,
                         IncrementalPlan.ancestorsStayDirectories(g.pathBytes),
-                        let digest = try IncrementalPlan.digest(root, path), digest == g.sha256
+                        let digest = try IncrementalPlan.digest(path), digest == g.sha256
                     else { continue }
                     renamedAway.insert(i)
                     renames[path] = g
@@ -136,7 +136,7 @@ struct IncrementalPlan {
             if ma != (was.devMajor ?? 0) || mi != (was.devMinor ?? 0) { return true }
         }
         if checksum && was.type == .file && was.sparse != true, let want = was.sha256 {
-            return try digest(".", path) != want
+            return try digest(path) != want
         }
         return false
     }
@@ -155,7 +155,7 @@ struct IncrementalPlan {
     }
 
     /// The SHA-256 of a file's content (we are in the tree's root).
-    static func digest(_ root: String, _ path: [UInt8]) throws -> String? {
+    static func digest(_ path: [UInt8]) throws -> String? {
         let fd = cString(path) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         if fd < 0 { return nil }
         defer { close(fd) }

@@ -18,6 +18,10 @@ public final class SnapshotLister {
         let lister = SnapshotLister(long: long, only: PathPatterns(only))
         var listed: UInt64 = 0
         while let item = try src.next(decodeData: false) {
+            if item.kind == .changes && long {
+                try ChangeLine.decode(item.payload, location: item.location) { try lister.list($0) }
+                continue
+            }
             guard item.kind == .index else { continue }
             try IndexLines.decode(item.payload, location: item.location) { e in
                 listed += 1
@@ -48,6 +52,22 @@ public final class SnapshotLister {
         if long, let l = e.linkBytes {
             try out.write(Array((e.type == .hardlink ? " link to " : " -> ").utf8))
             try out.write(l)
+        }
+        try out.write([0x0a])
+    }
+
+    /// An increment's rename or deletion, in a long listing.
+    func list(_ c: ChangeLine) throws {
+        if let only, !only.matches(c.pathBytes) { return }
+        switch c.op {
+        case .delete:
+            try out.write(Array("deleted ".utf8))
+            try out.write(c.pathBytes)
+        case .rename:
+            try out.write(Array("renamed ".utf8))
+            try out.write(c.fromBytes ?? [])
+            try out.write(Array(" to ".utf8))
+            try out.write(c.pathBytes)
         }
         try out.write([0x0a])
     }

@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func reservedRecordKindsAndFlagBitsAreRefused() throws {
-        for (kind, flags) in [(UInt8(0), UInt16(0)), (10, 0), (200, 0), (2, 0x0010), (2, 0x8000), (2, 0x0003), (1, 0x0001), (4, 0x0008)] {
+        for (kind, flags) in [(UInt8(0), UInt16(0)), (11, 0), (200, 0), (2, 0x0010), (2, 0x8000), (2, 0x0003), (1, 0x0001), (4, 0x0008)] {
             let s = try StreamBytes.make { w in
                 try w.write(kind: .streamHeader, bytes: [0x7b, 0x7d])
                 try w.write(kind: RecordKind(rawValue: kind), flags: RecordFlags(rawValue: flags), bytes: [9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])

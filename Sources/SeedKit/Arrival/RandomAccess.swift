@@ -52,6 +52,15 @@ public final class RandomAccess {
         guard let dir = o.journalDir else {
             throw SeedError.usage("--from needs --journal-dir: the journals say where each record lies on the drives")
         }
+        var o = o
+        // The index is read again from inside the target: by its full path.
+        if let i = o.index, i != "-" {
+            guard let full = realpath(i, nil) else { throw SeedError(.noInput, "cannot open \(quoted(i)): \(errnoMessage())") }
+            o.index = String(cString: full)
+            free(full)
+        } else if o.index == "-" {
+            throw SeedError.usage("--index reads the index more than once: give a file, not standard input")
+        }
         self.o = o
         self.diag = diag
         drives = try DriveSet(paths: o.drives)
@@ -64,7 +73,9 @@ public final class RandomAccess {
         while let (v, e, seg) = try walk.read() {
             switch e.kind {
             case .data:
-                guard let d = e.dataRecord else { throw SeedError.data("journal of volume \(v): data record \(e.seq) without its dataRecord") }
+                guard let d = e.dataRecord, d < StreamMetadata.maxDataRecords else {
+                    throw SeedError.data("journal of volume \(v): data record \(e.seq) without a dataRecord any stream could have")
+                }
                 let r = dataRange[v]
                 dataRange[v] = (min(r?.first ?? d, d), max(r?.last ?? d, d))
                 lastData = sawData ? max(lastData, d) : d
@@ -162,41 +173,53 @@ public final class RandomAccess {
         }
     }
 
-    /// The chosen entries in archive order, each with where the next entry
-    /// starts; a chosen hard link brings the file it links to.
-    func choose(_ only: PathPatterns?) throws -> [(entry: IndexEntry, end: UInt64?)] {
-        func pass(_ pick: (IndexEntry) -> Bool) throws -> (chosen: [(entry: IndexEntry, end: UInt64?)], targets: Set<[UInt8]>) {
-            var chosen: [(entry: IndexEntry, end: UInt64?)] = []
-            var open = false
-            var paths = Set<[UInt8]>()
-            var targets = Set<[UInt8]>()
-            try forEachIndexEntry { e in
-                if open { chosen[chosen.count - 1].end = e.archiveOffset }
-                open = pick(e)
-                guard open else { return }
-                chosen.append((e, nil))
-                paths.insert(e.pathBytes)
-                if e.type == .hardlink, let l = e.linkBytes, !paths.contains(l) { targets.insert(l) }
-            }
-            return (chosen, targets)
+    /// Which entries are chosen: those the patterns match (all without
+    /// any), and the files chosen hard links link to.
+    struct Selection {
+        let only: PathPatterns?
+        func picks(_ e: IndexEntry) -> Bool { only?.matches(e.pathBytes) ?? true }
+    }
+
+    /// The selection: a first pass over the index finds the files chosen
+    /// hard links link to that the patterns leave out (kept by path).
+    func choose(_ only: PathPatterns?) throws -> Selection {
+        guard let only else { return Selection(only: nil) }
+        var targets = Set<[UInt8]>()
+        try forEachIndexEntry { e in
+            guard only.matches(e.pathBytes), e.type == .hardlink, let l = e.linkBytes, !only.matches(l) else { return }
+            targets.insert(l)
         }
-        guard let only else { return try pass { _ in true }.chosen }
-        let first = try pass { only.matches($0.pathBytes) }
-        guard !first.targets.isEmpty else { return first.chosen }
-        only.extra = first.targets
-        return try pass { only.matches($0.pathBytes) }.chosen
+        only.extra = targets
+        return Selection(only: only)
+    }
+
+    /// The chosen entries in archive order, each with where the next entry
+    /// starts (nil for the last), streamed from the index: memory does not
+    /// grow with the number of entries.
+    func forEachChosen(_ s: Selection, _ body: (IndexEntry, UInt64?) throws -> Void) throws {
+        var held: IndexEntry?
+        try forEachIndexEntry { e in
+            if let h = held { try body(h, e.archiveOffset) }
+            held = s.picks(e) ? e : nil
+        }
+        if let h = held { try body(h, nil) }
     }
 
     /// The stretches of archive the chosen entries fill, and a check that
     /// the drives given hold them all (else the volumes still needed).
-    func stretches(_ chosen: [(entry: IndexEntry, end: UInt64?)]) throws -> [Stretch] {
+    func stretches(_ selection: Selection) throws -> [Stretch] {
         guard recordSize > 0 else { throw SeedError.data("the snapshot's record size is unknown") }
         var out: [Stretch] = []
-        for c in chosen {
-            if let last = out.last, last.end == c.entry.archiveOffset {
-                out[out.count - 1].end = c.end
+        // The archive ends within the last data record the journals name.
+        let archiveEnd = (lastData + 1) * recordSize
+        try forEachChosen(selection) { e, end in
+            guard e.archiveOffset < archiveEnd, (end ?? 0) <= archiveEnd else {
+                throw SeedError.data("\(e.displayPath): the index puts it past the archive the journals describe")
+            }
+            if let last = out.last, last.end == e.archiveOffset {
+                out[out.count - 1].end = end
             } else {
-                out.append(Stretch(start: c.entry.archiveOffset, end: c.end))
+                out.append(Stretch(start: e.archiveOffset, end: end))
             }
         }
         var needed = Set<UInt32>()
@@ -222,13 +245,16 @@ public final class RandomAccess {
     public static func extract(_ x: ExtractOptions, _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
         let only = PathPatterns(x.only)
         let a = try RandomAccess(o, diag: diag)
-        let chosen = try a.choose(only)
+        let selection = try a.choose(only)
         let ex = SnapshotExtractor(source: "the drives", only: only, diag: diag)
         var lost = 0
-        if !chosen.isEmpty {
-            let feed = RandomFeed(a, try a.stretches(chosen), chosen: chosen, diag: diag)
+        let stretches = try a.stretches(selection)
+        if !stretches.isEmpty {
+            let feed = RandomFeed(a, stretches, selection: selection, diag: diag)
             try ex.writeEntries(x, feed)
-            _ = try ex.check { body in for c in chosen where !feed.lostOffsets.contains(c.entry.archiveOffset) { try body(c.entry) } }
+            _ = try ex.check { body in
+                try a.forEachChosen(selection) { e, _ in if !feed.lostOffsets.contains(e.archiveOffset) { try body(e) } }
+            }
             lost = feed.lostOffsets.count
         }
         for line in a.drives.readSummary { diag.verbose(line) }
@@ -264,7 +290,7 @@ struct DamagedRecord: Error {
 final class RandomFeed: ExtractFeed {
     private let access: RandomAccess
     private let stretches: [Stretch]
-    private let chosen: [(entry: IndexEntry, end: UInt64?)]
+    private let selection: RandomAccess.Selection
     private let diag: Diagnostics
     /// Chosen entries lost to damage: their archive offsets and paths.
     private(set) var lostOffsets = Set<UInt64>()
@@ -286,10 +312,10 @@ final class RandomFeed: ExtractFeed {
         return b
     }()
 
-    init(_ access: RandomAccess, _ stretches: [Stretch], chosen: [(entry: IndexEntry, end: UInt64?)], diag: Diagnostics) {
+    init(_ access: RandomAccess, _ stretches: [Stretch], selection: RandomAccess.Selection, diag: Diagnostics) {
         self.access = access
         self.stretches = stretches
-        self.chosen = chosen
+        self.selection = selection
         self.diag = diag
         cursor = access.journals.cursor()
         position = stretches.first?.start ?? 0
@@ -350,14 +376,22 @@ final class RandomFeed: ExtractFeed {
         guard let damage = error as? DamagedRecord else { return false }
         let size = access.recordSize
         let (from, to) = (damage.number * size, (damage.number + 1) * size)
-        let first = chosen.firstIndex { $0.end.map { $0 > from } ?? true } ?? chosen.count
-        let start = min(entryStarted ?? .max, first < chosen.count ? chosen[first].entry.archiveOffset : .max)
-        let resume = chosen.firstIndex { $0.entry.archiveOffset >= to }
-        let until = resume.map { chosen[$0].entry.archiveOffset } ?? .max
-        diag.error(damage.error.message)
-        for c in chosen where c.entry.archiveOffset >= start && c.entry.archiveOffset < until {
-            lose(path: c.entry.pathBytes, at: c.entry.archiveOffset, linkingTo: nil)
+        // The chosen entries from the one being written (or the first
+        // reaching into the damaged record) to the first wholly after it
+        // are lost; the index is read again to find them.
+        var hit: [(offset: UInt64, path: [UInt8])] = []
+        var until = UInt64.max
+        try access.forEachChosen(selection) { e, end in
+            guard until == .max else { return }
+            if e.archiveOffset >= to {
+                until = e.archiveOffset
+            } else if (end ?? .max) > from || e.archiveOffset >= (entryStarted ?? .max) {
+                hit.append((e.archiveOffset, e.pathBytes))
+            }
         }
+        let start = min(entryStarted ?? .max, hit.first?.offset ?? .max)
+        diag.error(damage.error.message)
+        for h in hit where h.offset >= start { lose(path: h.path, at: h.offset, linkingTo: nil) }
         // A fresh archive reader starts at the next whole entry.
         current = nil
         ended = false

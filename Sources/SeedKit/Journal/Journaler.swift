@@ -430,7 +430,17 @@ struct IndexToFiles {
 
 extension StreamMetadata {
     /// The data record size seed-snapshot used, from its stage settings.
+    /// Only a size seed-snapshot could have used (a multiple of 512 from
+    /// 4 KiB to 32 MiB): a stream's word is never taken as a loop bound.
     static func recordSize(_ stages: [Stage]) -> UInt64? {
-        stages.first { $0.tool == "seed-snapshot" }?.settings?["recordSize"].flatMap { UInt64($0) }
+        guard let n = stages.first(where: { $0.tool == "seed-snapshot" })?.settings?["recordSize"].flatMap({ UInt64($0) }),
+            n >= 4096, n <= 32 << 20, n % 512 == 0
+        else { return nil }
+        return n
     }
+
+    /// More data records than any stream could hold (2^36, so that with a
+    /// record size it stays far from overflow): a number past
+    /// it in a journal or report is damage, and never multiplied out.
+    static let maxDataRecords: UInt64 = 1 << 36
 }

@@ -44,8 +44,8 @@ struct RepairSelection {
             for d in v.damaged {
                 switch d.kind {
                 case .data?:
-                    guard let n = d.dataRecord else {
-                        throw SeedError.data("\(quoted(report)): volume \(v.volume) record \(d.seq): a data record without its number")
+                    guard let n = d.dataRecord, n < StreamMetadata.maxDataRecords else {
+                        throw SeedError.data("\(quoted(report)): volume \(v.volume) record \(d.seq): a data record without a number any stream could have")
                     }
                     damagedData.append(n)
                     if d.filesUnknown == true || d.files == nil { unnamed.append(n) }

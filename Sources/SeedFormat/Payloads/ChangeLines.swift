@@ -67,18 +67,7 @@ public struct ChangeLine: Codable, Equatable, Sendable {
     /// Splits a changes record's payload into lines, each checked.
     package static func decode(_ payload: UnsafeRawBufferPointer, location: String, _ body: (ChangeLine) throws -> Void) throws {
         let decoder = JSONDecoder()
-        guard let base = payload.baseAddress, payload.count > 0 else { return }
-        var start = 0
-        var lineNo = 0
-        while start < payload.count {
-            guard let nl = memchr(base + start, 0x0a, payload.count - start) else {
-                throw SeedError.data("\(location): changes record ends inside a line")
-            }
-            let end = UnsafeRawPointer(nl) - base
-            lineNo += 1
-            if end - start > IndexLines.maxLine { throw SeedError.data("\(location): change line \(lineNo) is too long") }
-            let line = Data(bytes: base + start, count: end - start)
-            start = end + 1
+        try IndexLines.lines(payload, location: location, what: "changes") { line, lineNo in
             guard let c = try? decoder.decode(ChangeLine.self, from: line) else {
                 throw SeedError.data("\(location): change line \(lineNo) is not a valid change")
             }

@@ -13,25 +13,31 @@ package enum IndexLines {
 
     package static func decode(_ payload: UnsafeRawBufferPointer, location: String, _ body: (IndexEntry) throws -> Void) throws {
         let decoder = JSONDecoder()
-        guard let base = payload.baseAddress, payload.count > 0 else { return }
-        var start = 0
-        var lineNo = 0
-        while start < payload.count {
-            let end: Int
-            if let nl = memchr(base + start, 0x0a, payload.count - start) {
-                end = UnsafeRawPointer(nl) - base
-            } else {
-                throw SeedError.data("\(location): index record ends inside a line")
-            }
-            lineNo += 1
-            if end - start > maxLine { throw SeedError.data("\(location): index line \(lineNo) is longer than \(maxLine >> 20) MiB") }
-            let line = Data(bytes: base + start, count: end - start)
-            start = end + 1
+        try lines(payload, location: location, what: "index") { line, lineNo in
             guard let e = try? decoder.decode(IndexEntry.self, from: line) else {
                 throw SeedError.data("\(location): index line \(lineNo) is not a valid entry")
             }
             if let why = e.formProblem { throw SeedError.data("\(location): index line \(lineNo) \(why)") }
             try body(e)
+        }
+    }
+
+    /// The lines of a JSON Lines payload (`what` names its kind of record
+    /// for messages): whole lines only, none longer than `maxLine`.
+    package static func lines(_ payload: UnsafeRawBufferPointer, location: String, what: String, _ body: (Data, Int) throws -> Void) throws {
+        guard let base = payload.baseAddress, payload.count > 0 else { return }
+        var start = 0
+        var lineNo = 0
+        while start < payload.count {
+            guard let nl = memchr(base + start, 0x0a, payload.count - start) else {
+                throw SeedError.data("\(location): \(what) record ends inside a line")
+            }
+            let end = UnsafeRawPointer(nl) - base
+            lineNo += 1
+            if end - start > maxLine { throw SeedError.data("\(location): \(what) line \(lineNo) is longer than \(maxLine >> 20) MiB") }
+            let line = Data(bytes: base + start, count: end - start)
+            start = end + 1
+            try body(line, lineNo)
         }
     }
 }

@@ -8,7 +8,8 @@ import SeedIO
 #endif
 
 /// An increment's deletions and renames, done in the tree being restored
-/// (the current directory) by paths a stream gave: each path is checked to
+/// (`root`, a directory descriptor; by default the current directory) by
+/// paths a stream gave: each path is checked to
 /// be a name under the tree, and every directory on the way is opened
 /// without following a symbolic link, so nothing outside the tree is
 /// touched whatever the stream says.
@@ -16,12 +17,12 @@ enum TreeChanges {
     /// The directory holding `path` (opened, to be closed) and its last name.
     enum Gone: Error { case gone }
 
-    static func parent(_ path: [UInt8], missingIsGone: Bool = false) throws -> (fd: Int32, name: [UInt8]) {
+    static func parent(_ path: [UInt8], in root: Int32, missingIsGone: Bool = false) throws -> (fd: Int32, name: [UInt8]) {
         let parts = path.split(separator: 0x2f, omittingEmptySubsequences: false).map(Array.init)
         guard !path.isEmpty, path.first != 0x2f, !parts.contains(where: { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }) else {
             throw SeedError.data("\(quoted(bytes: path)): not a path under the tree")
         }
-        var fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        var fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw SeedError.io("cannot open the tree: \(errnoMessage())") }
         for p in parts.dropLast() {
             let next = cString(p) { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
@@ -35,10 +36,10 @@ enum TreeChanges {
     }
 
     /// Moves the entry at `from` to `to` (whose directory must be there).
-    static func rename(from: [UInt8], to: [UInt8]) throws {
-        let (a, an) = try parent(from)
+    static func rename(from: [UInt8], to: [UInt8], in root: Int32 = AT_FDCWD) throws {
+        let (a, an) = try parent(from, in: root)
         defer { close(a) }
-        let (b, bn) = try parent(to)
+        let (b, bn) = try parent(to, in: root)
         defer { close(b) }
         let r = cString(an) { x in cString(bn) { renameat(a, x, b, $0) } }
         if r != 0 { throw SeedError.io("cannot rename \(quoted(bytes: from)) to \(quoted(bytes: to)): \(errnoMessage())") }
@@ -46,11 +47,11 @@ enum TreeChanges {
 
     /// Removes the entry at `path`, and all below it if it is a
     /// directory; one that is already gone is fine.
-    static func remove(_ path: [UInt8]) throws {
+    static func remove(_ path: [UInt8], in root: Int32 = AT_FDCWD) throws {
         // A directory on the way that is gone or became something else
         // (an increment's entry cleared it) took the entry with it.
         let (fd, name): (Int32, [UInt8])
-        do { (fd, name) = try parent(path, missingIsGone: true) } catch Gone.gone { return }
+        do { (fd, name) = try parent(path, in: root, missingIsGone: true) } catch Gone.gone { return }
         defer { close(fd) }
         try removeEntry(fd, name, what: path)
     }

@@ -366,18 +366,12 @@ public final class SnapshotCreator {
             if stopped { return }
             let path = prefix.isEmpty ? name : prefix + [0x2f] + name
             if excluded(path: path, name: name) { continue }
-            // A repair takes only its entries, and enters only the directories on the way.
+            // A repair takes only its entries (the directories above them
+            // among them), and enters only the directories on the way.
             var enter = true
             if let r = repair {
-                let chosen = r.chosen.contains(path)
+                guard r.chosen.contains(path) else { continue }
                 enter = r.ancestors.contains(path)
-                guard chosen || enter else { continue }
-                if !chosen {
-                    var st = stat()
-                    guard cString(name, { lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-                    try descend(name: name, path: path, prefix: prefix, dirFD: dirFD, shippedAll: false, st: st)
-                    continue
-                }
             }
             var st = stat()
             let r = cString(name) { lstat($0, &st) }
@@ -414,6 +408,7 @@ public final class SnapshotCreator {
             } else if let inc = increment, !(try inc.ships(path)) {
                 // An increment keeps what did not change: the base's line says it.
                 try keep(path, st, inc)
+                try checkpoint()
             } else {
                 try add(name: name, path: path, st: st)
                 try checkpoint()

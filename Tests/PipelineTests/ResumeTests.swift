@@ -81,6 +81,11 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let back = try s.sh(restore)
         #expect(back.stdout == "0 0 0 0 0 0\n", "\(back.stderr)")
         expectSameTree(s.path("src"), s.path("out"))
+        // Read at random, the resumed run's key segment opens as the first one does.
+        let drives = try s.sh("ls d? | sed 's/^/--from /' | tr '\\n' ' '").stdout
+        let random = try s.sh("seed-snapshot -x out2 \(drives) --journal-dir J --key-file kf")
+        #expect(random.status == 0, "\(random.stderr)")
+        expectSameTree(s.path("src"), s.path("out2"))
     }
 
     @Test func ctrlCOnThePipelineStopsEveryStageResumably() throws {

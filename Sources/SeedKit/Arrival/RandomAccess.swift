@@ -7,7 +7,7 @@ import SeedIO
     import Glibc
 #endif
 
-/// Where `seed-snapshot -t` and `-x --only` read when given drives
+/// Where `seed-snapshot -t` and `-x` read when given drives
 /// (`--from`) instead of a stream: the drives, the journals that say where
 /// each record lies on them, the index (from the drives, or an index
 /// stream), and the keys.
@@ -27,7 +27,7 @@ struct Stretch {
     var end: UInt64?
 }
 
-/// Random access to a seed on its drives (seed-snapshot(1), RANDOM ACCESS):
+/// Random access to a seed on its drives (seed-snapshot(1), Random access):
 /// the index tells which entries are chosen and where they lie in the
 /// archive; the archive offset gives the data records (record size from
 /// the stream's stages); the journals give where each record lies on which
@@ -169,7 +169,11 @@ public final class RandomAccess {
                 hint: "or give --index with the index stream seed-snapshot --index-file wrote")
         }
         for (v, line, segment) in indexLines {
-            try IndexLines.decode(try decoded(v, line, segment), location: "volume \(v) record \(line.seq)", body)
+            let payload: UnsafeRawBufferPointer
+            do { payload = try decoded(v, line, segment) } catch let e as SeedError where e.status == .dataError {
+                throw SeedError.data(e.message, hint: "the index is damaged on the drive: give --index with the index stream")
+            }
+            try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", body)
         }
     }
 

@@ -87,7 +87,7 @@ import Testing
             """
         ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(Int(at) != nil, "\(at)")
-        try s.sh("printf 'Z' | dd of=d1 bs=1 seek=\(at) conv=notrunc status=none")
+        try s.sh(flipByte + "flip d1 \(at)")
         let r = try s.sh("seed-snapshot -x out --only '*' --from d1 --from d2 --journal-dir J -i dc.key")
         #expect(r.status == 65)
         #expect(r.stderr.contains("volume 1 record ") && r.stderr.contains("does not match its journal (damaged on the drive)"), "\(r.stderr)")

@@ -8,18 +8,18 @@ import Testing
     /// stream beside it; then one byte flipped inside data record 5 on d1.
     func damaged(_ s: Scratch) throws {
         let r = try s.sh(
-            """
-            mkdir -p src/a/b src/c && for i in $(seq 1 30); do head -c $((i * 37000)) /dev/urandom > src/a/f$i; done
-            head -c 2000000 /dev/urandom > src/a/b/big && ln src/a/b/big src/c/link && echo x > src/c/small
-            chmod 750 src/a/b && touch -d 2020-01-02 src/a src/a/b src/c
-            seed-encrypt --keygen dc.key > /dev/null
-            seed-snapshot --record-size 256K --index-file idx.seed src | seed-compress | seed-split --volume-size 12M \
-              | seed-encrypt -r dc.key.pub | seed-journal --journal-dir J --index idx.seed | seed-writeblk d1 d2 d3 2> /dev/null
-            base=$(head -c 4096 d1 | sed -n 's/^stream-offset: //p')
-            off=$(grep '"dataRecord":5,' J/*.v001.jrn | sed 's/.*"offset":\\([0-9]*\\).*/\\1/')
-            printf Z | dd of=d1 bs=1 seek=$((base + off + 1000)) conv=notrunc status=none
-            seed-writeblk -d d1 d2 | seed-journal --check J --report check.json > /dev/null
-            """)
+            flipByte + """
+                mkdir -p src/a/b src/c && for i in $(seq 1 30); do head -c $((i * 37000)) /dev/urandom > src/a/f$i; done
+                head -c 2000000 /dev/urandom > src/a/b/big && ln src/a/b/big src/c/link && echo x > src/c/small
+                chmod 750 src/a/b && touch -d 2020-01-02 src/a src/a/b src/c
+                seed-encrypt --keygen dc.key > /dev/null
+                seed-snapshot --record-size 256K --index-file idx.seed src | seed-compress | seed-split --volume-size 12M \
+                  | seed-encrypt -r dc.key.pub | seed-journal --journal-dir J --index idx.seed | seed-writeblk d1 d2 d3 2> /dev/null
+                base=$(head -c 4096 d1 | sed -n 's/^stream-offset: //p')
+                off=$(grep '"dataRecord":5,' J/*.v001.jrn | sed 's/.*"offset":\\([0-9]*\\).*/\\1/')
+                flip d1 $((base + off + 1000))
+                seed-writeblk -d d1 d2 | seed-journal --check J --report check.json > /dev/null
+                """)
         // The check finds the damage: status 65, and a report naming it.
         try #require(r.status == 65 && s.exists("check.json"), "\(r.stderr)")
     }

@@ -70,7 +70,7 @@ import Testing
         #expect(line.stdout == "65\n0\n", "\(line.stderr)")
         #expect(line.stderr.contains("do not add up to its signed Merkle root"), "\(line.stderr)")
         // A byte on a drive: named as damage, before seed-encrypt -d sees it.
-        try s.sh("rm -rf J && cp -r J0 J && printf 'Z' | dd of=d1 bs=1 seek=3000000 conv=notrunc status=none")
+        try s.sh(flipByte + "rm -rf J && cp -r J0 J && flip d1 3000000")
         let drive = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
         #expect(drive.stdout == "65\n")
         #expect(drive.stderr.contains("is damaged (digest mismatch)"), "\(drive.stderr)")

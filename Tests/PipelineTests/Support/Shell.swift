@@ -98,3 +98,10 @@ func runProcess(_ script: String, cwd: String) throws -> ShellResult {
         stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
 }
+
+/// Defines `flip FILE OFFSET` for a test's script: inverts the byte at
+/// OFFSET, so it changes whatever it was.
+let flipByte = """
+    flip() { local b; b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '); printf "$(printf '\\\\%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+
+    """

@@ -37,7 +37,7 @@ struct SeedSnapshot: SeedCommand {
         help: ArgumentHelp("With -t or -x: only entries matching PATTERN and what lies below them (repeatable).", valueName: "PATTERN"))
     var only: [String] = []
     @Option(
-        name: .customLong("from"), help: ArgumentHelp("With -t or -x --only: read the drive or drive file DRIVE at random (repeatable).", valueName: "DRIVE"))
+        name: .customLong("from"), help: ArgumentHelp("With -t or -x: read the drive or drive file DRIVE at random (repeatable).", valueName: "DRIVE"))
     var drives: [String] = []
     @Option(help: ArgumentHelp("With --from: the journals saying where each record lies.", valueName: "DIR"))
     var journalDir: String?
@@ -47,7 +47,7 @@ struct SeedSnapshot: SeedCommand {
     var repair: String?
     @Option(help: ArgumentHelp("Stream only what changed since the tree whose index (stream, staging file or index stream) is BASE.", valueName: "BASE"))
     var incremental: String?
-    @Flag(help: "With --incremental: also compare files' content, not only their size, times, mode and owner.")
+    @Flag(help: "With --incremental: compare files' content instead of their ctime (read and hashed).")
     var checksum = false
     @Option(help: ArgumentHelp("With -x: apply a repair bundle or an increment over the restore of session ID.", valueName: "ID"))
     var session: String?

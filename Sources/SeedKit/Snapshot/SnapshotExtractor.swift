@@ -80,8 +80,8 @@ public final class SnapshotExtractor {
     public static func extract(_ o: ExtractOptions, diag: Diagnostics) throws -> SeedExit {
         let feed = StreamFeed(try SnapshotSource(input: o.input))
         let x = SnapshotExtractor(source: feed.src.source, only: PathPatterns(o.only), diag: diag)
-        // A repair bundle goes only over the restore of the seed it mends,
-        // and is known as one before anything is written.
+        // A repair bundle or an increment goes only over the restore of the
+        // state it mends or follows, known before anything is written.
         feed.checkHeader = { m in
             if let of = m.repairOf {
                 x.overDirectories = true
@@ -91,6 +91,7 @@ public final class SnapshotExtractor {
                 if s != of { throw SeedError.data("\(feed.src.source) is a repair of session \(of), not of \(s)") }
             } else if let base = m.incrementOf {
                 (x.overDirectories, x.increment) = (true, true)
+                if x.only != nil { throw SeedError.usage("\(feed.src.source) is an increment, applied whole: leave out --only") }
                 guard let s = o.session else {
                     throw SeedError.usage(
                         "\(feed.src.source) is an increment on session \(base)", hint: "give --session \(base) to apply it over the restore of that state")

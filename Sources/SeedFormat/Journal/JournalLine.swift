@@ -307,6 +307,14 @@ package final class JournalReader {
 
     deinit { fclose(file) }
 
+    /// The first line, which must be the volume line of `volume` of `session`.
+    package func volumeLine(_ volume: UInt32, of session: String) throws -> JournalLine.Volume {
+        guard case .volume(let head)? = try next(), head.session == session, head.volume == volume else {
+            throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(session)")
+        }
+        return head
+    }
+
     package func next() throws -> JournalLine? {
         var line: UnsafeMutablePointer<CChar>?
         var cap = 0

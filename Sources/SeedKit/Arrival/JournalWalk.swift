@@ -26,10 +26,7 @@ struct SessionJournals {
         self.session = session
         for (volume, path) in try ResumePlanner.journals(self.dir, session: session) {
             if !signers.isEmpty { try VolumeChecker.checkSignature(path, session: session, volume: volume, signers: signers) }
-            let r = try JournalReader(path)
-            guard case .volume(let head)? = try r.next(), head.session == session, head.volume == volume else {
-                throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(session)")
-            }
+            _ = try JournalReader(path).volumeLine(volume, of: session)
             volumes.append((volume, path))
         }
         guard !volumes.isEmpty else {

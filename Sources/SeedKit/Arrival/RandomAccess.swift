@@ -38,7 +38,6 @@ public final class RandomAccess {
     let drives: DriveSet
     let journals: SessionJournals
     let keys: SegmentKeys
-    let diag: Diagnostics
     private let codecs = CodecContext(level: 0)
     private let plain = ByteBuffer(capacity: 4 << 20)
     /// Index records on the drives, in order, when no index stream is given.
@@ -48,7 +47,7 @@ public final class RandomAccess {
     private(set) var lastData: UInt64 = 0
     private(set) var recordSize: UInt64 = 0
 
-    init(_ o: RandomAccessOptions, diag: Diagnostics) throws {
+    init(_ o: RandomAccessOptions) throws {
         guard let dir = o.journalDir else {
             throw SeedError.usage("--from needs --journal-dir: the journals say where each record lies on the drives")
         }
@@ -62,7 +61,6 @@ public final class RandomAccess {
             throw SeedError.usage("--index reads the index more than once: give a file, not standard input")
         }
         self.o = o
-        self.diag = diag
         drives = try DriveSet(paths: o.drives)
         journals = try SessionJournals(dir: dir, session: drives.session, signers: o.signers)
         keys = try SegmentKeys(o.keys)
@@ -248,7 +246,7 @@ public final class RandomAccess {
     /// damaged record holds is named and left out, the rest restored.
     public static func extract(_ x: ExtractOptions, _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
         let only = PathPatterns(x.only)
-        let a = try RandomAccess(o, diag: diag)
+        let a = try RandomAccess(o)
         let selection = try a.choose(only)
         let ex = SnapshotExtractor(source: "the drives", only: only, diag: diag)
         var lost = 0
@@ -272,7 +270,7 @@ public final class RandomAccess {
 
     /// seed-snapshot -t --from DRIVE...: the index, read from the drives.
     public static func list(long: Bool, only: [String], _ o: RandomAccessOptions, diag: Diagnostics) throws -> SeedExit {
-        let a = try RandomAccess(o, diag: diag)
+        let a = try RandomAccess(o)
         let lister = SnapshotLister(long: long, only: PathPatterns(only))
         try a.forEachIndexEntry { try lister.list($0) }
         try lister.out.flush()

@@ -277,9 +277,7 @@ struct VolumeChecker {
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
         if !o.signers.isEmpty { try VolumeChecker.checkSignature(path, session: s, volume: volume, signers: o.signers) }
         let journal = try JournalReader(path)
-        guard case .volume(let head)? = try journal.next(), head.session == s, head.volume == volume else {
-            throw SeedError.data("journal \(quoted(path)) does not begin with volume \(volume) of session \(s)")
-        }
+        _ = try journal.volumeLine(volume, of: s)
         let progress = VolumeProgress(volume: volume, journal: path)
         var merkle = MerkleRoot()
         var ended = false

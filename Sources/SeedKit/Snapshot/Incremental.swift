@@ -65,17 +65,19 @@ struct IncrementalPlan {
         self.base = base
         let b = try BaseIndex(base)
         baseSession = b.session
+        // Files are hashed (renames, --checksum) through one buffer.
+        let buffer = ByteBuffer(capacity: 1 << 20)
         var next = try b.next()
         var gone: [IndexEntry] = []
         var added: [(path: [UInt8], st: stat)] = []
         var ships = Set<[UInt8]>()
-        try IncrementalPlan.walk(root, excludes: excludes, oneFileSystem: oneFileSystem) { path, st in
+        try TreeFiles.walk(root, excludes: excludes, oneFileSystem: oneFileSystem) { path, _, st in
             while let n = next, walkOrder(n.pathBytes, path) {
                 gone.append(n)
                 next = try b.next()
             }
             if let n = next, n.pathBytes == path {
-                if try IncrementalPlan.changed(n, st, path: path, checksum: checksum) { ships.insert(path) }
+                if try IncrementalPlan.changed(n, st, path: path, checksum: checksum, buffer: buffer) { ships.insert(path) }
                 next = try b.next()
             } else {
                 ships.insert(path)
@@ -94,7 +96,7 @@ struct IncrementalPlan {
         }
         var renamedAway = Set<Int>()
         var renames: [[UInt8]: IndexEntry] = [:]
-        try IncrementalPlan.inRoot(root) {
+        try TreeFiles.inRoot(root) {
             for (path, st) in added {
                 let key = "\(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
                 guard let list = candidates[key], !list.isEmpty, st.st_nlink == 1 else { continue }
@@ -102,7 +104,7 @@ struct IncrementalPlan {
                     let g = gone[i]
                     guard g.mode == UInt32(st.st_mode & 0o7777), g.uid == st.st_uid, g.gid == st.st_gid, g.xattrs == nil,
                         IncrementalPlan.ancestorsStayDirectories(g.pathBytes),
-                        let digest = try IncrementalPlan.digest(path), digest == g.sha256
+                        let digest = try TreeFiles.sha256(AT_FDCWD, path, buffer: buffer), digest == g.sha256
                     else { continue }
                     renamedAway.insert(i)
                     renames[path] = g
@@ -117,7 +119,7 @@ struct IncrementalPlan {
     }
 
     /// Whether the tree's entry differs from the base's line for it.
-    static func changed(_ was: IndexEntry, _ st: stat, path: [UInt8], checksum: Bool) throws -> Bool {
+    static func changed(_ was: IndexEntry, _ st: stat, path: [UInt8], checksum: Bool, buffer: ByteBuffer) throws -> Bool {
         let type = EntryType(mode: UInt32(st.st_mode))
         let sameType = type == was.type || (was.type == .hardlink && type == .file)
         guard sameType, was.mode == UInt32(st.st_mode & 0o7777), was.uid == st.st_uid, was.gid == st.st_gid,
@@ -126,17 +128,13 @@ struct IncrementalPlan {
         // With --checksum content decides, not ctime (which a copy of the tree renews).
         if !checksum, let c = was.ctime, c != Int64(st.st_ctim.tv_sec) || (was.ctimeNsec ?? 0) != Int32(st.st_ctim.tv_nsec) { return true }
         if was.type == .file && was.size != UInt64(st.st_size) { return true }
-        if was.type == .symlink {
-            var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = cString(path) { readlink($0, &target, target.count) }
-            if n < 0 || Array(target[0..<n]) != (was.linkBytes ?? []) { return true }
-        }
+        if was.type == .symlink && TreeFiles.linkTarget(AT_FDCWD, path) != (was.linkBytes ?? []) { return true }
         if was.type == .char || was.type == .block {
             let (ma, mi) = deviceNumbers(st.st_rdev)
             if ma != (was.devMajor ?? 0) || mi != (was.devMinor ?? 0) { return true }
         }
         if checksum && was.type == .file && was.sparse != true, let want = was.sha256 {
-            return try digest(path) != want
+            return try TreeFiles.sha256(AT_FDCWD, path, buffer: buffer) != want
         }
         return false
     }
@@ -152,76 +150,6 @@ struct IncrementalPlan {
             if cString(p, { lstat($0, &st) }) == 0 && (st.st_mode & S_IFMT) != S_IFDIR { return false }
         }
         return true
-    }
-
-    /// The SHA-256 of a file's content (we are in the tree's root).
-    static func digest(_ path: [UInt8]) throws -> String? {
-        let fd = cString(path) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        let buffer = ByteBuffer(capacity: 1 << 20)
-        var h = SHA256()
-        while true {
-            let n = read(fd, buffer.base, buffer.capacity)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            h.update(bufferPointer: UnsafeRawBufferPointer(start: buffer.base, count: n))
-        }
-        return Hex.encode(Array(h.finalize()))
-    }
-
-    /// Every entry of the tree in the snapshot's order, by path from the
-    /// root ("." first), with the snapshot's excludes and file-system
-    /// bound; the current directory is the root meanwhile.
-    static func walk(_ root: String, excludes: [String], oneFileSystem: Bool, _ body: ([UInt8], stat) throws -> Void) throws {
-        try inRoot(root) { try walkHere(excludes: excludes, oneFileSystem: oneFileSystem, body) }
-    }
-
-    /// Runs `body` with the tree's root as the current directory.
-    static func inRoot(_ root: String, _ body: () throws -> Void) throws {
-        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if rootFD < 0 { throw SeedError(.noInput, "cannot open \(quoted(root)): \(errnoMessage())") }
-        defer { close(rootFD) }
-        let back = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer {
-            if back >= 0 {
-                _ = fchdir(back)
-                close(back)
-            }
-        }
-        try syscall("cannot enter \(quoted(root))", status: .noInput) { fchdir(rootFD) }
-        try body()
-    }
-
-    private static func walkHere(excludes: [String], oneFileSystem: Bool, _ body: ([UInt8], stat) throws -> Void) throws {
-        var st = stat()
-        try syscall("cannot read the tree's root", status: .noInput) { lstat(".", &st) }
-        let dev = st.st_dev
-        try body([0x2e], st)
-        func visit(_ prefix: [UInt8]) throws {
-            let dir = prefix.isEmpty ? [0x2e] : prefix
-            guard let d = cString(dir, { opendir($0) }) else { return }
-            var names: [[UInt8]] = []
-            while let ent = readdir(d) {
-                let n = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-                if n != [0x2e] && n != [0x2e, 0x2e] { names.append(n) }
-            }
-            closedir(d)
-            names.sort { $0.lexicographicallyPrecedes($1) }
-            for name in names {
-                let path = prefix.isEmpty ? name : prefix + [0x2f] + name
-                if SnapshotCreator.excluded(excludes, path: path, name: name) { continue }
-                var s = stat()
-                guard cString(path, { lstat($0, &s) }) == 0 else { continue }
-                if (s.st_mode & S_IFMT) == S_IFSOCK { continue }
-                try body(path, s)
-                if (s.st_mode & S_IFMT) == S_IFDIR && !(oneFileSystem && s.st_dev != dev) { try visit(path) }
-            }
-        }
-        try visit([])
     }
 }
 

@@ -339,20 +339,7 @@ public final class SnapshotCreator {
 
     /// Lists the current directory (we are chdir'ed into it) sorted bytewise.
     func sortedNames() throws -> [[UInt8]] {
-        guard let d = opendir(".") else { throw SeedError.io("cannot list directory: \(errnoMessage())") }
-        defer { closedir(d) }
-        var names: [[UInt8]] = []
-        errno = 0
-        while let ent = readdir(d) {
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw -> [UInt8] in
-                let p = raw.bindMemory(to: UInt8.self)
-                let n = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                return Array(p[0..<n])
-            }
-            if name == [0x2e] || name == [0x2e, 0x2e] { continue }
-            names.append(name)
-        }
-        names.sort { $0.lexicographicallyPrecedes($1) }
+        guard let names = TreeFiles.sortedNames([0x2e]) else { throw SeedError.io("cannot list directory: \(errnoMessage())") }
         return names
     }
 

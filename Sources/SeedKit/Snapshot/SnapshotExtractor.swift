@@ -297,8 +297,14 @@ public final class SnapshotExtractor {
     func finishDirectories() throws {
         if let root = rootMetadata { try root.apply(owner: rootOwner) }
         for (path, mtime) in directoryTimes.reversed() {
+            // Renames and deletions came since: the path is reached afresh, inside the tree.
+            guard let (dir, name) = try? TreeFiles.parent(path, in: AT_FDCWD) else {
+                warn("\(quoted(bytes: path)): cannot set its times: it is gone")
+                continue
+            }
+            defer { close(dir) }
             var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
-            let r = cString(path) { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
+            let r = cString(name) { utimensat(dir, $0, &times, AT_SYMLINK_NOFOLLOW) }
             if r != 0 { warn("\(quoted(bytes: path)): cannot set its times: \(errnoMessage())") }
         }
     }

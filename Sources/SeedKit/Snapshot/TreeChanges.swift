@@ -9,37 +9,14 @@ import SeedIO
 
 /// An increment's deletions and renames, done in the tree being restored
 /// (`root`, a directory descriptor; by default the current directory) by
-/// paths a stream gave: each path is checked to
-/// be a name under the tree, and every directory on the way is opened
-/// without following a symbolic link, so nothing outside the tree is
-/// touched whatever the stream says.
+/// paths a stream gave, each reached through `TreeFiles.parent`, so that
+/// nothing outside the tree is touched whatever the stream says.
 enum TreeChanges {
-    /// The directory holding `path` (opened, to be closed) and its last name.
-    enum Gone: Error { case gone }
-
-    static func parent(_ path: [UInt8], in root: Int32, missingIsGone: Bool = false) throws -> (fd: Int32, name: [UInt8]) {
-        let parts = path.split(separator: 0x2f, omittingEmptySubsequences: false).map(Array.init)
-        guard !path.isEmpty, path.first != 0x2f, !parts.contains(where: { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }) else {
-            throw SeedError.data("\(quoted(bytes: path)): not a path under the tree")
-        }
-        var fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw SeedError.io("cannot open the tree: \(errnoMessage())") }
-        for p in parts.dropLast() {
-            let next = cString(p) { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-            let e = errno
-            close(fd)
-            if next < 0 && missingIsGone && (e == ENOENT || e == ENOTDIR || e == ELOOP) { throw Gone.gone }
-            if next < 0 { throw SeedError.io("\(quoted(bytes: path)): cannot open \(quoted(bytes: p)) on the way: \(errnoMessage(e))") }
-            fd = next
-        }
-        return (fd, parts.last!)
-    }
-
     /// Moves the entry at `from` to `to` (whose directory must be there).
     static func rename(from: [UInt8], to: [UInt8], in root: Int32 = AT_FDCWD) throws {
-        let (a, an) = try parent(from, in: root)
+        let (a, an) = try TreeFiles.parent(from, in: root)
         defer { close(a) }
-        let (b, bn) = try parent(to, in: root)
+        let (b, bn) = try TreeFiles.parent(to, in: root)
         defer { close(b) }
         let r = cString(an) { x in cString(bn) { renameat(a, x, b, $0) } }
         if r != 0 { throw SeedError.io("cannot rename \(quoted(bytes: from)) to \(quoted(bytes: to)): \(errnoMessage())") }
@@ -51,7 +28,7 @@ enum TreeChanges {
         // A directory on the way that is gone or became something else
         // (an increment's entry cleared it) took the entry with it.
         let (fd, name): (Int32, [UInt8])
-        do { (fd, name) = try parent(path, in: root, missingIsGone: true) } catch Gone.gone { return }
+        do { (fd, name) = try TreeFiles.parent(path, in: root, missingIsGone: true) } catch TreeFiles.Gone.gone { return }
         defer { close(fd) }
         try removeEntry(fd, name, what: path)
     }
@@ -69,13 +46,8 @@ enum TreeChanges {
                 close(sub)
                 throw SeedError.io("cannot remove \(quoted(bytes: what)): \(errnoMessage())")
             }
-            var names: [[UInt8]] = []
-            while let ent = readdir(d) {
-                let n = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-                if n != [0x2e] && n != [0x2e, 0x2e] { names.append(n) }
-            }
             defer { closedir(d) }
-            for n in names { try removeEntry(dirfd(d), n, what: what + [0x2f] + n) }
+            for n in TreeFiles.names(d) { try removeEntry(dirfd(d), n, what: what + [0x2f] + n) }
         }
         let flags = (st.st_mode & S_IFMT) == S_IFDIR ? AT_REMOVEDIR : 0
         if cString(name, { unlinkat(dir, $0, flags) }) != 0 && errno != ENOENT {
@@ -86,8 +58,12 @@ enum TreeChanges {
     /// Before an increment's entry is written at `path`: a directory there
     /// where the entry is not one is gone in the new tree, with all in it.
     static func clearForEntry(_ path: [UInt8], isDirectory: Bool) throws {
+        guard !isDirectory else { return }
+        let (fd, name): (Int32, [UInt8])
+        do { (fd, name) = try TreeFiles.parent(path, in: AT_FDCWD, missingIsGone: true) } catch TreeFiles.Gone.gone { return }
+        defer { close(fd) }
         var st = stat()
-        guard !isDirectory, cString(path, { lstat($0, &st) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
-        try remove(path)
+        guard cString(name, { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        try removeEntry(fd, name, what: path)
     }
 }

@@ -21,8 +21,6 @@ public enum TreeComparer {
         let rootFD = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if rootFD < 0 { throw SeedError(.noInput, "cannot open \(quoted(tree)): \(errnoMessage())") }
         defer { close(rootFD) }
-        // Extended attributes are read by path: from inside the tree.
-        try syscall("cannot enter \(quoted(tree))", status: .noInput) { fchdir(rootFD) }
         let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
         let buffer = ByteBuffer(capacity: 1 << 20)
         let owners = geteuid() == 0
@@ -50,24 +48,36 @@ public enum TreeComparer {
         return .success
     }
 
+    /// Where `path` lies under the tree: its directory (opened, to be
+    /// closed) and name, reached without leaving it (`TreeFiles.parent`).
+    static func place(_ path: [UInt8], in root: Int32) throws -> (fd: Int32, name: [UInt8]) {
+        if path == [0x2e] { return (dup(root), [0x2e]) }
+        return try TreeFiles.parent(path, in: root, missingIsGone: true)
+    }
+
     /// What differs between the entry and the tree's file of that path.
     static func compare(_ e: IndexEntry, in root: Int32, buffer: ByteBuffer, owners: Bool) throws -> [String] {
-        let path = e.pathBytes
-        // A path from a stream is only ever a name under the tree.
-        let parts = path.split(separator: 0x2f, omittingEmptySubsequences: false)
-        if path != [0x2e] && (path.first == 0x2f || parts.contains { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }) {
+        let (dir, name): (Int32, [UInt8])
+        do { (dir, name) = try place(e.pathBytes, in: root) } catch TreeFiles.Gone.gone {
+            return ["missing"]
+        } catch let err as SeedError where err.status == .dataError {
             return ["not a path under the tree"]
         }
+        defer { close(dir) }
         var st = stat()
-        if cString(path, { fstatat(root, $0, &st, AT_SYMLINK_NOFOLLOW) }) != 0 { return [errno == ENOENT ? "missing" : "cannot read: \(errnoMessage())"] }
+        if cString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) != 0 { return [errno == ENOENT ? "missing" : "cannot read: \(errnoMessage())"] }
         var p: [String] = []
         let kind = st.st_mode & S_IFMT
         if e.type == .hardlink {
             var t = stat()
-            guard let l = e.linkBytes, cString(l, { fstatat(root, $0, &t, AT_SYMLINK_NOFOLLOW) }) == 0, t.st_ino == st.st_ino, t.st_dev == st.st_dev else {
-                return ["not a hard link to \(quoted(bytes: e.linkBytes ?? []))"]
+            let same: Bool
+            if let l = e.linkBytes, let at = try? place(l, in: root) {
+                defer { close(at.fd) }
+                same = cString(at.name) { fstatat(at.fd, $0, &t, AT_SYMLINK_NOFOLLOW) } == 0 && t.st_ino == st.st_ino && t.st_dev == st.st_dev
+            } else {
+                same = false
             }
-            return []
+            return same ? [] : ["not a hard link to \(quoted(bytes: e.linkBytes ?? []))"]
         }
         guard EntryType(mode: UInt32(st.st_mode)) == e.type else {
             return ["a \(EntryType(mode: UInt32(st.st_mode))?.rawValue ?? "other") in the tree, a \(e.type) in the index"]
@@ -79,47 +89,30 @@ public enum TreeComparer {
         }
         switch e.type {
         case .symlink:
-            var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = cString(path) { readlinkat(root, $0, &target, target.count) }
-            if n < 0 || Array(target[0..<n]) != (e.linkBytes ?? []) { p.append("links elsewhere") }
+            if TreeFiles.linkTarget(dir, name) != (e.linkBytes ?? []) { p.append("links elsewhere") }
         case .char, .block:
             let (ma, mi) = deviceNumbers(st.st_rdev)
             if ma != (e.devMajor ?? 0) || mi != (e.devMinor ?? 0) { p.append("another device") }
         case .file:
             if UInt64(st.st_size) != e.size {
                 p.append("\(st.st_size) bytes, not \(e.size)")
-            } else if e.sparse != true, let want = e.sha256, let got = try digest(path, in: root, buffer: buffer), got != want {
+            } else if e.sparse != true, let want = e.sha256, let got = try TreeFiles.sha256(dir, name, buffer: buffer), got != want {
                 p.append("content differs (SHA-256 \(got))")
             }
         default: break
         }
+        // Extended attributes by the directory's descriptor: the name alone
+        // is not followed, and no directory on the way is looked up again.
+        let byDescriptor = Array("/proc/self/fd/\(dir)/".utf8) + name
         for x in e.xattrs ?? [] {
-            let name = x.nameBytes
+            let xname = x.nameBytes
             let want = Data(base64Encoded: x.value).map(Array.init) ?? []
             var have = [UInt8](repeating: 0, count: 65536)
             let n = have.withUnsafeMutableBytes { buf in
-                cString(path) { p in cString(name) { lgetxattr(p, $0, buf.baseAddress, buf.count) } }
+                cString(byDescriptor) { p in cString(xname) { lgetxattr(p, $0, buf.baseAddress, buf.count) } }
             }
-            if n < 0 || Array(have[0..<n]) != want { p.append("extended attribute \(quoted(bytes: name)) differs") }
+            if n < 0 || Array(have[0..<n]) != want { p.append("extended attribute \(quoted(bytes: xname)) differs") }
         }
         return p
-    }
-
-    /// The SHA-256 of a regular file's content, read in large blocks.
-    static func digest(_ path: [UInt8], in root: Int32, buffer: ByteBuffer) throws -> String? {
-        let fd = cString(path) { openat(root, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var h = SHA256()
-        while true {
-            let n = read(fd, buffer.base, buffer.capacity)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SeedError.io("\(quoted(bytes: path)): read error: \(errnoMessage())")
-            }
-            if n == 0 { break }
-            h.update(bufferPointer: UnsafeRawBufferPointer(start: buffer.base, count: n))
-        }
-        return Hex.encode(Array(h.finalize()))
     }
 }

@@ -74,14 +74,13 @@ struct Estimator {
         guard lstat(tree, &st) == 0 else { throw SeedError(.noInput, "cannot read \(quoted(tree)): \(errnoMessage())") }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw SeedError.usage("\(quoted(tree)) is not a directory") }
         var e = Estimator()
-        let root = Array(tree.utf8)
-        walk(root, diag: diag) { path, name, s in
+        try TreeFiles.walk(tree, diag: diag) { path, name, s in
             e.entries += 1
             // A pax entry: a ustar header, an extended header (names, times,
             // xattrs) and the content padded to 512 bytes.
             e.archiveBytes += 1536 + UInt64(name.count)
             e.headerBytes += 1536 + UInt64(name.count)
-            e.indexBytes += 260 + UInt64(path.count - root.count)
+            e.indexBytes += 260 + UInt64(path.count)
             if (s.st_mode & S_IFMT) == S_IFREG {
                 let n = stored(s)
                 e.contentBytes += n
@@ -113,7 +112,7 @@ struct Estimator {
             e.sampled += UInt64(input.count)
             input.count = 0
         }
-        walk(root, diag: nil) { path, _, s in
+        try TreeFiles.walk(tree) { path, _, s in
             guard (s.st_mode & S_IFMT) == S_IFREG else { return }
             let size = stored(s)
             defer { seen += size }
@@ -151,32 +150,5 @@ struct Estimator {
         finishSample()
         if e.sampled > 0 { e.ratio = Double(compressed) / Double(e.sampled) }
         return e
-    }
-
-    /// Visits every entry under `root` (not following symlinks), in the
-    /// snapshot's order, with its path, name and lstat.
-    static func walk(_ root: [UInt8], diag: Diagnostics?, _ body: ([UInt8], [UInt8], stat) -> Void) {
-        func visit(_ path: [UInt8], _ name: [UInt8]) {
-            var s = stat()
-            guard cString(path, { lstat($0, &s) }) == 0 else {
-                diag?.warning("cannot read \(quoted(bytes: path)): \(errnoMessage())")
-                return
-            }
-            body(path, name, s)
-            guard (s.st_mode & S_IFMT) == S_IFDIR else { return }
-            guard let d = cString(path, { opendir($0) }) else {
-                diag?.warning("cannot read \(quoted(bytes: path)): \(errnoMessage())")
-                return
-            }
-            defer { closedir(d) }
-            var names: [[UInt8]] = []
-            while let ent = readdir(d) {
-                let n = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-                if n != [0x2e] && n != [0x2e, 0x2e] { names.append(n) }
-            }
-            names.sort { $0.lexicographicallyPrecedes($1) }
-            for n in names { visit(path.last == 0x2f ? path + n : path + [0x2f] + n, n) }
-        }
-        visit(root, [0x2e])
     }
 }

@@ -18,7 +18,10 @@ public struct CommonOptions: ParsableArguments {
 
     public var verbosity: Int { quiet ? 0 : 1 + verbose }
 
-    public func apply(to diag: Diagnostics) { diag.verbosity = verbosity }
+    public func apply(to diag: Diagnostics) {
+        diag.verbosity = verbosity
+        Diagnostics.processVerbosity = verbosity
+    }
 
     /// Progress is shown when asked, or by default when stderr is a terminal
     /// that is not TERM=dumb, and never with -q.

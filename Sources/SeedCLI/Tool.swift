@@ -19,21 +19,39 @@ public enum Tool {
         Process.prepare()
         let diag = Diagnostics(tool: name)
         common?.apply(to: diag)
-        let status: SeedExit
+        var status: SeedExit
         do {
             status = try body(diag)
         } catch let e as SeedError {
-            diag.error(e.message)
-            if let h = e.hint { diag.hint(h) }
             status = e.status
+            if interrupted(status) == nil {
+                diag.error(e.message)
+                if let h = e.hint { diag.hint(h) }
+            }
         } catch let e as ExitCode {
             throw e
         } catch {
             diag.error("\(error)")
             status = .failure
         }
+        if let s = interrupted(status) {
+            // A stage reading a pipe let the first signal pass for the stop
+            // record to come, and its input ended or broke first: the run was
+            // interrupted (the stage before it did not stop at a record), and
+            // what it would have said of the cut is not damage.
+            diag.info("interrupted by \(s == SeedExit.interrupted ? "SIGINT" : "SIGTERM") before the stream's end (status \(s.rawValue))")
+            status = s
+        }
         if status != .success { throw ExitCode(status.rawValue) }
     }
+}
+
+/// The status of a run cut short by a signal that a downstream stage let
+/// pass, when it failed after it (or nil).
+private func interrupted(_ status: SeedExit) -> SeedExit? {
+    let sig = GracefulStop.signalLetPass
+    guard sig != 0, status != .success, status != .resumable else { return nil }
+    return SeedExit(rawValue: 128 + sig)
 }
 
 enum Process {

@@ -8,10 +8,16 @@ import Foundation
 /// tool's name, at a verbosity set by -q/-v.
 public final class Diagnostics: @unchecked Sendable {
     public let tool: String
-    public var verbosity = 1
+    public var verbosity: Int
     private let lock = NSLock()
+    /// What -q and -v set for the whole process: every Diagnostics made
+    /// after starts at it, so no part of a tool speaks past -q.
+    nonisolated(unsafe) public static var processVerbosity = 1
 
-    public init(tool: String) { self.tool = tool }
+    public init(tool: String) {
+        self.tool = tool
+        verbosity = Diagnostics.processVerbosity
+    }
 
     public func error(_ m: String) { emit("\(tool): error: \(m)\n") }
     public func hint(_ m: String) { emit("\(tool): hint: \(m)\n") }

@@ -28,6 +28,11 @@ public enum GracefulStop {
     /// Whether the first stage was asked to stop (a signal or its deadline).
     public static var requested: Bool { role == Role.first.rawValue && (signalled != 0 || deadlinePassed != 0) }
 
+    /// The signal a stage reading a pipe let pass (0: none). Its input is
+    /// then cut short by the stop upstream: whatever it fails on after
+    /// this is the signal's doing, never damage to report.
+    public static var signalLetPass: Int32 { role == Role.downstream.rawValue ? signalled : 0 }
+
     /// What to say of the stop, for the message.
     public static var reason: String { signalled != 0 ? "a signal" : "the deadline" }
 

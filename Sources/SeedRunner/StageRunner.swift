@@ -67,7 +67,7 @@ extension RecordStage {
         try run.insert(like: r.header, payload: p.encoded())
     }
     package func stopRecord(_ r: Record, _ run: StageRunner) throws {
-        try run.insert(like: r.header, payload: [])
+        try run.insert(like: r.header, payload: Array(r.payload))
     }
 }
 
@@ -203,7 +203,28 @@ package final class StageRunner {
             throw error
         }
         progress.finish()
+        // A stop that says the session was whole already ends the run as
+        // one that had nothing to do.
+        if let s = completeSession {
+            Diagnostics(tool: label).verbose("session \(s) is complete: nothing to do")
+            return .success
+        }
         return stopped ?? .success
+    }
+
+    /// Set by a stop record saying its session is complete (and by
+    /// `sendComplete`).
+    package private(set) var completeSession: String?
+
+    /// A first stage given --resume whose journals say `session` is whole:
+    /// the stop record that says so goes out alone, nothing else does.
+    package func sendComplete(_ session: String) throws {
+        let payload = StopRecord.Complete(session: session).encoded()
+        var h = RecordHeader(kind: .stop, volume: 0, payloadLength: UInt64(payload.count))
+        h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
+        _ = try insert(like: h, payload: payload)
+        stop(.resumable)
+        completeSession = session
     }
 
     /// Reads the input record by record and hands each to the stage.
@@ -220,21 +241,23 @@ package final class StageRunner {
                 let meta = try StreamMetadata.decode(r.payload, record: locate(r))
                 if let start = try resumer?(r, meta) {
                     try resume(stage, from: start)
-                } else {
+                } else if completeSession == nil {
                     try stage.streamHeader(r, meta, self)
                 }
             case .resume:
                 startsResumed = reader.recordsRead == 1
                 try stage.resume(r, try ResumePoint.decode(r.payload, record: locate(r)), self)
             case .stop:
+                let complete = try StopRecord.complete(r.payload, record: locate(r))
                 try stage.stopRecord(r, self)
                 stop(.resumable)
+                if let s = complete { completeSession = s }
             case .volumeBegin where reader.recordsRead == 1 && resumer != nil:
                 // A staging file written after seed-split.
                 let b = try VolumeBegin.decode(r.payload, record: locate(r))
                 if let start = try resumer?(r, StreamMetadata(session: b.session, stages: b.stages ?? [])) {
                     try resume(stage, from: start)
-                } else {
+                } else if completeSession == nil {
                     try stage.record(r, at: locate(r), self)
                 }
             case .volumeEnd where resumedVolume?.volume == r.header.volume:

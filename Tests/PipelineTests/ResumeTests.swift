@@ -249,6 +249,38 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out"))
     }
 
+    /// A finished seed run again with --resume (a cron job's habit) sends
+    /// nothing: every stage exits 0 and the drives keep their bytes.
+    @Test func aFinishedSeedRunAgainIsCompleteAndLeavesItsDrivesAlone() throws {
+        let s = try Scratch()
+        try staged(s, mb: 4)
+        #expect(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        let before = try s.sh("sha256sum d? J/*").stdout
+        let again = try s.sh(ship())
+        #expect(again.stdout == "0 0 0 0 0\n", "\(again.stderr)")
+        #expect(again.stderr.contains("is complete"), "\(again.stderr)")
+        #expect(!again.stderr.contains("starting it again"), "\(again.stderr)")
+        #expect(try s.sh("sha256sum d? J/*").stdout == before)
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// The same for seed-snapshot --resume as the first stage.
+    @Test func aFinishedSnapshotRunAgainWithResumeSendsNothing() throws {
+        let s = try Scratch()
+        try staged(s, mb: 2)
+        let run = """
+            seed-snapshot --resume J src | seed-split --volume-size 16M | seed-encrypt --key-file kf | seed-journal --journal-dir J \
+              | seed-writeblk d1 d2; echo ${PIPESTATUS[*]}
+            """
+        #expect(try s.sh(run).stdout == "0 0 0 0 0\n")
+        let before = try s.sh("sha256sum d? J/*").stdout
+        let again = try s.sh(run)
+        #expect(again.stdout == "0 0 0 0 0\n", "\(again.stderr)")
+        #expect(again.stderr.contains("seed-snapshot: session") && again.stderr.contains("is complete"), "\(again.stderr)")
+        #expect(try s.sh("sha256sum d? J/*").stdout == before)
+    }
+
     @Test func resumeNeedsTheStagingFileNotAPipe() throws {
         let s = try Scratch()
         try staged(s, mb: 1)

@@ -20,8 +20,13 @@ package func mkdirP(_ path: String) -> Int32 {
     return 0
 }
 
-/// Calls `body` with `bytes` as a NUL-terminated C string.
+/// Calls `body` with `bytes` as a NUL-terminated C string. Bytes holding
+/// a NUL are no name at all (the kernel would see the name before it, a
+/// different file): they are passed as the empty string, which every
+/// system call seed makes refuses with ENOENT. Decoders refuse such names
+/// first; this keeps one that slipped past from reaching any file.
 package func cString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+    if bytes.contains(0) { return body("") }
     var z = bytes
     z.append(0)
     return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }

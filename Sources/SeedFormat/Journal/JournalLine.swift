@@ -172,6 +172,30 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
     }
 
     public func encodedLine() -> [UInt8] { encoded() + [0x0a] }
+
+    /// Every number a reader adds or loops by is bounded (seed-journal(5)).
+    public func check(record: String) throws {
+        switch self {
+        case .volume(let v):
+            try Session.check(v.session, record: record)
+            try FormatLimits.check(
+                ["capacity": v.capacity, "firstRecord": v.firstRecord, "firstDataRecord": v.firstDataRecord, "checkpoint": v.checkpoint],
+                record: record)
+        case .record(let e):
+            try FormatLimits.check(["seq": e.seq, "offset": e.offset, "length": e.length, "dataRecord": e.dataRecord], record: record)
+            if e.length < UInt64(RecordHeader.size) || e.length > UInt64(RecordHeader.size) + RecordHeader.maxPayload {
+                throw SeedError.data("\(record): a record of \(e.length) bytes, which no record can be")
+            }
+            if e.sha256.utf8.count != 64 || Hex.decode(e.sha256) == nil { throw SeedError.data("\(record): sha256 is not a SHA-256 in hex") }
+        case .end(let e):
+            try FormatLimits.check(["records": e.records, "bytes": e.bytes], record: record)
+        case .file(let f):
+            try FormatLimits.check(["firstData": f.firstData, "lastData": f.lastData], record: record)
+            if (f.path == nil) == (f.pathB64 == nil) { throw SeedError.data("\(record): a file line without exactly one of path and pathB64") }
+            if f.firstData > f.lastData { throw SeedError.data("\(record): a file line whose firstData is after its lastData") }
+        default: break
+        }
+    }
 }
 
 /// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.
@@ -286,26 +310,25 @@ package final class JournalWriter {
     }
 }
 
-/// Reads a journal line by line with bounded memory; a torn last line is
-/// skipped (and reported by `torn`).
+/// Reads a journal line by line with bounded memory: a regular file,
+/// not followed through a symbolic link, each line at most
+/// `JournalReader.maxLine`; a torn last line is skipped (and reported by
+/// `torn`).
 package final class JournalReader {
+    /// seed-journal(5): no line is longer (a file line's name is at most
+    /// a path's 4096 bytes, in base64).
+    package static let maxLine = 256 << 10
     package let path: String
-    private let file: UnsafeMutablePointer<FILE>
-    package private(set) var lineNumber = 0
-    package private(set) var torn = false
+    private let file: LineFile
+    package var lineNumber: Int { file.lineNumber }
+    package var torn: Bool { file.torn }
     /// Where the line `next` reads starts: the bytes of the lines before it.
-    package private(set) var offset: UInt64 = 0
+    package var offset: UInt64 { file.offset }
 
     package init(_ path: String) throws {
         self.path = path
-        guard let f = fopen(path, "r") else {
-            let e = errno
-            throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open journal \(quoted(path)): \(errnoMessage(e))")
-        }
-        file = f
+        file = try LineFile(path, what: "journal", maxLine: JournalReader.maxLine)!
     }
-
-    deinit { fclose(file) }
 
     /// The first line, which must be the volume line of `volume` of `session`.
     package func volumeLine(_ volume: UInt32, of session: String) throws -> JournalLine.Volume {
@@ -316,18 +339,7 @@ package final class JournalReader {
     }
 
     package func next() throws -> JournalLine? {
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        let n = getline(&line, &cap, file)
-        if n < 0 { return nil }
-        lineNumber += 1
-        let bytes = UnsafeRawBufferPointer(start: line, count: n)
-        guard bytes.last == 0x0a else {
-            torn = true
-            return nil
-        }
-        offset += UInt64(n)
-        return try JournalLine.decode(UnsafeRawBufferPointer(rebasing: bytes.dropLast()), record: "journal \(quoted(path)) line \(lineNumber)")
+        let record = "journal \(quoted(path)) line \(file.lineNumber + 1)"
+        return try file.next { try JournalLine.decode($0, record: record) }
     }
 }

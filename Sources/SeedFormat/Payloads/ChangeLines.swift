@@ -46,13 +46,17 @@ public struct ChangeLine: Codable, Equatable, Sendable {
     /// What seed-stream(5) requires of a line beyond its JSON shape, or nil.
     public var formProblem: String? {
         if (path == nil) == (pathB64 == nil) { return "has not exactly one of path and pathB64" }
+        if let b = pathB64, Data(base64Encoded: b) == nil { return "pathB64 is not base64" }
+        if let b = fromB64, Data(base64Encoded: b) == nil { return "fromB64 is not base64" }
         if pathBytes.isEmpty { return "has no path" }
+        if let why = EntryName.pathProblem(pathBytes, rootAllowed: false) { return "path \(why)" }
         switch op {
         case .delete:
             if from != nil || fromB64 != nil { return "deletes with a from" }
         case .rename:
             if (from == nil) == (fromB64 == nil) { return "renames without exactly one of from and fromB64" }
             if (fromBytes ?? []).isEmpty { return "renames from no path" }
+            if let why = EntryName.pathProblem(fromBytes ?? [], rootAllowed: false) { return "from \(why)" }
         }
         if !EntryType.defined.contains(type) { return "type \(type) is not one seed-stream(5) names" }
         return nil

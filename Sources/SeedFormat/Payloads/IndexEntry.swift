@@ -119,6 +119,22 @@ public struct IndexEntry: Codable, Equatable, Sendable {
         if let b = pathB64, Data(base64Encoded: b) == nil { return "pathB64 is not base64" }
         if let b = linkB64, Data(base64Encoded: b) == nil { return "linkB64 is not base64" }
         if pathBytes.isEmpty { return "has an empty path" }
+        if let why = EntryName.pathProblem(pathBytes) { return "path \(why)" }
+        if let l = linkBytes {
+            // A hard link names another entry of the tree; a symbolic
+            // link's target is any bytes but a NUL.
+            if let why = type == .hardlink ? EntryName.pathProblem(l, rootAllowed: false) : EntryName.bytesProblem(l) { return "link \(why)" }
+        } else if type == .symlink || type == .hardlink {
+            return "a \(type) without a link"
+        }
+        for x in xattrs ?? [] {
+            if (x.name == nil) == (x.nameB64 == nil) { return "has an xattr without exactly one of name and nameB64" }
+            if let b = x.nameB64, Data(base64Encoded: b) == nil { return "xattr nameB64 is not base64" }
+            if Data(base64Encoded: x.value) == nil { return "xattr value is not base64" }
+            if let why = EntryName.bytesProblem(x.nameBytes) { return "xattr name \(why)" }
+        }
+        if let u = user, u.utf8.contains(0) { return "user holds a NUL byte" }
+        if let g = group, g.utf8.contains(0) { return "group holds a NUL byte" }
         if !EntryType.defined.contains(type) { return "type \(type) is not one seed-stream(5) names" }
         if let d = sha256, d.utf8.count != 64 || !d.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
             return "sha256 is not 64 lower-case hex digits"

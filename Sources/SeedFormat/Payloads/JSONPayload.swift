@@ -28,4 +28,9 @@ extension JSONPayload {
         try v.check(record: record)
         return v
     }
+
+    /// The payload in `bytes` (a line read from a file), checked.
+    public static func decode(_ bytes: Data, record: String) throws -> Self {
+        try bytes.withUnsafeBytes { try decode($0, record: record) }
+    }
 }

@@ -43,6 +43,11 @@ public struct ResumePoint: JSONPayload, Equatable, Sendable {
 
     public func check(record: String) throws {
         try Session.check(session, record: record)
+        try FormatLimits.check(
+            [
+                "sequence": sequence, "dataRecord": dataRecord, "volumeSequence": volumeSequence, "offset": offset, "keyRecords": keyRecords,
+                "previousOffset": previousOffset,
+            ], record: record)
         if Hex.decode(previousSHA256)?.count != 32 { throw SeedError.data("\(record): resume record's previousSHA256 is not a SHA-256 in hex") }
         if volumeSequence == 0 || previousOffset >= offset || keyRecords >= volumeSequence {
             throw SeedError.data("\(record): resume record with no record before it (sequence \(volumeSequence), offset \(offset))")
@@ -63,4 +68,23 @@ public struct ResumePoint: JSONPayload, Equatable, Sendable {
 public enum StopRecord {
     /// Its payload: empty.
     public static let payload: [UInt8] = []
+
+    /// The payload of the stop record a first stage sends alone when its
+    /// journals say the session is whole already (`--resume` on a finished
+    /// seed): every stage passes it on, writes nothing, and exits 0.
+    public struct Complete: JSONPayload, Equatable {
+        public var complete = true
+        public var session: String
+        public init(session: String) { self.session = session }
+        public static let notValid = "stop record's payload is not valid"
+        public func check(record: String) throws {
+            try Session.check(session, record: record)
+            if !complete { throw SeedError.data("\(record): \(Complete.notValid)") }
+        }
+    }
+
+    /// The session a stop record says is complete; nil for a plain stop.
+    public static func complete(_ payload: UnsafeRawBufferPointer, record: String) throws -> String? {
+        payload.isEmpty ? nil : try Complete.decode(payload, record: record).session
+    }
 }

@@ -49,10 +49,15 @@ public struct StreamOrder {
 
     /// Checks that a record belongs where it lies; `loc` names it.
     public func check(_ h: RecordHeader, _ loc: String) throws {
-        if recordsRead == 0 && h.kind != .streamHeader && h.kind != .volumeBegin && h.kind != .resume {
-            throw SeedError.data("\(source): \(loc): stream does not start with a stream header, volume begin or resume record")
+        if recordsRead == 0 && h.kind != .streamHeader && h.kind != .volumeBegin && h.kind != .resume && h.kind != .stop {
+            throw SeedError.data("\(source): \(loc): stream does not start with a stream header, volume begin, resume or stop record")
         }
         if sawStop { throw SeedError.data("\(source): \(loc): \(h.kind) record after the stop record") }
+        // A stream that is a stop record alone: a run found nothing to send.
+        if recordsRead == 0 && h.kind == .stop {
+            if h.volume != 0 || h.sequence != 0 { throw SeedError.data("\(source): \(loc): a stop record alone must be record 0 of volume 0") }
+            return
+        }
         // A resumed run's stream starts with its resume record, in the
         // volume it goes on in, numbered as it lies there.
         if recordsRead == 0 && h.kind == .resume { return }

@@ -47,9 +47,7 @@ public enum KeyFiles {
     }
 
     static func lines(_ path: String) throws -> [String] {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
-        }
+        let d = try SmallFile.read(path, what: "key file", max: 1 << 20)
         return String(decoding: d, as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
@@ -76,9 +74,7 @@ public enum KeyFiles {
 
     /// A key file's content: at least 32 bytes, used whole.
     public static func keyFile(_ path: String) throws -> Data {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
-        }
+        let d = try SmallFile.read(path, what: "key file", max: 1 << 20)
         if d.count < 32 { throw SeedError.usage("key file \(quoted(path)) has \(d.count) bytes; it needs at least 32 random bytes") }
         return d
     }
@@ -86,7 +82,7 @@ public enum KeyFiles {
     /// A passphrase: the first line of a file, or $SEED_PASSPHRASE (never argv).
     public static func passphrase(file: String?) throws -> Data? {
         if let f = file {
-            guard let d = FileManager.default.contents(atPath: f) else { throw SeedError(.noInput, "cannot read \(quoted(f)): \(errnoMessage())") }
+            let d = try SmallFile.read(f, what: "passphrase file", max: 1 << 20)
             let line = d.split(separator: 0x0a, maxSplits: 1, omittingEmptySubsequences: false).first ?? Data()
             if line.isEmpty { throw SeedError.usage("passphrase file \(quoted(f)) starts with an empty line") }
             return Data(line)

@@ -34,15 +34,16 @@ enum BlockReader {
             volumes.append((path, label))
         }
         volumes.sort { $0.label.volume < $1.label.volume }
-        let have = Set(volumes.map(\.label.volume))
         let last = volumes.first { $0.label.lastVolume }?.label.volume
         let upTo = last ?? volumes.last!.label.volume
-        let missing = (1...upTo).filter { !have.contains($0) }
+        // A label's volume number sizes nothing: the gaps are counted
+        // between the drives given, and only the first few named.
+        let missing = BlockReader.gaps(in: volumes.map(\.label.volume), upTo: upTo)
         if !o.partial {
-            if !missing.isEmpty {
+            if missing.count > 0 {
                 let of = last.map { " of \($0)" } ?? ""
                 throw SeedError.data(
-                    "volume\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", "))\(of) missing",
+                    "volume\(missing.count == 1 ? "" : "s") \(missing.text)\(of) missing",
                     hint: "give every drive, or --partial to read these alone")
             }
             if last == nil {
@@ -54,6 +55,7 @@ enum BlockReader {
         let progress = ProgressMeter(enabled: o.io.progress, label: "seed-writeblk -d")
         let buf = ByteBuffer(capacity: ChunkSink.chunkSize)
         var short: [String] = []
+        var unreadable: [String] = []
         var total: UInt64 = 0
         for (path, l) in volumes {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -74,18 +76,13 @@ enum BlockReader {
             _ = posix_fadvise(fd, off_t(l.streamOffset), off_t(l.streamBytes), POSIX_FADV_SEQUENTIAL)
             var done: UInt64 = 0
             var cut = false
+            // Sectors that cannot be read go on as zeros, so that the check
+            // downstream names the records they hold and reads on past them.
+            var reads = SectorReads()
+            if let r = o.testPread { reads.pread = r }
             while done < l.streamBytes {
                 let want = Int(min(UInt64(buf.capacity), l.streamBytes - done))
-                var n = 0
-                while n < want {
-                    let r = pread(fd, buf.base + n, want - n, off_t(l.streamOffset + done) + off_t(n))
-                    if r < 0 {
-                        if errno == EINTR { continue }
-                        throw SeedError.io("\(quoted(path)): read error in volume \(l.volume) at byte \(l.streamOffset + done + UInt64(n)): \(errnoMessage())")
-                    }
-                    if r == 0 { break }
-                    n += r
-                }
+                let n = reads.read(fd, into: buf.base, count: want, at: l.streamOffset + done)
                 if n < want {
                     // Cut short: zeros keep the volumes after it in place, and
                     // every reader downstream rejects them.
@@ -100,14 +97,49 @@ enum BlockReader {
                 progress.update(bytes: total)
             }
             if cut { short.append("\(quoted(path)) (volume \(l.volume))") }
+            if !reads.unreadable.isEmpty {
+                diag.error("\(quoted(path)): volume \(l.volume): cannot read \(reads.describe()) of the drive (\(reads.bytesLost) bytes): they went on as zeros")
+                unreadable.append("\(quoted(path)) (volume \(l.volume))")
+            }
             diag.verbose("volume \(l.volume) from \(quoted(path)): \(l.streamBytes) bytes")
         }
-        try output.commit()
         progress.finish(bytes: total)
+        // A named output holding zeros for bytes that never came is not the
+        // volumes: it is not committed (on a pipe, the zeros went on, and the
+        // reader after names the records they damaged).
         if !short.isEmpty {
+            output.discard()
             throw SeedError.data("\(short.joined(separator: ", ")) cut short: the missing bytes went on as zeros")
         }
-        if o.partial && !missing.isEmpty { diag.info("volumes not read: \(missing.map(String.init).joined(separator: ", "))") }
+        if !unreadable.isEmpty {
+            output.discard()
+            throw SeedError.io(
+                "\(unreadable.joined(separator: ", ")): sectors could not be read and went on as zeros",
+                hint: "check the stream with seed-journal --check to name the records they held")
+        }
+        try output.commit()
+        if o.partial && missing.count > 0 { diag.info("volumes not read: \(missing.text)") }
         return .success
+    }
+
+    /// The volume numbers from 1 to `upTo` not among `have` (sorted, none
+    /// repeated): how many, and the first few as text. The work goes with
+    /// the drives given, never with a number a label states.
+    static func gaps(in have: [UInt32], upTo: UInt32) -> (count: UInt64, text: String) {
+        var count: UInt64 = 0
+        var shown: [String] = []
+        var next: UInt32 = 1
+        func gap(_ a: UInt32, _ b: UInt32) {  // a...b missing
+            guard a <= b else { return }
+            count += UInt64(b - a) + 1
+            if shown.count < 10 { shown.append(a == b ? "\(a)" : b == a + 1 ? "\(a), \(b)" : "\(a) to \(b)") }
+        }
+        for v in have where v <= upTo {
+            if v > next { gap(next, v - 1) }
+            if v == UInt32.max { return (count, shown.joined(separator: ", ")) }
+            next = v + 1
+        }
+        if next <= upTo { gap(next, upTo) }
+        return (count, shown.joined(separator: ", ") + (shown.count == 10 ? " and more" : ""))
     }
 }

@@ -22,6 +22,9 @@ public struct WriteOptions {
     public var nextDrive: String?
     public var checkpoint: UInt64 = 1 << 30
     public var io = StreamIO()
+    /// The reads `-d` makes (pread(2) when nil): a test's stands in for a
+    /// drive with sectors that cannot be read.
+    var testPread: SectorReads.Pread?
     public init() {}
 }
 

@@ -63,7 +63,11 @@ final class Target {
         // What the drive holds now.
         if exists && (isBlock || st.st_size > 0) {
             var held: String?
-            if let l = (try? readLabel(path)) ?? nil {
+            // A seed label that cannot be read (its checksum fails) is a seed
+            // drive damaged, someone's data: never taken for a blank drive.
+            let label: VolumeLabel?
+            do { label = try readLabel(path) } catch let e as SeedError where e.status == .dataError { held = "a damaged seed label (\(e.message))"; label = nil }
+            if let l = label {
                 if l.session != begin.session || l.volume != begin.volume {
                     held = "volume \(l.volume) of seed session \(l.session)"
                 } else {
@@ -71,7 +75,7 @@ final class Target {
                     // A file this volume was written to grows as it is written again.
                     if !isBlock { size = nil }
                 }
-            } else if let sig = BlockDevices.signature(path) {
+            } else if held == nil, let sig = BlockDevices.signature(path) {
                 let plain = sig == "more than one filesystem signature" || sig.hasPrefix("partition table") || sig.hasPrefix("an ")
                 held = plain ? sig : ("aeiou".contains(sig.prefix(1)) ? "an " : "a ") + sig + " filesystem"
             }

@@ -38,7 +38,11 @@ struct VolumeReport: Codable {
         var length: UInt64
         var dataRecord: UInt64?
         var problem: RecordProblem
+        /// The files the record carries: names that are UTF-8 in `files`,
+        /// the others' bytes in base64 in `filesB64` (as the index keeps
+        /// `path` and `pathB64` apart, so no name can pass for another).
         var files: [String]?
+        var filesB64: [String]?
         var filesUnknown: Bool?
     }
 }
@@ -59,6 +63,9 @@ enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
         let runner = try StageRunner(o.io, label: "seed-journal --check")
+        // The check frames its input itself and never stops at a record: a
+        // signal ends it at once (status 130), with no report written.
+        if runner.isFirstStage { GracefulStop.install(.none) }
         let source = runner.source
         let output = try StreamOutput(path: o.io.output, force: false, input: runner.input)
         var checker = VolumeChecker(o: o, diag: diag, input: RawInput(fd: runner.input), source: source)
@@ -83,6 +90,11 @@ enum JournalChecker {
         checker.outputBroken = sink.broken
         let bad = report.volumes.filter { !$0.damaged.isEmpty || !$0.journalComplete }
         report.ok = failure == nil && bad.isEmpty && !checker.outputBroken
+        // A stop upstream cut the input short: that is not damage, and no
+        // report says it is (the run ends interrupted; see Tool).
+        if GracefulStop.signalLetPass != 0, failure != nil || !bad.isEmpty {
+            throw failure ?? SeedError(.interrupted, "interrupted")
+        }
         if let path = o.report {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -436,7 +448,11 @@ struct VolumeChecker {
                 var i = keys.partitioningIndex { $0 >= a }
                 while i < keys.count && keys[i] <= b {
                     let r = damagedData[keys[i]]!
-                    report.damaged[r].files = (report.damaged[r].files ?? []) + [line.path ?? line.pathB64.map { "base64:" + $0 } ?? ""]
+                    if let p = line.path {
+                        report.damaged[r].files = (report.damaged[r].files ?? []) + [p]
+                    } else if let b = line.pathB64 {
+                        report.damaged[r].filesB64 = (report.damaged[r].filesB64 ?? []) + [b]
+                    }
                     i += 1
                 }
             }

@@ -106,6 +106,35 @@ enum ResumePlanner {
         return names
     }
 
+    /// Whether the journals say the session was sent whole: every volume
+    /// from the first to the last has a journal that ends with its end
+    /// line, and the last one's record lines name the stream's end record.
+    static func isComplete(_ directory: String, session: String) throws -> Bool {
+        let all = try journals(directory, session: session)
+        guard let last = all.last else { return false }
+        // Volume 0 alone (a stream not split), or volumes 1, 2, ... with none left out.
+        let numbered = all.enumerated().allSatisfy { UInt64($0.element.0) == UInt64($0.offset) + 1 }
+        if !(all.count == 1 && last.0 == 0) && !numbered { return false }
+        for (n, path) in all {
+            let r = try JournalReader(path)
+            var (ended, endRecord) = (false, false)
+            while let l = try r.next() {
+                switch l {
+                case .record(let e): endRecord = endRecord || e.kind == .end
+                case .end: ended = true
+                default: break
+                }
+            }
+            if !ended || (n == last.0 && !endRecord) { return false }
+        }
+        return true
+    }
+
+    static func completeMessage(_ session: String, _ dir: String) -> String {
+        "session \(session) is complete: its journals in \(quoted(dir)) name every record through the end; nothing to send "
+            + "(--resume-back SIZE sends the last SIZE again)"
+    }
+
     static func journals(_ directory: String, session: String) throws -> [(UInt32, String)] {
         let names = try names(in: directory)
         let prefix = session + ".v"
@@ -143,7 +172,8 @@ enum ResumePlanner {
             }
             if loaded.isEmpty && given == nil { interval = max(try JournalScan.volumeLine(path).checkpoint ?? 1 << 30, leastBack) }
             loaded.insert((n, path, bytes), at: 0)
-            span += bytes
+            // Each volume's bytes are bounded (seed-journal(5)); their sum is not.
+            span = span.addingReportingOverflow(bytes).overflow ? .max : span + bytes
             if span >= interval { break }
         }
         guard let earliest = loaded.first else { return nil }
@@ -158,10 +188,10 @@ enum ResumePlanner {
                 guard r.entry.kind == .data || r.entry.kind == .index else { return true }
                 first = chosen == nil
                 chosen = r
-                reached = base + r.entry.offset >= target
+                reached = base.addingReportingOverflow(r.entry.offset).overflow || base + r.entry.offset >= target
                 return !reached
             }
-            base += v.bytes
+            base = base.addingReportingOverflow(v.bytes).overflow ? .max : base + v.bytes
         }
         // Going on at the stream's first data or index record gains nothing
         // over starting again, which needs no drive to hold anything yet.
@@ -195,6 +225,9 @@ enum ResumePlanner {
             session: session, sequence: sequence, dataRecord: dataRecord, volume: r.volume, volumeSequence: r.entry.seq,
             offset: r.entry.offset, keyRecords: r.keys, previousOffset: r.previous.offset, previousSHA256: r.previous.sha256,
             stages: r.line.stages ?? [])
+        guard resumes <= sequence else {
+            throw SeedError.data("the journals of session \(session) name \(resumes) resume records before record \(sequence): they do not hold together")
+        }
         return (point, sequence - resumes, r.entry.kind)
     }
 }
@@ -213,6 +246,11 @@ enum FirstStageResume {
         let source = runner.source
         let input = runner.input
         runner.resumer = { r, meta in
+            if io.resumeBack == nil, try ResumePlanner.isComplete(dir, session: meta.session) {
+                diag.info(ResumePlanner.completeMessage(meta.session, dir))
+                try runner.sendComplete(meta.session)
+                return nil
+            }
             guard let (point, sequence, kind) = try ResumePlanner.plan(dir, session: meta.session, back: io.resumeBack) else {
                 diag.info("nothing of session \(meta.session) journaled in \(quoted(dir)) yet: starting from the beginning")
                 return nil

@@ -22,9 +22,7 @@ struct RepairSelection {
     /// index stream or the stream before seed-encrypt), or else the file
     /// names the report gives.
     init(report: String, index: String?, diag: Diagnostics) throws {
-        guard let data = FileManager.default.contents(atPath: report) else {
-            throw SeedError(.noInput, "cannot read the report \(quoted(report)): \(errnoMessage())")
-        }
+        let data = try SmallFile.read(report, what: "the report", max: 1 << 30)
         let r: CheckReport
         do { r = try JSONDecoder().decode(CheckReport.self, from: data) } catch {
             throw SeedError.data("\(quoted(report)) is not a report of seed-journal --check (JSON)")
@@ -48,9 +46,19 @@ struct RepairSelection {
                         throw SeedError.data("\(quoted(report)): volume \(v.volume) record \(d.seq): a data record without a number any stream could have")
                     }
                     damagedData.append(n)
-                    if d.filesUnknown == true || d.files == nil { unnamed.append(n) }
-                    for f in d.files ?? [] {
-                        names.append(f.hasPrefix("base64:") ? Data(base64Encoded: String(f.dropFirst(7))).map(Array.init) ?? Array(f.utf8) : Array(f.utf8))
+                    if d.filesUnknown == true || (d.files == nil && d.filesB64 == nil) { unnamed.append(n) }
+                    var given = (d.files ?? []).map { Array($0.utf8) }
+                    for b in d.filesB64 ?? [] {
+                        guard let bytes = Data(base64Encoded: b) else {
+                            throw SeedError.data("\(quoted(report)): volume \(v.volume) record \(d.seq): a filesB64 name that is not base64")
+                        }
+                        given.append(Array(bytes))
+                    }
+                    for name in given {
+                        if let why = EntryName.pathProblem(name) {
+                            throw SeedError.data("\(quoted(report)): volume \(v.volume) record \(d.seq): the file name \(quoted(bytes: name)) \(why)")
+                        }
+                        names.append(name)
                     }
                 case .index?: indexDamaged = true
                 case .volumeEnd?, .end?: continue

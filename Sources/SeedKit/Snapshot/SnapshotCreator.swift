@@ -153,6 +153,15 @@ public final class SnapshotCreator {
             m.incrementOf = plan.baseSession
             try c.snapshot(m.encoded())
         } else if let dir = o.resume {
+            // A seed sent whole already is not sent again: a stop record
+            // saying so goes down the pipeline alone, and every stage exits 0.
+            if o.resumeBack == nil, let s = try SnapshotState.session(in: dir), try ResumePlanner.isComplete(dir, session: s) {
+                diag.info(ResumePlanner.completeMessage(s, dir))
+                try writer.write(kind: .stop, bytes: StopRecord.Complete(session: s).encoded())
+                try writer.flush()
+                try output.commit()
+                return .success
+            }
             c = try resuming(o, in: dir, writer: writer, diag: diag)
         } else {
             c = try SnapshotCreator(o, writer: writer, diag: diag)

@@ -233,14 +233,7 @@ public final class SnapshotExtractor {
                     // A file whose data cannot be read whole is removed, not left
                     // at the size its header declares.
                     var written = false
-                    defer {
-                        if isFile && !written {
-                            var st = stat()
-                            cString(path) { p in
-                                if lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { unlink(p) }
-                            }
-                        }
-                    }
+                    defer { if isFile && !written { TreeFiles.removeRegularFile(path) } }
                     while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
                         let size = block.count
                         if off != pos { logged.sparse = true }
@@ -539,7 +532,7 @@ final class ArchiveLog {
             guard let want = ie.sha256 else { throw SeedError.data("\(name): the index gives no SHA-256 for it") }
             if a.digest != want {
                 // Not left behind to pass for the file the index describes.
-                let removed = cString(a.path) { unlink($0) } == 0
+                let removed = TreeFiles.removeRegularFile(a.path)
                 throw SeedError.data(
                     "\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))\(removed ? "; removed" : "")")
             }

@@ -26,32 +26,30 @@ struct SnapshotResumePlan {
 
 /// Reads index lines one at a time from a file, up to a count.
 final class IndexLineReader {
-    private let file: UnsafeMutablePointer<FILE>
+    private let file: LineFile
     private var left: UInt64
-    private(set) var bytes: UInt64 = 0
     private let path: String
+    var bytes: UInt64 { file.offset }
 
     init(_ path: String, lines: UInt64) throws {
-        guard let f = fopen(path, "r") else { throw SeedError.io("cannot read \(quoted(path)): \(errnoMessage())") }
-        file = f
+        file = try LineFile(path, what: "the shipped index", maxLine: IndexLines.maxLine)!
         left = lines
         self.path = path
     }
 
-    deinit { fclose(file) }
-
     /// The next whole line's entry; nil at the end (or after `lines`, or at a line cut short).
     func next() throws -> IndexEntry? {
         guard left > 0 else { return nil }
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        let n = getline(&line, &cap, file)
-        guard n > 0, UnsafeRawBufferPointer(start: line, count: n).last == 0x0a else { return nil }
-        var entry: IndexEntry?
-        try IndexLines.decode(UnsafeRawBufferPointer(start: line, count: n), location: quoted(path)) { entry = $0 }
+        let location = quoted(path)
+        guard let entry = try file.next({ line -> IndexEntry? in
+            var entry: IndexEntry?
+            // The line with its newline, as IndexLines splits a payload.
+            var whole = Array(line)
+            whole.append(0x0a)
+            try whole.withUnsafeBytes { try IndexLines.decode($0, location: location) { entry = $0 } }
+            return entry
+        }) else { return nil }
         left -= 1
-        bytes += UInt64(n)
         return entry
     }
 }
@@ -104,7 +102,7 @@ extension SnapshotCreator {
                 let p = try ResumePlanner.plan(dir, session: session, dataRecord: n)
                 var point = p.point
                 guard let header = Data(base64Encoded: info.header) else { throw SeedError.data("the snapshot's state in \(quoted(dir)) is damaged") }
-                point.stages = try StreamMetadata.decode(Array(header).withUnsafeBytes { $0 }, record: "the kept stream header").stages
+                point.stages = try StreamMetadata.decode(Data(header), record: "the kept stream header").stages
                 let (_, warnings) = try SnapshotState.read(dir, session, warningsBefore: e.archiveOffset)
                 return SnapshotResumePlan(point: point, header: Array(header), entry: e, indexBytes: at, indexLines: before, warnings: warnings)
             }

@@ -148,7 +148,7 @@ final class SnapshotState {
         let info = path(directory, session, "snapshot")
         var kept = Data()
         try eachLine(info) { line, at in
-            let w = try? Warning.decode(Array(line).withUnsafeBytes { $0 }, record: info)
+            let w = try? Warning.decode(line, record: info)
             if at == 0 || w.map({ $0.at < offset }) == true { kept += line + Data([0x0a]) }
             return true
         }
@@ -164,11 +164,11 @@ final class SnapshotState {
     static func read(_ directory: String, _ session: String, warningsBefore before: UInt64) throws -> (Info, [String]) {
         let lines = try wholeLines(path(directory, session, "snapshot"))
         let name = quoted(path(directory, session, "snapshot"))
-        guard let first = lines.first, let info = try? Info.decode(Array(first).withUnsafeBytes { $0 }, record: name), info.session == session
+        guard let first = lines.first, let info = try? Info.decode(first, record: name), info.session == session
         else {
             throw SeedError.data("\(name) does not describe a run of session \(session)")
         }
-        let warnings = lines.dropFirst().compactMap { try? Warning.decode(Array($0).withUnsafeBytes { $0 }, record: name) }
+        let warnings = lines.dropFirst().compactMap { try? Warning.decode($0, record: name) }
             .filter { $0.at < before }.map(\.warning)
         return (info, warnings)
     }
@@ -199,22 +199,12 @@ final class SnapshotState {
     /// Calls `body` with every whole line of `path` (without its newline)
     /// and the byte it starts at, until `body` says false.
     static func eachLine(_ path: String, _ body: (Data, UInt64) throws -> Bool) throws {
-        guard let f = fopen(path, "r") else {
-            if errno == ENOENT { return }
-            throw SeedError.io("cannot read \(quoted(path)): \(errnoMessage())")
-        }
-        defer { fclose(f) }
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        var at: UInt64 = 0
+        guard let f = try LineFile(path, what: "the run's state", maxLine: IndexLines.maxLine, missingIsNil: true) else { return }
         while true {
-            let n = getline(&line, &cap, f)
-            if n <= 0 { return }
-            let bytes = UnsafeRawBufferPointer(start: line, count: n)
-            guard bytes.last == 0x0a else { return }  // cut short by a crash
-            if try !body(Data(bytes.dropLast()), at) { return }
-            at += UInt64(n)
+            let at = f.offset
+            // A line cut short by a crash ends the file.
+            guard let line = try f.next({ Data($0) }) else { return }
+            if try !body(line, at) { return }
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SeedCore
+import SeedFormat
 import SeedIO
 
 #if canImport(Glibc)
@@ -90,7 +91,7 @@ enum TreeFiles {
     /// not a directory) throws `Gone.gone`.
     static func parent(_ path: [UInt8], in root: Int32, missingIsGone: Bool = false) throws -> (fd: Int32, name: [UInt8]) {
         let parts = path.split(separator: 0x2f, omittingEmptySubsequences: false).map(Array.init)
-        guard !path.isEmpty, path.first != 0x2f, !parts.contains(where: { $0.isEmpty || $0 == [0x2e] || $0 == [0x2e, 0x2e] }) else {
+        guard EntryName.pathProblem(path, rootAllowed: false) == nil else {
             throw SeedError.data("\(quoted(bytes: path)): not a path under the tree")
         }
         var fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -104,6 +105,18 @@ enum TreeFiles {
             fd = next
         }
         return (fd, parts.last!)
+    }
+
+    /// Removes the regular file at `path` under `root`, reached as
+    /// `parent` reaches it (no symbolic link followed on the way, and
+    /// none removed in its place); whether it was removed.
+    @discardableResult
+    static func removeRegularFile(_ path: [UInt8], in root: Int32 = AT_FDCWD) -> Bool {
+        guard let (dir, name) = try? parent(path, in: root) else { return false }
+        defer { close(dir) }
+        var st = stat()
+        guard cString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        return cString(name) { unlinkat(dir, $0, 0) } == 0
     }
 
     /// The target of the symbolic link `name` in directory `dir`.

@@ -61,9 +61,7 @@ public struct DriveSizes: Sendable {
     /// skipped.
     public static func read(from path: String) throws -> [UInt64] {
         let text: String
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SeedError(.noInput, "cannot read \(quoted(path)): \(errnoMessage())")
-        }
+        let data = try SmallFile.read(path, what: "drive list", max: 16 << 20)
         text = String(decoding: data, as: UTF8.self)
         var sizes: [UInt64] = []
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -223,7 +223,7 @@ final class SplitStage: RecordStage {
     func stopRecord(_ r: Record, _ run: StageRunner) throws {
         var h = r.header
         h.volume = planner.volume
-        try run.insert(like: h, payload: [])
+        try run.insert(like: h, payload: Array(r.payload))
     }
 
     func record(_ r: Record, at loc: String, _ run: StageRunner) throws {

@@ -56,6 +56,8 @@ let package = Package(
             dependencies: ["SeedCore", "SeedIO", "SeedFormat", "SeedKit", "CSeedSys", system, crypto],
             exclude: ["Fixtures"]),
     ]
-        + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "SeedCLI", argumentParser]) },
+        + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "SeedCLI", argumentParser]) }
+        // libFuzzer's entry points over SeedKit's readers (scripts/fuzz).
+        + [.executableTarget(name: "seed-fuzz", dependencies: ["SeedKit"])],
     swiftLanguageModes: [.v5]
 )

@@ -70,7 +70,7 @@ import Testing
     @Test func fromTheStartAStreamMustBeginWithItsHeader() throws {
         let o = StreamOrder(source: "test")
         let e = seedError { try o.check(header(.data, sequence: 0), "record 0") }
-        #expect(e?.message == "test: record 0: stream does not start with a stream header, volume begin or resume record")
+        #expect(e?.message == "test: record 0: stream does not start with a stream header, volume begin, resume or stop record")
     }
 
     @Test func fromAGivenVolumeAndSequenceTheNextRecordMustFollowOn() throws {

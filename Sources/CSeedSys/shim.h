@@ -26,3 +26,7 @@ static const int CSeedSys_O_DIRECT = __O_DIRECT;
 /* SEEK_DATA and SEEK_HOLE are _GNU_SOURCE only too; Linux numbers them 3 and 4. */
 static const int CSeedSys_SEEK_DATA = 3;
 static const int CSeedSys_SEEK_HOLE = 4;
+
+/* libFuzzer's driver, linked only into seed-fuzz built by scripts/fuzz
+   (-sanitize=fuzzer); declared here so Swift can call it. */
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const unsigned char *data, size_t size));

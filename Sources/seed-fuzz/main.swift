@@ -1,7 +1,7 @@
-// The libFuzzer entry points for scripts/fuzz, which builds this with
-// -sanitize=fuzzer,address -parse-as-library (libFuzzer then brings main).
-// Built as a plain tool it does nothing. SEED_FUZZ_TARGET names the
-// target (FuzzTargets.names).
+// libFuzzer over SeedKit's readers (FuzzTargets), for scripts/fuzz, which
+// builds this with -sanitize=fuzzer,address and -D SEED_FUZZ. Built as a
+// plain tool it only says so. SEED_FUZZ_TARGET names the target.
+import CSeedSys
 import Foundation
 import SeedKit
 
@@ -9,20 +9,22 @@ import SeedKit
     import Glibc
 #endif
 
-nonisolated(unsafe) private var target = ""
+nonisolated(unsafe) private var target = ProcessInfo.processInfo.environment["SEED_FUZZ_TARGET"] ?? ""
 
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
-    target = ProcessInfo.processInfo.environment["SEED_FUZZ_TARGET"] ?? ""
-    guard FuzzTargets.names.contains(target) else {
-        fputs("seed-fuzz: set SEED_FUZZ_TARGET to one of \(FuzzTargets.names.joined(separator: ", "))\n", stderr)
-        exit(64)
-    }
-    return 0
+guard FuzzTargets.names.contains(target) else {
+    fputs("seed-fuzz: set SEED_FUZZ_TARGET to one of \(FuzzTargets.names.joined(separator: ", "))\n", stderr)
+    exit(64)
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    FuzzTargets.run(target, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
-    return 0
-}
+#if SEED_FUZZ
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(
+        LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            FuzzTargets.run(target, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size))
+            return 0
+        })
+#else
+    fputs("seed-fuzz: built without libFuzzer: run scripts/fuzz\n", stderr)
+    exit(64)
+#endif

@@ -112,7 +112,10 @@ import Testing
             """)
         let tar = try s.read("evil.tar")
         // Where the second entry starts: after the first's headers and one block of data.
-        let second = try #require(try s.sh("python3 -c \"import tarfile; print([m.offset for m in tarfile.open('evil.tar')][1])\"").stdout.split(separator: "\n").first.flatMap { UInt64($0) })
+        let second = try #require(
+            try s.sh("python3 -c \"import tarfile; print([m.offset for m in tarfile.open('evil.tar')][1])\"").stdout.split(separator: "\n").first.flatMap {
+                UInt64($0)
+            })
         var f = IndexEntry(pathBytes: Array("d/f".utf8), type: .file)
         (f.size, f.mode, f.sha256) = (2, 0o644, String(repeating: "0", count: 64))
         var l = IndexEntry(pathBytes: Array("d".utf8), type: .symlink)
@@ -282,6 +285,78 @@ import Testing
         #expect(good.stdout.contains("differ: byte \(Int(bad.lowerBound) - Int(label.streamOffset) + 1)"), "\(good.stdout)")
         let check = try s.sh("seed-journal --check J < piped.seed > /dev/null")
         #expect(check.status == 65 && check.stderr.contains("1 record missing or damaged in volume 1"), "\(check.stderr)")
+    }
+
+    // MARK: what the pages allow, and no more
+
+    func small(_ s: Scratch) throws -> [StreamSurgery.Located] {
+        try s.sh("mkdir src && seq 1 20000 > src/numbers && printf hi > src/hi && seed-snapshot --record-size 16384 src > good.seed")
+        return try StreamSurgery.records(s.path("good.seed"))
+    }
+
+    func refusedByEveryReader(_ s: Scratch, _ records: [StreamSurgery.Located], _ message: String, _ what: String) throws {
+        try StreamSurgery.write(records, to: s.path("bad.seed"))
+        for cmd in ["seed-snapshot -t bad.seed", "rm -rf out; seed-snapshot -x out < bad.seed", "seed-snapshot -d bad.seed > /dev/null"] {
+            let r = try s.sh(cmd)
+            #expect(r.status == 65, "\(what): \(cmd): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(what): \(cmd): \(r.stderr)")
+        }
+    }
+
+    @Test func anIndexLineWhoseRecordAndOffsetDisagreeWithItsArchiveOffsetIsRefused() throws {
+        let s = try Scratch()
+        let recs = try small(s)
+        var index = try StreamSurgery.indexEntries(recs)
+        let hi = try #require(index.firstIndex { $0.path == "hi" })
+        index[hi].record += 1
+        try refusedByEveryReader(s, try StreamSurgery.replacingIndex(recs, with: index), "are not archive byte", "record")
+    }
+
+    @Test func aDataRecordLongerThanTheRecordSizeOrAShortOneBeforeTheLastIsRefused() throws {
+        let s = try Scratch()
+        let recs = try small(s)
+        let data = recs.indices.filter { recs[$0].header.kind == .data }
+        try #require(data.count >= 3)
+        var long = recs
+        long[data[0]].payload += long[data[1]].payload.prefix(512)
+        long[data[1]].payload.removeFirst(512)
+        try refusedByEveryReader(s, long, "past the record size 16384", "long")
+        // The first record cut in two: a short one, then the rest.
+        var short = recs
+        var tail = short[data[0]]
+        tail.payload = Array(tail.payload.suffix(512))
+        short[data[0]].payload.removeLast(512)
+        short.insert(tail, at: data[0] + 1)
+        try refusedByEveryReader(s, short, "which is shorter than the record size", "short")
+    }
+
+    @Test func aStreamHeaderWithABadRecordSizeOrCreatedTimeIsRefused() throws {
+        let s = try Scratch()
+        let recs = try small(s)
+        var m = try recs[0].payload.withUnsafeBytes { try StreamMetadata.decode($0, record: "") }
+        for (what, change, message) in [
+            ("recordSize -1", { (m: inout StreamMetadata) in m.stages[0].settings = ["recordSize": "-1"] }, "recordSize '-1' is not"),
+            ("created", { (m: inout StreamMetadata) in m.created = "yesterday" }, "is not an RFC 3339 time"),
+        ] as [(String, (inout StreamMetadata) -> Void, String)] {
+            var bad = recs
+            var h = m
+            change(&h)
+            bad[0].payload = h.encoded()
+            try refusedByEveryReader(s, bad, message, what)
+        }
+        m.created = "2026-12-02T10:00:00.25+01:00"
+        #expect(StreamMetadata.isRFC3339(m.created))
+    }
+
+    @Test func anEndRecordWhoseEntriesLieIsRefusedByThePaxOutputToo() throws {
+        let s = try Scratch()
+        let recs = try small(s)
+        var bad = recs
+        let end = try #require(bad.lastIndex { $0.header.kind == .end })
+        var t = try bad[end].payload.withUnsafeBytes { try StreamTotals.decode($0, record: "") }
+        t.entries += 1
+        bad[end].payload = t.encoded()
+        try refusedByEveryReader(s, bad, "end record promises", "entries")
     }
 
     // MARK: manners

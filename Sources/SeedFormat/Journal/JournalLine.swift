@@ -178,6 +178,7 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         switch self {
         case .volume(let v):
             try Session.check(v.session, record: record)
+            if !StreamMetadata.isRFC3339(v.created) { throw SeedError.data("\(record): created \(quoted(v.created)) is not an RFC 3339 time") }
             try FormatLimits.check(
                 ["capacity": v.capacity, "firstRecord": v.firstRecord, "firstDataRecord": v.firstDataRecord, "checkpoint": v.checkpoint],
                 record: record)

@@ -146,6 +146,15 @@ public struct IndexEntry: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// What is wrong with the line's place given the stream's record
+    /// size: `record` and `offset` must be `archiveOffset` cut at it.
+    public func positionProblem(recordSize size: UInt64) -> String? {
+        guard size > 0, record == archiveOffset / size, offset == archiveOffset % size else {
+            return "record \(record) and offset \(offset) are not archive byte \(archiveOffset) at record size \(size)"
+        }
+        return nil
+    }
+
     /// One extended attribute: its name (`nameB64` when not UTF-8) and its
     /// value in base64.
     public struct Xattr: Codable, Equatable, Sendable {

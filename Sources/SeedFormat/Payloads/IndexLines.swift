@@ -11,13 +11,20 @@ package enum IndexLines {
     /// A longer line is damage: decoding one costs several times its size.
     package static let maxLine = 4 << 20
 
-    package static func decode(_ payload: UnsafeRawBufferPointer, location: String, _ body: (IndexEntry) throws -> Void) throws {
+    /// Every line of an index payload, checked; with the stream's record
+    /// size, its place too (what random access relies on).
+    package static func decode(
+        _ payload: UnsafeRawBufferPointer, location: String, recordSize: UInt64? = nil, _ body: (IndexEntry) throws -> Void
+    ) throws {
         let decoder = JSONDecoder()
         try lines(payload, location: location, what: "index") { line, lineNo in
             guard let e = try? decoder.decode(IndexEntry.self, from: line) else {
                 throw SeedError.data("\(location): index line \(lineNo) is not a valid entry")
             }
             if let why = e.formProblem { throw SeedError.data("\(location): index line \(lineNo) \(why)") }
+            if let size = recordSize, let why = e.positionProblem(recordSize: size) {
+                throw SeedError.data("\(location): index line \(lineNo): \(why)")
+            }
             try body(e)
         }
     }

@@ -63,8 +63,9 @@ public struct KeyRecord: JSONPayload, Equatable {
         public var logN: Int?
         public var r: Int?
         public var p: Int?
-        /// The data key, sealed.
-        public var wrapped: String
+        /// The data key, sealed (a kind this version does not know may
+        /// carry it otherwise: such a slot is passed over, not refused).
+        public var wrapped: String?
 
         package init(kind: SlotKind, enc: String? = nil, salt: String? = nil, logN: Int? = nil, r: Int? = nil, p: Int? = nil, wrapped: String) {
             (self.kind, self.enc, self.salt, self.wrapped) = (kind, enc, salt, wrapped)

@@ -43,6 +43,41 @@ public struct StreamMetadata: JSONPayload, Equatable, Sendable {
         if let r = repairOf { try Session.check(r, record: record) }
         if let b = incrementOf { try Session.check(b, record: record) }
         if repairOf != nil && incrementOf != nil { throw SeedError.data("\(record): a stream is a repair or an increment, not both") }
+        if !StreamMetadata.isRFC3339(created) { throw SeedError.data("\(record): created \(quoted(created)) is not an RFC 3339 time") }
+        // What the snapshot stage says its record size is, it must be.
+        if let given = stages.first(where: { $0.tool == "seed-snapshot" })?.settings?["recordSize"],
+            StreamMetadata.recordSize(given) == nil
+        {
+            throw SeedError.data("\(record): recordSize \(quoted(given)) is not a multiple of 512 from 4096 to 33554432")
+        }
+    }
+
+    /// A record size as seed-stream(5) allows it: decimal digits only, a
+    /// multiple of 512 from 4 KiB to 32 MiB.
+    public static func recordSize(_ text: String) -> UInt64? {
+        guard !text.isEmpty, text.utf8.count <= 9, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = UInt64(text),
+            n >= 4096, n <= 32 << 20, n % 512 == 0
+        else { return nil }
+        return n
+    }
+
+    /// RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS, optional fraction, then Z or ±HH:MM.
+    public static func isRFC3339(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        func digits(_ r: Range<Int>) -> Bool { r.upperBound <= b.count && b[r].allSatisfy { (0x30...0x39).contains($0) } }
+        guard b.count >= 20, digits(0..<4), b[4] == 0x2d, digits(5..<7), b[7] == 0x2d, digits(8..<10), b[10] == 0x54 || b[10] == 0x74,
+            digits(11..<13), b[13] == 0x3a, digits(14..<16), b[16] == 0x3a, digits(17..<19)
+        else { return false }
+        var i = 19
+        if b[i] == 0x2e {
+            i += 1
+            let start = i
+            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+            if i == start { return false }
+        }
+        guard i < b.count else { return false }
+        if b[i] == 0x5a || b[i] == 0x7a { return i + 1 == b.count }
+        return (b[i] == 0x2b || b[i] == 0x2d) && i + 6 == b.count && digits(i + 1..<i + 3) && b[i + 3] == 0x3a && digits(i + 4..<i + 6)
     }
 }
 

@@ -153,7 +153,7 @@ public final class RandomAccess {
                     throw SeedError.data("\(src.source): the index of session \(m.session), not of the drives' \(drives.session)")
                 }
                 if recordSize == 0, let s = src.metadata.flatMap({ StreamMetadata.recordSize($0.stages) }) { recordSize = s }
-                if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, body) }
+                if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, recordSize: src.recordSize, body) }
             }
             return
         }
@@ -171,7 +171,7 @@ public final class RandomAccess {
             do { payload = try decoded(v, line, segment) } catch let e as SeedError where e.status == .dataError {
                 throw SeedError.data(e.message, hint: "the index is damaged on the drive: give --index with the index stream")
             }
-            try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", body)
+            try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", recordSize: recordSize == 0 ? nil : recordSize, body)
         }
     }
 

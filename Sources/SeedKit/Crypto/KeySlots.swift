@@ -25,7 +25,7 @@ public enum Wrapping {
     }
 
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, identity: Curve25519.KeyAgreement.PrivateKey) -> SymmetricKey? {
-        guard slot.kind == .x25519, let enc = slot.enc.flatMap({ Data(base64Encoded: $0) }), let ct = Data(base64Encoded: slot.wrapped),
+        guard slot.kind == .x25519, let enc = slot.enc.flatMap({ Data(base64Encoded: $0) }), let ct = slot.wrapped.flatMap({ Data(base64Encoded: $0) }),
             var r = try? HPKE.Recipient(privateKey: identity, ciphersuite: hpkeSuite, info: info, encapsulatedKey: enc),
             let key = try? r.open(ct, authenticating: aad(.x25519, keyId)), key.count == 32
         else { return nil }
@@ -42,7 +42,8 @@ public enum Wrapping {
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, keyFile secret: Data) -> SymmetricKey? {
         guard slot.kind == .keyfile, let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }) else { return nil }
         let kek = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: salt, info: info, outputByteCount: 32)
-        return open(slot.wrapped, kek, aad(.keyfile, keyId))
+        guard let w = slot.wrapped else { return nil }
+        return open(w, kek, aad(.keyfile, keyId))
     }
 
     public static func wrapWithPassphrase(_ key: SymmetricKey, keyId: String, passphrase: Data) throws -> KeyRecord.Slot {
@@ -56,11 +57,12 @@ public enum Wrapping {
     public static func unwrap(_ slot: KeyRecord.Slot, keyId: String, passphrase: Data) -> SymmetricKey? {
         // Bounded parameters: a hostile key record must not make us take
         // more than 256 MiB (128 * r * 2^logN bytes) or seconds of work.
-        guard slot.kind == .scrypt, let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r, let p = slot.p,
+        guard slot.kind == .scrypt, let w = slot.wrapped, let salt = slot.salt.flatMap({ Data(base64Encoded: $0) }), let logN = slot.logN, let r = slot.r,
+            let p = slot.p,
             (10...18).contains(logN), (1...16).contains(r), (1...2).contains(p), 128 * r << logN <= 256 << 20,
             let kek = try? KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r, parallelism: p)
         else { return nil }
-        return open(slot.wrapped, kek, aad(.scrypt, keyId))
+        return open(w, kek, aad(.scrypt, keyId))
     }
 
     static func seal(_ key: SymmetricKey, _ kek: SymmetricKey, _ aad: Data) throws -> String {

@@ -98,7 +98,8 @@ enum BlockReader {
             }
             if cut { short.append("\(quoted(path)) (volume \(l.volume))") }
             if !reads.unreadable.isEmpty {
-                diag.error("\(quoted(path)): volume \(l.volume): cannot read \(reads.describe()) of the drive (\(reads.bytesLost) bytes): they went on as zeros")
+                diag.error(
+                    "\(quoted(path)): volume \(l.volume): cannot read \(reads.describe()) of the drive (\(reads.bytesLost) bytes): they went on as zeros")
                 unreadable.append("\(quoted(path)) (volume \(l.volume))")
             }
             diag.verbose("volume \(l.volume) from \(quoted(path)): \(l.streamBytes) bytes")

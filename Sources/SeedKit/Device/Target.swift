@@ -66,7 +66,9 @@ final class Target {
             // A seed label that cannot be read (its checksum fails) is a seed
             // drive damaged, someone's data: never taken for a blank drive.
             let label: VolumeLabel?
-            do { label = try readLabel(path) } catch let e as SeedError where e.status == .dataError { held = "a damaged seed label (\(e.message))"; label = nil }
+            do { label = try readLabel(path) } catch let e as SeedError where e.status == .dataError {
+                held = "a damaged seed label (\(e.message))"; label = nil
+            }
             if let l = label {
                 if l.session != begin.session || l.volume != begin.volume {
                     held = "volume \(l.volume) of seed session \(l.session)"

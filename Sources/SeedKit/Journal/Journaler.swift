@@ -433,10 +433,7 @@ extension StreamMetadata {
     /// Only a size seed-snapshot could have used (a multiple of 512 from
     /// 4 KiB to 32 MiB): a stream's word is never taken as a loop bound.
     static func recordSize(_ stages: [Stage]) -> UInt64? {
-        guard let n = stages.first(where: { $0.tool == "seed-snapshot" })?.settings?["recordSize"].flatMap({ UInt64($0) }),
-            n >= 4096, n <= 32 << 20, n % 512 == 0
-        else { return nil }
-        return n
+        stages.first(where: { $0.tool == "seed-snapshot" })?.settings?["recordSize"].flatMap { StreamMetadata.recordSize($0) }
     }
 
     /// More data records than any stream could hold (2^36, so that with a

@@ -123,7 +123,7 @@ public final class SnapshotExtractor {
                     continue
                 }
                 if !changes.isEmpty { throw SeedError.data("\(it.location): index record after the changes") }
-                try IndexLines.decode(it.payload, location: it.location, body)
+                try IndexLines.decode(it.payload, location: it.location, recordSize: feed.src.recordSize, body)
             }
         }
         if x.only == nil, let t = feed.src.totals, t.entries != checked {
@@ -349,8 +349,14 @@ public final class SnapshotExtractor {
     public static func pax(input: String?, force: Bool, diag: Diagnostics) throws -> SeedExit {
         let src = try SnapshotSource(input: input)
         let out = RecordlessOutput(fd: try StreamFiles.standardOutput(force: force), name: "standard output")
+        var entries: UInt64 = 0
         while let item = try src.next() {
             if item.kind == .data { try out.write(item.payload) }
+            // Every line checked, so the end record's count is held to what the index holds.
+            if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, recordSize: src.recordSize) { _ in entries += 1 } }
+        }
+        if let t = src.totals, t.entries != entries {
+            throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(entries)")
         }
         try out.flush()
         return .success

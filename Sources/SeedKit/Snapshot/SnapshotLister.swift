@@ -23,7 +23,7 @@ public final class SnapshotLister {
                 continue
             }
             guard item.kind == .index else { continue }
-            try IndexLines.decode(item.payload, location: item.location) { e in
+            try IndexLines.decode(item.payload, location: item.location, recordSize: src.recordSize) { e in
                 listed += 1
                 try lister.list(e)
             }

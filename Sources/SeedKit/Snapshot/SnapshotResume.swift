@@ -41,14 +41,16 @@ final class IndexLineReader {
     func next() throws -> IndexEntry? {
         guard left > 0 else { return nil }
         let location = quoted(path)
-        guard let entry = try file.next({ line -> IndexEntry? in
-            var entry: IndexEntry?
-            // The line with its newline, as IndexLines splits a payload.
-            var whole = Array(line)
-            whole.append(0x0a)
-            try whole.withUnsafeBytes { try IndexLines.decode($0, location: location) { entry = $0 } }
-            return entry
-        }) else { return nil }
+        guard
+            let entry = try file.next({ line -> IndexEntry? in
+                var entry: IndexEntry?
+                // The line with its newline, as IndexLines splits a payload.
+                var whole = Array(line)
+                whole.append(0x0a)
+                try whole.withUnsafeBytes { try IndexLines.decode($0, location: location) { entry = $0 } }
+                return entry
+            })
+        else { return nil }
         left -= 1
         return entry
     }

@@ -19,6 +19,10 @@ final class SnapshotSource {
     private(set) var dataRecords: UInt64 = 0
     private(set) var indexRecords: UInt64 = 0
     private(set) var archiveBytes: UInt64 = 0
+    /// The data record shorter than the record size, which must be the last.
+    private var shortDataRecord: UInt64?
+    /// The record size the snapshot stage used, once the header is read.
+    var recordSize: UInt64? { metadata.flatMap { StreamMetadata.recordSize($0.stages) } }
     /// With `useRing`, data payloads are read (or decoded) into these in
     /// turn, and each stays as it is until the ring comes round to it
     /// again: `willReuse` is told first, so a consumer still working on
@@ -70,7 +74,16 @@ final class SnapshotSource {
             case .end:
                 totals = try StreamTotals.decode(try decode(r, loc), record: loc)
             case .data:
-                if metadata == nil { throw SeedError.data("\(loc): data before the stream header") }
+                guard let m = metadata else { throw SeedError.data("\(loc): data before the stream header") }
+                // Records are cut at the record size, only the last shorter
+                // (seed-stream(5)): the index's record and offset depend on it.
+                if let size = StreamMetadata.recordSize(m.stages) {
+                    if r.header.rawLength > size { throw SeedError.data("\(loc): a data record of \(r.header.rawLength) bytes, past the record size \(size)") }
+                    if let short = shortDataRecord {
+                        throw SeedError.data("\(loc): a data record after data record \(short), which is shorter than the record size \(size)")
+                    }
+                    if r.header.rawLength < size { shortDataRecord = dataRecords }
+                }
                 dataRecords += 1
                 archiveBytes += r.header.rawLength
                 if !decodeData { return Item(kind: .data, payload: UnsafeRawBufferPointer(start: nil, count: 0), location: loc) }

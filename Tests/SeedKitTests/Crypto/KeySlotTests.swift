@@ -25,9 +25,18 @@ import Testing
         let id = Curve25519.KeyAgreement.PrivateKey()
         let slot = try Wrapping.wrapForRecipient(key, keyId: "0011223344556677", to: id.publicKey)
         #expect(Data(base64Encoded: slot.enc ?? "")?.count == 32)
-        #expect(Data(base64Encoded: slot.wrapped)?.count == 48)
+        #expect(Data(base64Encoded: slot.wrapped ?? "")?.count == 48)
         #expect(Wrapping.unwrap(slot, keyId: "0011223344556677", identity: id) == key)
         #expect(Wrapping.unwrap(slot, keyId: "0011223344556677", identity: Curve25519.KeyAgreement.PrivateKey()) == nil)
+    }
+
+    /// seed-stream(5): a reader passes over a slot kind it does not know,
+    /// whatever fields it has (a later kind may wrap the key otherwise).
+    @Test func aSlotOfAKindNotKnownIsPassedOverWhateverItsFields() throws {
+        let json = #"{"cipher":"aes-256-gcm","keyId":"0011223344556677","slots":[{"kind":"mlkem768","ct":"AAAA"},{"kind":"keyfile","salt":"AAAA"}]}"#
+        let k = try Array(json.utf8).withUnsafeBytes { try KeyRecord.decode($0, record: "test") }
+        #expect(k.slots.map(\.kind.rawValue) == ["mlkem768", "keyfile"])
+        #expect(k.slots.allSatisfy { Wrapping.unwrap($0, keyId: k.keyId, keyFile: Data(count: 32)) == nil })
     }
 
     @Test func scryptParametersBeyondTheBoundsAreNotTried() throws {

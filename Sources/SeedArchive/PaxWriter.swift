@@ -1,6 +1,10 @@
 import CArchive
 import SeedCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Writes a POSIX pax archive (archive_write(3)) to `write`, with no tar
 /// blocking, so every byte goes to `write` as soon as libarchive has it,
 /// and file data at the address it was given.
@@ -58,5 +62,23 @@ public final class PaxWriter {
         if r == ARCHIVE_OK || r == ARCHIVE_WARN { return }
         if let e = pendingError { throw e }
         throw SeedError(.failure, "\(what): \(archiveError(raw))")
+    }
+}
+
+/// The locale libarchive writes pax headers in. It converts names from
+/// the thread's locale to UTF-8, and in the C locale (cron's) a byte
+/// past ASCII cannot be converted, so the header says hdrcharset=BINARY:
+/// the same tree would make another stream. Writing in C.UTF-8 whatever
+/// the user's locale makes the stream's bytes the tree's alone; a name
+/// that is not UTF-8 still goes as BINARY, byte for byte.
+public enum PaxLocale {
+    public static func inUTF8<R>(_ body: () throws -> R) rethrows -> R {
+        guard let utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", nil) else { return try body() }
+        let previous = uselocale(utf8)
+        defer {
+            uselocale(previous)
+            freelocale(utf8)
+        }
+        return try body()
     }
 }

@@ -359,6 +359,15 @@ import Testing
         try refusedByEveryReader(s, bad, "end record promises", "entries")
     }
 
+    /// cron runs in the C locale: the same tree makes the same archive there.
+    @Test func theStreamsArchiveIsTheSameWhateverTheLocale() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && touch src/café \"src/$(printf 'bad\\xff')\" && echo x > src/naïve")
+        let r = try s.sh(
+            "LC_ALL=C seed-snapshot src | seed-snapshot -d > c.tar && LC_ALL=C.UTF-8 seed-snapshot src | seed-snapshot -d > u.tar && cmp c.tar u.tar")
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+    }
+
     // MARK: manners
 
     @Test func quietSilencesTheStopMessage() throws {

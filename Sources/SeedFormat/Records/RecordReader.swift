@@ -262,19 +262,21 @@ public final class RecordReader {
                 end -= start
                 start = 0
             }
-            if capacity < n {
-                let newCap = (n + (1 << 20) - 1) & ~((1 << 20) - 1)
+        }
+        while end - start < n {
+            // The buffer grows as bytes arrive, doubling, never to what a
+            // header declares before its bytes are there (seed-stream(5), Limits).
+            if end == capacity {
+                let newCap = min((start + n + (1 << 20) - 1) & ~((1 << 20) - 1), capacity * 2)
                 let nb = UnsafeMutableRawPointer.allocate(byteCount: newCap, alignment: 4096)
                 if end > 0 { nb.copyMemory(from: buffer, byteCount: end) }
                 buffer.deallocate()
                 buffer = nb
                 capacity = newCap
             }
-        }
-        while end - start < n {
             let got: Int
             do {
-                let want = exactReads ? start + n - end : capacity - end
+                let want = min(exactReads ? start + n - end : capacity - end, capacity - end)
                 got = try fd.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: want))
             } catch let e as Errno {
                 throw SeedError.io("\(source): read error at byte \(position + UInt64(end - start)): \(e.message)")

@@ -290,8 +290,15 @@ final class DriveStage: RecordStage, RecordOutput {
             let want = Int(min(UInt64(ChunkSink.chunkSize), l.streamBytes - done))
             let aligned = (want + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
             let at = l.streamOffset + done
-            let n = pread(fd, buf.base, aligned, off_t(at))
-            if n < want { throw SeedError.io("\(t.name): verify: cannot read volume \(l.volume) back at byte \(at)") }
+            // A read may come back short (a signal, a device's limit): read on.
+            var n = 0
+            while n < want {
+                let r = pread(fd, buf.base + n, aligned - n, off_t(at) + off_t(n))
+                if r < 0 && errno == EINTR { continue }
+                if r <= 0 { break }
+                n += r
+            }
+            if n < want { throw SeedError.io("\(t.name): verify: cannot read volume \(l.volume) back at byte \(at + UInt64(n)): \(errnoMessage())") }
             let b = UnsafeRawBufferPointer(start: buf.base, count: want)
             sha.update(bufferPointer: b)
             if i >= chunks.count || CRC32.checksum(b) != chunks[i] {

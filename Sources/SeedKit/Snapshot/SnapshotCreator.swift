@@ -120,6 +120,10 @@ public final class SnapshotCreator {
 
     /// Runs a whole snapshot of `o.root` to standard output or `o.output`.
     public static func run(_ o: SnapshotOptions, diag: Diagnostics) throws -> SeedExit {
+        try PaxLocale.inUTF8 { try runInLocale(o, diag: diag) }
+    }
+
+    private static func runInLocale(_ o: SnapshotOptions, diag: Diagnostics) throws -> SeedExit {
         var st = stat()
         if lstat(o.root, &st) != 0 {
             let e = errno

@@ -83,6 +83,12 @@ final class JoinStage: RecordStage {
                 "\(run.source): volume \(nextVolume)\(of) is missing (volumes read: \(seen.isEmpty ? "none" : seen))",
                 hint: total == nil ? "the last volume, which holds the end record, was not read either" : nil)
         }
+        // A volume of this session numbered past the last is no part of the
+        // stream: said, never dropped in silence.
+        if let past = held.keys.min() {
+            throw SeedError.data(
+                "\(run.source): volume \(past) of session \(session ?? "") comes after the last volume \(volumeCount ?? 0): it is no part of the stream")
+        }
     }
 
     /// Checks a volume begin record against what has been seen so far.

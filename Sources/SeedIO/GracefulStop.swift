@@ -1,5 +1,6 @@
 import Foundation
 import SeedCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -21,9 +22,23 @@ public enum GracefulStop {
         case downstream = 2
     }
 
-    nonisolated(unsafe) private static var role: Int32 = 0
-    nonisolated(unsafe) private static var signalled: Int32 = 0
-    nonisolated(unsafe) private static var deadlinePassed: Int32 = 0
+    // Atomics: the signal handler and the deadline's thread write them
+    // while the reading thread reads (lock-free, so safe in a handler).
+    private static let roleFlag = Atomic<Int32>(0)
+    private static let signalFlag = Atomic<Int32>(0)
+    private static let deadlineFlag = Atomic<Int32>(0)
+    private static var role: Int32 {
+        get { roleFlag.load(ordering: .sequentiallyConsistent) }
+        set { roleFlag.store(newValue, ordering: .sequentiallyConsistent) }
+    }
+    private static var signalled: Int32 {
+        get { signalFlag.load(ordering: .sequentiallyConsistent) }
+        set { signalFlag.store(newValue, ordering: .sequentiallyConsistent) }
+    }
+    private static var deadlinePassed: Int32 {
+        get { deadlineFlag.load(ordering: .sequentiallyConsistent) }
+        set { deadlineFlag.store(newValue, ordering: .sequentiallyConsistent) }
+    }
 
     /// Whether the first stage was asked to stop (a signal or its deadline).
     public static var requested: Bool { role == Role.first.rawValue && (signalled != 0 || deadlinePassed != 0) }

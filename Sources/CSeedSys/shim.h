@@ -30,3 +30,7 @@ static const int CSeedSys_SEEK_HOLE = 4;
 /* libFuzzer's driver, linked only into seed-fuzz built by scripts/fuzz
    (-sanitize=fuzzer); declared here so Swift can call it. */
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const unsigned char *data, size_t size));
+
+/* memmem(3) and O_TMPFILE are _GNU_SOURCE only too. */
+extern void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+static const int CSeedSys_O_TMPFILE = __O_TMPFILE | O_DIRECTORY;

@@ -15,9 +15,13 @@ package final class LineFile {
     package let what: String
     package let maxLine: Int
     private let fd: Int32
+    private let ownsFD: Bool
     private let buffer: ByteBuffer
     private var start = 0
     private var atEOF = false
+    /// Where the next read starts: each reader keeps its own, so several
+    /// read one open file (a journal copied once) without sharing a seek.
+    private var filePosition: off_t = 0
     /// The bytes of the lines read so far.
     package private(set) var offset: UInt64 = 0
     package private(set) var lineNumber = 0
@@ -29,6 +33,16 @@ package final class LineFile {
         self.path = path
         self.what = what
         self.maxLine = maxLine
+        guard let fd = try LineFile.openRegular(path, what: what, missingIsNil: missingIsNil) else { return nil }
+        self.fd = fd
+        ownsFD = true
+        buffer = ByteBuffer(capacity: min(maxLine, 1 << 20) + 1)
+    }
+
+    /// Opens `path` for reading as a file seed wrote must be: a regular
+    /// file, its last name not a symbolic link, never waiting on a FIFO.
+    /// Nil when it does not exist and `missingIsNil`.
+    package static func openRegular(_ path: String, what: String, missingIsNil: Bool = false) throws -> Int32? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let e = errno
@@ -41,11 +55,21 @@ package final class LineFile {
             close(fd)
             throw SeedError.data("\(what) \(quoted(path)) is not a regular file")
         }
+        return fd
+    }
+
+    /// Reads the regular file open at `fd` from its start; `fd` stays
+    /// the caller's, open.
+    package init(shared fd: Int32, path: String, what: String, maxLine: Int = 1 << 20) {
+        self.path = path
+        self.what = what
+        self.maxLine = maxLine
         self.fd = fd
+        ownsFD = false
         buffer = ByteBuffer(capacity: min(maxLine, 1 << 20) + 1)
     }
 
-    deinit { close(fd) }
+    deinit { if ownsFD { close(fd) } }
 
     /// The next whole line, without its newline, valid until the next
     /// call; nil at the end (or at a torn last line).
@@ -74,7 +98,8 @@ package final class LineFile {
             start = 0
             buffer.count = 0
             if atEOF { break }
-            let n = read(fd, buffer.base, buffer.capacity)
+            let n = pread(fd, buffer.base, buffer.capacity, filePosition)
+            if n > 0 { filePosition += off_t(n) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw SeedError.io("cannot read \(what) \(quoted(path)): \(errnoMessage())")

@@ -18,12 +18,33 @@ import Testing
         try #require(r.status == 0, "\(r.stderr)")
     }
 
+    /// A clear stream of two volumes whose journals name the files they
+    /// hold (the index passes seed-journal in the clear), signed with `sk`.
+    func shippedClear(_ s: Scratch) throws {
+        let r = try s.sh(
+            """
+            mkdir src && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > src/f$i; done
+            seed-journal --keygen sk > /dev/null
+            seed-snapshot --record-size 256K src | seed-split --volume-size 8M \
+              | seed-journal --journal-dir J --sign sk | seed-writeblk d1 d2
+            """)
+        try #require(r.status == 0, "\(r.stderr)")
+    }
+
+    /// Runs `edit` (sed commands) on the volume 1 journal, then checks the
+    /// drives against it with --signer: the status, stderr and bytes passed.
+    func checkAltered(_ s: Scratch, _ edit: String) throws -> (status: String, stderr: String) {
+        try s.sh("sed -i '\(edit)' J/*.v001.jrn")
+        let r = try s.sh("\(check) --signer sk.pub > out.seed; echo ${PIPESTATUS[1]} $(stat -c %s out.seed)")
+        return (r.stdout, r.stderr)
+    }
+
     let check = "seed-writeblk -d d1 d2 | seed-journal --check J"
 
     @Test func journalsSignedByTheSignerGivenPass() throws {
         let s = try Scratch()
         try shipped(s)
-        #expect(try s.sh("grep -c '\"type\":\"signature\"' J/*.jrn").stdout.split(separator: "\n").allSatisfy { $0.hasSuffix(":1") })
+        #expect(try s.sh("for j in J/*.jrn; do tail -n 1 $j | grep -c '\"type\":\"signature\"'; done").stdout == "1\n1\n")
         let r = try s.sh("\(check) --signer sk.pub | seed-encrypt -d --key-file kf | seed-split -d | seed-snapshot -t > /dev/null; echo ${PIPESTATUS[*]}")
         #expect(r.stdout == "0 0 0 0 0\n", "\(r.stderr)")
     }
@@ -63,17 +84,64 @@ import Testing
         let root = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
         #expect(root.stdout == "65\n")
         #expect(root.stderr.contains("is not signed by the signer given"), "\(root.stderr)")
-        // A record line's digest: the records no longer add up to the signed root.
+        // A record line's digest: the signature covers every line.
         try s.sh("rm -rf J && cp -r J0 J")
         try alter(s, field: "sha256", line: 1)
         let line = try s.sh("\(check) --signer sk.pub > out.seed; echo ${PIPESTATUS[1]}; stat -c %s out.seed")
         #expect(line.stdout == "65\n0\n", "\(line.stderr)")
-        #expect(line.stderr.contains("do not add up to its signed Merkle root"), "\(line.stderr)")
+        #expect(line.stderr.contains("is not signed by the signer given"), "\(line.stderr)")
         // A byte on a drive: named as damage, before seed-encrypt -d sees it.
         try s.sh(flipByte + "rm -rf J && cp -r J0 J && flip d1 3000000")
         let drive = try s.sh("\(check) --signer sk.pub > /dev/null; echo ${PIPESTATUS[1]}")
         #expect(drive.stdout == "65\n")
         #expect(drive.stderr.contains("is damaged (digest mismatch)"), "\(drive.stderr)")
+    }
+
+    @Test func theSignatureCoversTheFieldsOfEveryRecordLine() throws {
+        let s = try Scratch()
+        try shippedClear(s)
+        try s.sh("cp -r J J0")
+        // A data record's number, its kind, its sequence number: each refused, nothing passed.
+        for edit in [
+            #"0,/"dataRecord":/s/"dataRecord":\([0-9]*\)/"dataRecord":100\1/"#,
+            #"0,/"kind":"stream-header"/s/"kind":"stream-header"/"kind":"data"/"#,
+            #"0,/"seq":3,/s/"seq":3,/"seq":4,/"#,
+        ] {
+            try s.sh("rm -rf J && cp -r J0 J")
+            let r = try checkAltered(s, edit)
+            #expect(r.status == "65 0\n", "\(edit): \(r.stderr)")
+            #expect(r.stderr.contains("is not signed by the signer given"), "\(edit): \(r.stderr)")
+        }
+    }
+
+    @Test func theSignatureIsTheLastLineAndCoversTheFileLines() throws {
+        let s = try Scratch()
+        try shippedClear(s)
+        #expect(try s.sh("for j in J/*.jrn; do tail -n 1 $j | grep -c '\"type\":\"signature\"'; done").stdout == "1\n1\n")
+        #expect(try s.sh("grep -c '\"type\":\"file\"' J/*.v001.jrn").stdout != "0\n")
+        #expect(try s.sh("\(check) --signer sk.pub > /dev/null").status == 0)
+        // A file line's name or range: refused.
+        let r = try checkAltered(s, #"0,/"type":"file"/s/"lastData":\([0-9]*\)/"lastData":9\1/"#)
+        #expect(r.status == "65 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("is not signed by the signer given"), "\(r.stderr)")
+    }
+
+    @Test func aLineAfterTheSignatureIsRefused() throws {
+        let s = try Scratch()
+        try shippedClear(s)
+        let r = try checkAltered(s, #"$a {"firstData":0,"lastData":0,"path":"f1","type":"file"}"#)
+        #expect(r.status == "65 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("has lines after its signature"), "\(r.stderr)")
+    }
+
+    @Test func randomAccessRefusesARaisedDataRecordInASignedJournal() throws {
+        let s = try Scratch()
+        try shippedClear(s)
+        try s.sh(#"sed -i '0,/"dataRecord":/s/"dataRecord":\([0-9]*\)/"dataRecord":100\1/' J/*.v001.jrn"#)
+        let r = try s.sh("seed-snapshot -x out --only f1 --from d1 --from d2 --journal-dir J --signer sk.pub")
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("is not signed by the signer given"), "\(r.stderr)")
+        #expect(!s.exists("out/f1"))
     }
 
     @Test func aSignedJournalCheckedWithoutASignerSaysItsSignatureIsNotChecked() throws {

@@ -23,7 +23,7 @@ public struct JournalLineType: RawRepresentable, Codable, Hashable, Sendable {
     public static let end = JournalLineType(rawValue: "end")
     /// A file whose data the volume holds.
     public static let file = JournalLineType(rawValue: "file")
-    /// The shipping side's signature over the volume's end line and session.
+    /// The shipping side's signature over every line before it.
     public static let signature = JournalLineType(rawValue: "signature")
 }
 
@@ -100,19 +100,21 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
 
     /// A file whose archive headers and content lie in data records
     /// `firstData` to `lastData`.
-    /// An Ed25519 signature (RFC 8032) over `Signature.message` of the
-    /// volume's end line and session, by the key whose public half is `signer`.
+    /// An Ed25519 signature (RFC 8032) over `Signature.message` of every
+    /// byte of the journal before the line, by the key whose public half
+    /// is `signer`. The last line of a signed journal is one.
     public struct Signature: Codable, Equatable, Sendable {
         /// Base64 of the 32-byte public key, and of the 64-byte signature.
         public var signer: String
         public var signature: String
         package init(signer: String, signature: String) { (self.signer, self.signature) = (signer, signature) }
 
-        /// What is signed: the ASCII bytes of "seed journal signature v1",
-        /// the session, the volume, the records, the bytes and the Merkle
-        /// root, each followed by a newline.
-        public static func message(session: String, volume: UInt32, end: End) -> Data {
-            Data("seed journal signature v1\n\(session)\n\(volume)\n\(end.records)\n\(end.bytes)\n\(end.merkleRoot)\n".utf8)
+        /// What is signed: the ASCII bytes of "seed journal signature v2",
+        /// the session, the volume, and the SHA-256 in lower-case hex of
+        /// the journal's bytes before the signature line, each followed by
+        /// a newline.
+        public static func message(session: String, volume: UInt32, digest: [UInt8]) -> Data {
+            Data("seed journal signature v2\n\(session)\n\(volume)\n\(Hex.encode(digest))\n".utf8)
         }
     }
 
@@ -251,7 +253,8 @@ package final class JournalWriter {
     /// Creates (or replaces) the journal at `path`.
     package init(create path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // Read as well: a signature is over the bytes read back.
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw SeedError(.cannotCreate, "cannot create journal \(quoted(path)): \(errnoMessage())") }
     }
 
@@ -290,20 +293,19 @@ package final class JournalWriter {
 
     package func append(_ line: JournalLine) { pending += line.encodedLine() }
 
+    /// Appends a signature line over every byte the journal holds
+    /// (seed-journal(5), signature): the lines before it are written out
+    /// and read back to be hashed, so it covers what lies in the file.
+    package func sign(session: String, volume: UInt32, with sign: (Data) throws -> JournalLine.Signature) throws {
+        try flush(sync: false)
+        let digest = try FileWrite.sha256(of: fd)
+        append(.signature(try sign(JournalLine.Signature.message(session: session, volume: volume, digest: digest))))
+    }
+
     /// Writes buffered lines; with `sync`, to the disk.
     package func flush(sync: Bool) throws {
         if !pending.isEmpty {
-            let ok = pending.withUnsafeBytes { b -> Bool in
-                var p = b.baseAddress!
-                var left = b.count
-                while left > 0 {
-                    let n = write(fd, p, left)
-                    if n < 0 { if errno == EINTR { continue }; return false }
-                    p += n
-                    left -= n
-                }
-                return true
-            }
+            let ok = pending.withUnsafeBytes { FileWrite.all(fd, $0.baseAddress!, $0.count) }
             if !ok { throw SeedError.io("cannot write journal \(quoted(path)): \(errnoMessage())") }
             pending.removeAll(keepingCapacity: true)
         }
@@ -319,16 +321,22 @@ package final class JournalReader {
     /// seed-journal(5): no line is longer (a file line's name is at most
     /// a path's 4096 bytes, in base64).
     package static let maxLine = 256 << 10
-    package let path: String
+    package var path: String { journal.path }
+    private let journal: JournalFile
     private let file: LineFile
     package var lineNumber: Int { file.lineNumber }
     package var torn: Bool { file.torn }
     /// Where the line `next` reads starts: the bytes of the lines before it.
     package var offset: UInt64 { file.offset }
 
-    package init(_ path: String) throws {
-        self.path = path
-        file = try LineFile(path, what: "journal", maxLine: JournalReader.maxLine)!
+    /// Reads the journal at `path`, opened for this reader alone.
+    package convenience init(_ path: String) throws { self.init(try JournalFile(path)) }
+
+    /// Reads `journal` from its first line: every reader of one
+    /// JournalFile reads the same bytes.
+    package init(_ journal: JournalFile) {
+        self.journal = journal
+        file = LineFile(shared: journal.fd, path: journal.path, what: "journal", maxLine: JournalReader.maxLine)
     }
 
     /// The first line, which must be the volume line of `volume` of `session`.

@@ -13,9 +13,10 @@ import SeedIO
 struct SessionJournals {
     let dir: String
     let session: String
-    /// Each volume's number and journal, by absolute path: extraction
-    /// reads them from inside its target.
-    private(set) var volumes: [(volume: UInt32, path: String)] = []
+    /// Each volume's number and journal, opened once (by absolute path:
+    /// extraction opens them from inside its target), and with signers
+    /// held to them before any line is used.
+    private(set) var volumes: [(volume: UInt32, file: JournalFile)] = []
 
     init(dir: String, session: String, signers: [String]) throws {
         guard let full = realpath(dir, nil) else {
@@ -25,9 +26,9 @@ struct SessionJournals {
         free(full)
         self.session = session
         for (volume, path) in try ResumePlanner.journals(self.dir, session: session) {
-            if !signers.isEmpty { try VolumeChecker.checkSignature(path, session: session, volume: volume, signers: signers) }
-            _ = try JournalReader(path).volumeLine(volume, of: session)
-            volumes.append((volume, path))
+            let file = try VolumeChecker.open(path, session: session, volume: volume, signers: signers)
+            _ = try JournalReader(file).volumeLine(volume, of: session)
+            volumes.append((volume, file))
         }
         guard !volumes.isEmpty else {
             throw SeedError(.noInput, "no journal of session \(session) in \(quoted(dir))", hint: "give the journal directory seed-journal wrote")
@@ -41,20 +42,20 @@ struct SessionJournals {
 /// Reads a session's journals' record lines one after another, volume
 /// after volume, keeping the clear records of the key segment each lies in.
 final class JournalCursor {
-    private let journals: [(volume: UInt32, path: String)]
+    private let journals: [(volume: UInt32, file: JournalFile)]
     private var next = 0
     private var reader: JournalReader?
     private var volume: UInt32 = 0
     private var segment: [JournalLine.Entry] = []
 
-    init(_ journals: [(volume: UInt32, path: String)]) { self.journals = journals }
+    init(_ journals: [(volume: UInt32, file: JournalFile)]) { self.journals = journals }
 
     /// The next record line, its volume and its segment's clear records.
     func read() throws -> (volume: UInt32, line: JournalLine.Entry, segment: [JournalLine.Entry])? {
         while true {
             if reader == nil {
                 guard next < journals.count else { return nil }
-                reader = try JournalReader(journals[next].path)
+                reader = JournalReader(journals[next].file)
                 volume = journals[next].volume
                 segment = []
                 next += 1

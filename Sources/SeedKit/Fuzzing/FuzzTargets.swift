@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SeedArchive
 import SeedCore
@@ -82,13 +83,23 @@ public enum FuzzTargets {
         }
     }
 
-    /// A journal file, line by line.
+    /// A journal file, line by line, and held to a signer (its copy read
+    /// when, by chance, it holds).
     static func journal(_ bytes: UnsafeRawBufferPointer) {
         withFile(bytes) { path in
             let r = try JournalReader(path)
             while try r.next() != nil {}
         }
+        withFile(bytes) { path in
+            let f = try JournalFile(path, session: fuzzSession, volume: 1, signers: [fuzzSigner])
+            let r = JournalReader(f)
+            while try r.next() != nil {}
+        }
     }
+
+    static let fuzzSession = "00000000-0000-4000-8000-000000000000"
+    /// A key no input is signed by: the fuzzer exercises the refusals.
+    static let fuzzSigner = Curve25519.Signing.PrivateKey().publicKey
 
     /// A drive's label block.
     static func label(_ bytes: UnsafeRawBufferPointer) {

@@ -170,16 +170,17 @@ final class ExpectedRecord {
 /// A volume being checked: counts, and only the records that failed.
 final class VolumeProgress {
     let volume: UInt32
-    let journal: String
+    let file: JournalFile
+    var journal: String { file.path }
     var records: UInt64 = 0
     var good: UInt64 = 0
     var bad: [(record: ExpectedRecord, problem: RecordProblem)] = []
     var journalComplete = true
     /// Records past the end of an incomplete journal.
     var unchecked: UInt64 = 0
-    init(volume: UInt32, journal: String) {
+    init(volume: UInt32, journal: JournalFile) {
         self.volume = volume
-        self.journal = journal
+        self.file = journal
     }
 }
 
@@ -287,10 +288,10 @@ struct VolumeChecker {
         }
         session = session ?? s
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
-        if !o.signers.isEmpty { try VolumeChecker.checkSignature(path, session: s, volume: volume, signers: o.signers) }
-        let journal = try JournalReader(path)
+        let file = try VolumeChecker.open(path, session: s, volume: volume, signers: o.signers)
+        let journal = JournalReader(file)
         _ = try journal.volumeLine(volume, of: s)
-        let progress = VolumeProgress(volume: volume, journal: path)
+        let progress = VolumeProgress(volume: volume, journal: file)
         var merkle = MerkleRoot()
         var ended = false
         var offset: UInt64 = 0
@@ -347,7 +348,7 @@ struct VolumeChecker {
             }
         }
         progress.journalComplete = ended && !journal.torn
-        // A signature line follows the end line; unchecked unless asked.
+        // Signature lines follow the end line; unchecked unless asked.
         if ended && o.signers.isEmpty, case .signature? = try? journal.next() {
             diag.info("journal of volume \(volume) is signed, but no --signer was given: the signature is not checked")
         }
@@ -360,42 +361,14 @@ struct VolumeChecker {
         return progress
     }
 
-    /// With --signer: before any record of the volume goes on, its journal
-    /// must carry a signature by one of the signers over its end line and
-    /// session, and its record lines must add up to the signed Merkle root;
-    /// each record is then held to its line as it passes.
-    static func checkSignature(_ path: String, session: String, volume: UInt32, signers: [String]) throws {
+    /// A volume's journal, read once: with signers, held to them before
+    /// any of its lines is used (its last line must be a signature by one
+    /// of them over every byte before it), and then read from the copy
+    /// that was checked.
+    static func open(_ path: String, session: String, volume: UInt32, signers: [String]) throws -> JournalFile {
+        if signers.isEmpty { return try JournalFile(path) }
         let keys = try signers.flatMap { try SigningKeys.publics($0) }
-        let r = try JournalReader(path)
-        var end: JournalLine.End?
-        var signed = false
-        var merkle = MerkleRoot()
-        var records: UInt64 = 0
-        while let l = try r.next() {
-            switch l {
-            case .record(let e) where end == nil:
-                guard let d = Hex.decode(e.sha256), d.count == 32 else { throw SeedError.data("journal \(quoted(path)): a record line's digest is not hex") }
-                merkle.add(d)
-                records += 1
-            case .end(let e) where end == nil: end = e
-            case .signature(let g):
-                guard let e = end, let sig = Data(base64Encoded: g.signature) else { continue }
-                let message = JournalLine.Signature.message(session: session, volume: volume, end: e)
-                if keys.contains(where: { $0.rawRepresentation.base64EncodedString() == g.signer && $0.isValidSignature(sig, for: message) }) {
-                    signed = true
-                }
-            default: continue
-            }
-        }
-        guard end != nil else {
-            throw SeedError.data("journal \(quoted(path)) is incomplete (the run that wrote it stopped), so it is not signed")
-        }
-        guard signed else {
-            throw SeedError.data("journal \(quoted(path)) is not signed by the signer given (altered, or written by someone else)")
-        }
-        guard let end, Hex.encode(merkle.root) == end.merkleRoot, records == end.records else {
-            throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its signed Merkle root")
-        }
+        return try JournalFile(path, session: session, volume: volume, signers: keys)
     }
 
     /// Follows the volume's own framing past the records an incomplete
@@ -439,7 +412,7 @@ struct VolumeChecker {
         }
         if !damagedData.isEmpty {
             let keys = damagedData.keys.sorted()
-            let journal = try JournalReader(v.journal)
+            let journal = JournalReader(v.file)
             var named = false
             while let next = try journal.next() {
                 guard case .file(let line) = next else { continue }

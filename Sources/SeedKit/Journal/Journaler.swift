@@ -304,15 +304,24 @@ struct JournalState {
         guard let j = journal else { return }
         let end = JournalLine.End(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))
         j.append(.end(end))
-        if let k = signingKey {
-            let sig = try k.signature(for: JournalLine.Signature.message(session: session, volume: volume, end: end))
-            j.append(.signature(.init(signer: k.publicKey.rawRepresentation.base64EncodedString(), signature: sig.base64EncodedString())))
-        }
+        try sign(j, volume)
         try j.flush(sync: true)
         sinceSync = 0
         volumes[volumes.count - 1].last = dataRecord
         journal = nil
         diag.verbose("journal \(quoted(j.path)): \(records) records, \(offset) bytes")
+    }
+
+    /// With --sign: a signature line over everything the journal holds.
+    /// A volume's journal is signed when the volume ends, and again once
+    /// its file lines follow; the last line is always a signature.
+    func sign(_ j: JournalWriter, _ volume: UInt32) throws { try JournalState.sign(j, session, volume, signingKey) }
+
+    static func sign(_ j: JournalWriter, _ session: String, _ volume: UInt32, _ key: Curve25519.Signing.PrivateKey?) throws {
+        guard let k = key else { return }
+        try j.sign(session: session, volume: volume) { message in
+            .init(signer: k.publicKey.rawRepresentation.base64EncodedString(), signature: try k.signature(for: message).base64EncodedString())
+        }
     }
 
     /// Index records that pass in the clear are kept, decoded, in a
@@ -380,7 +389,8 @@ struct JournalState {
                 }
             }
         }
-        try files.finish((recordSize, volumes, dataRecord))
+        let (session, key) = (session, signingKey)
+        try files.finish((recordSize, volumes, dataRecord)) { w, volume in try JournalState.sign(w, session, volume, key) }
         if !files.seen && !volumes.isEmpty {
             diag.warning("the index was encrypted: journals name no files (give --index with the stream before seed-encrypt)")
         }
@@ -402,10 +412,15 @@ struct IndexToFiles {
         previous = e
     }
 
-    mutating func finish(_ k: Known) throws {
+    /// Places the last entry, and hands each journal given file lines to
+    /// `sign` before it is synced.
+    mutating func finish(_ k: Known, sign: (JournalWriter, UInt32) throws -> Void) throws {
         if let p = previous { try place(p, endOffset: nil, k) }
         previous = nil
-        for w in writers.values { try w.flush(sync: true) }
+        for (volume, w) in writers.sorted(by: { $0.key < $1.key }) {
+            try sign(w, volume)
+            try w.flush(sync: true)
+        }
         writers = [:]
     }
 

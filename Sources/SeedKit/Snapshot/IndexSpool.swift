@@ -18,12 +18,7 @@ final class IndexSpool {
     private(set) var lines: UInt64 = 0
 
     init() throws {
-        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((dir + "/seed-index.XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 { throw SeedError(.cannotCreate, "cannot create a temporary index file in \(quoted(dir)): \(errnoMessage())") }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        self.fd = fd
+        fd = try TempFile.open(what: "a temporary index file")
     }
 
     /// A spool kept at `path` for a resumed run to take up (seed-snapshot

@@ -211,12 +211,7 @@ final class HeldVolume {
 
     init(first: Record, directory: String) throws {
         volume = first.header.volume
-        var template = Array((directory + "/seed-split-volume.XXXXXX").utf8CString)
-        let raw = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if raw < 0 { throw SeedError(.cannotCreate, "cannot create a temporary file in \(quoted(directory)): \(errnoMessage())") }
-        let path = String(cString: template)
-        unlink(path)
-        fd = FileDescriptor(rawValue: raw)
+        fd = FileDescriptor(rawValue: try TempFile.open(in: directory))
         source = "volume \(volume) (held in \(quoted(directory)))"
         writer = RecordWriter(fd: fd, destination: "a temporary file in \(quoted(directory))")
         try writer.write(header: first.header, payload: first.payload)
@@ -239,7 +234,6 @@ final class HeldVolume {
 extension SplitOptions {
     /// Where early volumes wait: $TMPDIR, or /tmp.
     var temporaryDirectory: String {
-        if let t = ProcessInfo.processInfo.environment["TMPDIR"], !t.isEmpty { return t }
-        return "/tmp"
+        TempFile.directory
     }
 }

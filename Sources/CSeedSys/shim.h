@@ -34,3 +34,4 @@ int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const unsigned 
 /* memmem(3) and O_TMPFILE are _GNU_SOURCE only too. */
 extern void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
 static const int CSeedSys_O_TMPFILE = __O_TMPFILE | O_DIRECTORY;
+extern void *memrchr(const void *s, int c, size_t n);

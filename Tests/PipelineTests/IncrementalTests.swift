@@ -63,6 +63,20 @@ import Testing
         #expect(compare.status == 0, "\(compare.stdout) \(compare.stderr)")
     }
 
+    @Test func directoriesKeepTheirTimesWhenAnIncrementRewritesFilesInThem() throws {
+        let s = try Scratch()
+        try seeded(s)
+        try s.sh("head -c 32 /dev/urandom > kf")
+        // Content rewritten in place: no directory changes, so none is in
+        // the increment, and none may change in the restore either.
+        try s.sh("sleep 0.05; echo v2 >> src/work/doc.txt && head -c 1000 /dev/urandom >> src/move/m2")
+        let one = try increment(s, 1, base: "s0.idx")
+        #expect(one.status == 0, "\(one.stderr)")
+        let compare = try s.sh("seed-snapshot --compare out s1.idx")
+        #expect(compare.status == 0, "\(compare.stdout) \(compare.stderr)")
+        #expect(try (s.sh("stat -c %y out out/work out/move").stdout == s.sh("stat -c %y src src/work src/move").stdout))
+    }
+
     @Test func anIncrementOutOfOrderOrOntoAnotherBaseIsRefusedBeforeAnythingIsWritten() throws {
         let s = try Scratch()
         try seeded(s)

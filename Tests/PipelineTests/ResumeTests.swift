@@ -70,7 +70,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         try staged(s, mb: 8)
         // 100 MB of text at zstd level 19 keeps the first stage busy past the deadline.
         try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
-        let stopped = try s.sh(ship("-l 19 --max-duration 5s", volume: "64M"))
+        let stopped = try s.sh(ship("-l 19 --max-duration 2s", volume: "64M"))
         #expect(stopped.stdout == "75 75 75 75 75\n", "\(stopped.stderr)")
         #expect(stopped.stderr.contains("seed-compress: stopped on the deadline"), "\(stopped.stderr)")
         #expect(stopped.stderr.contains("seed-writeblk: volume 1: stopped after byte"), "\(stopped.stderr)")

@@ -91,24 +91,7 @@ package final class JournalFile {
     }
 }
 
-/// Whole writes to a file, and the digest of what it holds.
-package enum FileWrite {
-    /// Writes all `count` bytes, through short writes and EINTR.
-    package static func all(_ fd: Int32, _ p: UnsafeRawPointer, _ count: Int) -> Bool {
-        var p = p
-        var left = count
-        while left > 0 {
-            let n = write(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            p += n
-            left -= n
-        }
-        return true
-    }
-
+extension FileWrite {
     /// The SHA-256 of every byte of an open file, read with pread: what a
     /// signature line appended next covers.
     package static func sha256(of fd: Int32) throws -> [UInt8] {

@@ -335,16 +335,11 @@ struct JournalState {
             decoded.count = Int(slot.header.rawLength)
             payload = decoded.bytes
         }
-        if indexSpool == nil {
-            guard let f = tmpfile() else { throw SeedError.io("cannot create a temporary file: \(errnoMessage())") }
-            indexSpool = f
-        }
-        if fwrite(payload.baseAddress, 1, payload.count, indexSpool) != payload.count {
-            throw SeedError.io("cannot write a temporary file: \(errnoMessage())")
-        }
+        if indexSpool == nil { indexSpool = try LineSpool(what: "the index", maxLine: IndexLines.maxLine) }
+        try indexSpool!.append(payload)
     }
 
-    var indexSpool: UnsafeMutablePointer<FILE>?
+    var indexSpool: LineSpool?
 
     mutating func addIndex(_ payload: UnsafeRawBufferPointer, _ loc: String) throws {
         var f = files
@@ -356,26 +351,8 @@ struct JournalState {
     mutating func finish() throws {
         try close()
         if let spool = indexSpool {
-            defer { fclose(spool) }
-            rewind(spool)
-            let buf = ByteBuffer(capacity: 1 << 20)
-            var have = 0
-            while true {
-                buf.count = have
-                buf.reserveKeeping(have + (1 << 20))
-                let n = fread(buf.base + have, 1, buf.capacity - have, spool)
-                have += n
-                // Whole lines only; the rest waits for the next read.
-                let p = buf.base.assumingMemoryBound(to: UInt8.self)
-                var cut = have
-                while cut > 0 && p[cut - 1] != 0x0a { cut -= 1 }
-                if cut > 0 {
-                    try addIndex(UnsafeRawBufferPointer(start: buf.base, count: cut), "the index")
-                    memmove(buf.base, buf.base + cut, have - cut)
-                    have -= cut
-                }
-                if n == 0 { break }
-            }
+            try spool.forEachChunk { try addIndex($0, "the index") }
+            indexSpool = nil
         }
         if let index = o.index {
             let src = try SnapshotSource(input: index)

@@ -108,21 +108,25 @@ public final class SnapshotExtractor {
         while try feed.next() != nil {}
         var item = feed.lookahead
         feed.lookahead = nil
-        var changes: [ChangeLine] = []
+        // Change lines wait on disk, not in memory: they are applied after the index.
+        var changes: LineSpool?
+        var changeCount: UInt64 = 0
         let checked = try x.check { body in
             while true {
                 if item == nil { item = try feed.src.next() }
                 guard let it = item else { break }
                 item = nil
                 if it.kind == .changes {
-                    try ChangeLine.decode(it.payload, location: it.location) { changes.append($0) }
+                    try ChangeLine.decode(it.payload, location: it.location) { _ in changeCount += 1 }
+                    if changes == nil { changes = try LineSpool(what: "the changes", maxLine: IndexLines.maxLine) }
+                    try changes!.append(it.payload)
                     continue
                 }
                 guard it.kind == .index else {
                     if it.kind == .data { throw SeedError.data("\(it.location): data record after the index") }
                     continue
                 }
-                if !changes.isEmpty { throw SeedError.data("\(it.location): index record after the changes") }
+                if changes != nil { throw SeedError.data("\(it.location): index record after the changes") }
                 try IndexLines.decode(it.payload, location: it.location, recordSize: feed.src.recordSize, body)
             }
         }
@@ -130,14 +134,29 @@ public final class SnapshotExtractor {
             throw SeedError.data("\(feed.src.source): end record promises \(t.entries) entries, the index lists \(checked)")
         }
         if x.increment {
-            if let t = feed.src.totals, (t.changes ?? 0) != UInt64(changes.count) {
-                throw SeedError.data("\(feed.src.source): end record promises \(t.changes ?? 0) changes, the stream has \(changes.count)")
+            if let t = feed.src.totals, (t.changes ?? 0) != changeCount {
+                throw SeedError.data("\(feed.src.source): end record promises \(t.changes ?? 0) changes, the stream has \(changeCount)")
             }
-            // Renames first (their sources may lie in directories that go), then deletions, deepest first.
-            for c in changes where c.op == .rename { try TreeChanges.rename(from: c.fromBytes ?? [], to: c.pathBytes) }
-            for c in changes where c.op == .delete { try TreeChanges.remove(c.pathBytes) }
+            // Renames first (their sources may lie in directories that go), then
+            // deletions, deepest first; each directory they change keeps its time.
+            let times = x.directoryTimes
+            try changes?.forEachChunk { chunk in
+                try ChangeLine.decode(chunk, location: "the changes") { c in
+                    guard c.op == .rename else { return }
+                    try times.keepParent(of: c.fromBytes ?? [])
+                    try times.keepParent(of: c.pathBytes)
+                    try TreeChanges.rename(from: c.fromBytes ?? [], to: c.pathBytes)
+                }
+            }
+            try changes?.forEachChunk { chunk in
+                try ChangeLine.decode(chunk, location: "the changes") { c in
+                    guard c.op == .delete else { return }
+                    try times.keepParent(of: c.pathBytes)
+                    try TreeChanges.remove(c.pathBytes)
+                }
+            }
             try x.finishDirectories()
-            diag.verbose("\(checked) entries written, \(changes.count) changes made; the tree is now session \(feed.src.metadata?.session ?? "")")
+            diag.verbose("\(checked) entries written, \(changeCount) changes made; the tree is now session \(feed.src.metadata?.session ?? "")")
         }
         return x.finish()
     }
@@ -150,7 +169,8 @@ public final class SnapshotExtractor {
     /// Extracting an increment: what is in an entry's way goes first, and
     /// directories are finished after its changes.
     var increment = false
-    private var directoryTimes: [(path: [UInt8], mtime: timespec)] = []
+    /// The directories' times set at the end, over a restore.
+    let directoryTimes = DirectoryTimes()
 
     /// Creates `o.target` and writes the chosen entries the feed holds.
     func writeEntries(_ o: ExtractOptions, _ feed: ExtractFeed) throws {
@@ -215,8 +235,11 @@ public final class SnapshotExtractor {
                     started = headerPos
                     if RootMetadata.isRoot(path) {
                         root = RootMetadata(e)
-                    } else if overDirectories && e.fileType == 0o040000 {
-                        directoryTimes.append((SnapshotExtractor.indexPath(e), e.modificationTime))
+                    } else if overDirectories {
+                        // The directory it goes into keeps the time it has,
+                        // unless its own entry gives another.
+                        try directoryTimes.keepParent(of: SnapshotExtractor.indexPath(e))
+                        if e.fileType == 0o040000 { try directoryTimes.keep(SnapshotExtractor.indexPath(e), e.modificationTime) }
                     }
                     if increment { try TreeChanges.clearForEntry(SnapshotExtractor.indexPath(e), isDirectory: e.fileType == 0o040000) }
                     if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
@@ -288,18 +311,8 @@ public final class SnapshotExtractor {
     /// bundle or an increment wrote into (libarchive leaves an existing
     /// directory's times alone): after everything else went into them.
     func finishDirectories() throws {
+        try directoryTimes.apply { warn($0) }
         if let root = rootMetadata { try root.apply(owner: rootOwner) }
-        for (path, mtime) in directoryTimes.reversed() {
-            // Renames and deletions came since: the path is reached afresh, inside the tree.
-            guard let (dir, name) = try? TreeFiles.parent(path, in: AT_FDCWD) else {
-                warn("\(quoted(bytes: path)): cannot set its times: it is gone")
-                continue
-            }
-            defer { close(dir) }
-            var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), mtime]
-            let r = cString(name) { utimensat(dir, $0, &times, AT_SYMLINK_NOFOLLOW) }
-            if r != 0 { warn("\(quoted(bytes: path)): cannot set its times: \(errnoMessage())") }
-        }
     }
 
     /// Holds what was written against the index lines `lines` hands out

@@ -309,7 +309,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
             mkdir src && for i in $(seq 1 80); do head -c 1000000 /dev/urandom > src/f$i; done
             seed-snapshot --record-size 256K src | seed-compress -o files.seed
             window() { \(scriptsDir)/seed-window --max-duration "$1" --staging files.seed --journal-dir J --volume-size 40M d1 d2 d3 > out 2>&1; echo $? >> statuses; }
-            window 0.2s
+            window 0.05s
             for night in 1 2 3 4 5; do tail -1 statuses | grep -qx 0 && break; window 60s; done
             window 60s
             cat statuses; cat out

@@ -58,6 +58,6 @@ let package = Package(
     ]
         + tools.map { .executableTarget(name: $0, dependencies: ["SeedCore", "SeedIO", "SeedRunner", "SeedKit", "SeedCLI", argumentParser]) }
         // libFuzzer's entry points over SeedKit's readers (scripts/fuzz).
-        + [.executableTarget(name: "seed-fuzz", dependencies: ["SeedKit"])],
+        + [.executableTarget(name: "seed-fuzz", dependencies: ["SeedCore", "SeedKit"])],
     swiftLanguageModes: [.v5]
 )

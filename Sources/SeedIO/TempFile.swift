@@ -15,10 +15,12 @@ package enum TempFile {
     }
 
     /// A new unlinked file open for reading and writing, in `dir`
-    /// ($TMPDIR when nil); `what` names it in the error.
-    package static func open(in dir: String? = nil, what: String = "a temporary file") throws -> Int32 {
+    /// ($TMPDIR when nil); `what` names it in the error. Without
+    /// `unnamed` (a file system without O_TMPFILE takes this way too), a
+    /// named file, unlinked as soon as it is made.
+    package static func open(in dir: String? = nil, what: String = "a temporary file", unnamed: Bool = true) throws -> Int32 {
         let dir = dir ?? directory
-        var fd = Glibc.open(dir, O_RDWR | CSeedSys_O_TMPFILE | O_EXCL | O_CLOEXEC, 0o600)
+        var fd: Int32 = unnamed ? Glibc.open(dir, O_RDWR | CSeedSys_O_TMPFILE | O_EXCL | O_CLOEXEC, 0o600) : -1
         if fd < 0 {
             var name = Array((dir + "/seed.XXXXXX").utf8CString)
             fd = name.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -100,7 +102,7 @@ package final class LineSpool {
                 memmove(buf.base, buf.base + cut, have - cut)
                 have -= cut
             }
-            if have > maxLine { throw SeedError.data("\(what): a line longer than \(maxLine >> 20) MiB") }
+            if have > maxLine { throw SeedError.data("\(what): a line longer than \(maxLine) bytes") }
             if n == 0 && have > 0 { throw SeedError.data("\(what): ends inside a line") }
             if n == 0 { return }
         }

@@ -3,11 +3,28 @@
 // plain tool it only says so. SEED_FUZZ_TARGET names the target.
 import CSeedSys
 import Foundation
+import SeedCore
 import SeedKit
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+let usage = """
+    usage: SEED_FUZZ_TARGET=TARGET seed-fuzz [libFuzzer options] [CORPUS...]
+    Runs libFuzzer over one of seed's readers; TARGET is one of \(FuzzTargets.names.joined(separator: ", ")).
+    Built by scripts/fuzz (libFuzzer and AddressSanitizer); see seed-fuzz(1).
+
+    """
+switch CommandLine.arguments.dropFirst().first {
+case "-h", "--help":
+    print(usage, terminator: "")
+    exit(0)
+case "--version":
+    print("seed-fuzz \(SeedVersion.current)")
+    exit(0)
+default: break
+}
 
 nonisolated(unsafe) private var target = ProcessInfo.processInfo.environment["SEED_FUZZ_TARGET"] ?? ""
 

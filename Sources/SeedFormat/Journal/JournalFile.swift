@@ -33,7 +33,8 @@ package final class JournalFile {
         self.path = path
         fd = try TempFile.open(what: "a copy of journal \(quoted(path))")
         let source = try LineFile(path, what: "journal", maxLine: JournalReader.maxLine)!
-        let out = ByteBuffer(capacity: 1 << 20)
+        // Room for a whole line at any time: a line is never written in two parts.
+        let out = ByteBuffer(capacity: max(1 << 20, 2 * (JournalReader.maxLine + 1)))
         var hash = SHA256()
         // What the lines read so far end with: a valid signature, another
         // signature, or some other line.
@@ -65,15 +66,9 @@ package final class JournalFile {
             hash.update(bufferPointer: line)
             hash.update(data: [0x0a])
             if out.count + line.count + 1 > out.capacity { try spill() }
-            if line.count + 1 > out.capacity {
-                if !FileWrite.all(fd, lineBase, line.count) || !FileWrite.all(fd, "\n", 1) {
-                    throw SeedError.io("cannot write a temporary copy of journal \(quoted(path)): \(errnoMessage())")
-                }
-            } else {
-                (out.base + out.count).copyMemory(from: lineBase, byteCount: line.count)
-                out.base.storeBytes(of: 0x0a, toByteOffset: out.count + line.count, as: UInt8.self)
-                out.count += line.count + 1
-            }
+            (out.base + out.count).copyMemory(from: lineBase, byteCount: line.count)
+            out.base.storeBytes(of: 0x0a, toByteOffset: out.count + line.count, as: UInt8.self)
+            out.count += line.count + 1
             return true
         }) != nil {}
         try spill()

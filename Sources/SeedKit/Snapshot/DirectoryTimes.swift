@@ -57,16 +57,18 @@ final class DirectoryTimes {
         guard fd >= 0 else { return }
         try flush()
         var at = size
-        var name: [UInt8] = []
         let trailer = 21
+        // One trailer and one name, reused record after record.
+        var t = [UInt8](repeating: 0, count: trailer)
+        var name: [UInt8] = []
         while at >= off_t(trailer) {
-            var t = [UInt8](repeating: 0, count: trailer)
             try read(&t, at - off_t(trailer))
             let len = t.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 16, as: UInt32.self)) }
             let found = t[20] != 0
             guard off_t(len) <= at - off_t(trailer) else { throw SeedError.io("the directory times kept are damaged") }
             at -= off_t(trailer + len)
-            name = [UInt8](repeating: 0, count: len)
+            name.removeAll(keepingCapacity: true)
+            name.append(contentsOf: repeatElement(0, count: len))
             if len > 0 { try read(&name, at) }
             var times = [
                 timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT),

@@ -64,6 +64,9 @@ enum Process {
         _ = CSeedSys_setTrimThreshold(512 << 20)
         // A next stage that dies is a write error (EPIPE), said in one line.
         signal(SIGPIPE, SIG_IGN)
+        // A file past `ulimit -f` (a sparse entry's declared size, say) is a
+        // write error (EFBIG) naming the file, not a death by signal.
+        signal(SIGXFSZ, SIG_IGN)
         // libarchive converts names through the locale; pax carries UTF-8
         // and falls back to raw bytes for names that are not.
         setlocale(LC_ALL, "")

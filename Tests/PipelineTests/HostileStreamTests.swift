@@ -77,6 +77,30 @@ import Testing
         #expect(!s.exists("out/big"))
     }
 
+    /// A sparse map says the file is a pebibyte, with 512 bytes of data at
+    /// its start, or its end: past `ulimit -f` that is an error naming the
+    /// entry, not a death by SIGXFSZ, and no part of the file stays.
+    @Test func aSparseMapDeclaringAPebibyteIsAnErrorPastTheFileSizeLimit() throws {
+        let s = try Scratch()
+        for (name, at) in [("start", "0"), ("end", "(1 << 50) - 512")] {
+            try s.sh(
+                """
+                python3 - <<'PY'
+                import tarfile
+                size = 1 << 50
+                t = tarfile.TarInfo("GNUSparseFile.0/big"); t.size = 1024
+                t.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "big", "GNU.sparse.realsize": str(size)}
+                m = ("1\\n%d\\n512\\n" % (\(at))).encode()
+                open("\(name).tar", "wb").write(t.tobuf(format=tarfile.PAX_FORMAT) + m + b"\\0" * (512 - len(m)) + b"x" * 512 + b"\\0" * 1024)
+                PY
+                """)
+            try StreamSurgery.wrapArchive(try s.read("\(name).tar"), into: s.path("\(name).seed"))
+            let r = try s.sh("rm -rf out; ulimit -f 10240; timeout 10 seed-snapshot -x out < \(name).seed")
+            expectRefused(r, "seed-snapshot", containing: "entry 'big': ", status: 74, "a pebibyte's data at the \(name)")
+            #expect(!s.exists("out/big"), "data at the \(name)")
+        }
+    }
+
     @Test func oversizedJSONIsRefusedBeforeItIsDecoded() throws {
         let s = try Scratch()
         let recs = try plainStream(s)

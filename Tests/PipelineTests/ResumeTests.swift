@@ -106,6 +106,40 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out"))
     }
 
+    /// Ctrl-C on the receiving pipeline is a stop, never damage: no stage
+    /// reports the records it did not get as missing, and the check writes
+    /// no report a repair could be made from.
+    @Test func ctrlCOnTheReceivingPipelineIsAStopNotDamage() throws {
+        let s = try Scratch()
+        try staged(s)
+        try #require(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        // The restore is held after its first records (dd passes exactly
+        // 256 KiB on), so SIGINT finds every stage in the middle. It runs
+        // with SIGINT at its default, as from a terminal, whatever the test
+        // runner left ignored.
+        let r = try s.sh(
+            """
+            set -m
+            cat > receive <<'SH'
+            mkdir out && seed-writeblk -d d? | seed-journal --check J --report report.json \
+              | { dd bs=64K count=4 iflag=fullblock 2>/dev/null; sleep 60; cat; } \
+              | seed-encrypt -d --key-file kf | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
+            SH
+            env --default-signal=INT bash receive > statuses 2> err &
+            sleep 1.5; kill -INT -- -$!; wait
+            cat statuses; cat err >&2
+            """)
+        #expect(r.stdout == "130 130 130 130 130 130 130\n", "\(r.stdout) \(r.stderr)")
+        #expect(!s.exists("report.json"), "\(r.stderr)")
+        #expect(!r.stderr.contains("error"), "\(r.stderr)")
+        for tool in ["seed-journal", "seed-encrypt", "seed-split", "seed-compress"] {
+            #expect(r.stderr.contains("\(tool): interrupted by SIGINT before the stream's end (status 130)"), "\(r.stderr)")
+        }
+        // And the same restore, left alone, is whole.
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
     @Test func aKilledDriveWriterStopsTheOthersWithOneLineEachAndTheRunResumes() throws {
         let s = try Scratch()
         try staged(s)

@@ -142,8 +142,8 @@ final class SegmentKeys {
             }
         }
         guard let key else { throw SeedError.data("volume \(volume): an encrypted record with no key record before it") }
-        key.binding = transcript.digest
-        cache[id] = key
-        return key
+        let bound = key.bound(to: transcript.digest)
+        cache[id] = bound
+        return bound
     }
 }

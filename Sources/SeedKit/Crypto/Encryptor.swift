@@ -23,15 +23,20 @@ public struct EncryptOptions {
 /// records of its scope (see `ClearTranscript`), so that none of them (the
 /// stream header, a volume begin, the key record itself) can be altered
 /// or swapped for another.
-final class DataKey {
+final class DataKey: Sendable {
     let key: SymmetricKey
     let chacha: Bool
-    var binding: [UInt8]
+    /// Never changed: a clear record that comes after the key record (the
+    /// stream header of a first volume) gives a new DataKey, so workers
+    /// sealing with this one never see it move.
+    let binding: [UInt8]
     init(key: SymmetricKey, chacha: Bool, binding: [UInt8]) {
         self.key = key
         self.chacha = chacha
         self.binding = binding
     }
+    /// The same key bound to `binding`.
+    func bound(to binding: [UInt8]) -> DataKey { DataKey(key: key, chacha: chacha, binding: binding) }
     static func cipherName(chacha: Bool) -> String { chacha ? "chacha20-poly1305" : "aes-256-gcm" }
 }
 
@@ -156,7 +161,7 @@ final class EncryptStage: RecordStage {
     /// Adds a clear record to the scope's transcript and binds the scope's key to it.
     func bindClear(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer) {
         transcript.add(kind, payload)
-        current?.binding = transcript.digest
+        current = current?.bound(to: transcript.digest)
     }
 
     func checkKeyDue(_ kind: RecordKind, _ loc: String) throws {

@@ -83,23 +83,39 @@ public enum FuzzTargets {
         }
     }
 
-    /// A journal file, line by line, and held to a signer (its copy read
-    /// when, by chance, it holds).
+    /// A journal file, line by line; held to a signer as it is (the
+    /// refusals); and signed by that signer (the signed copy read, as a
+    /// tool given --signer reads it).
     static func journal(_ bytes: UnsafeRawBufferPointer) {
         withFile(bytes) { path in
             let r = try JournalReader(path)
             while try r.next() != nil {}
         }
         withFile(bytes) { path in
-            let f = try JournalFile(path, session: fuzzSession, volume: 1, signers: [fuzzSigner])
+            let f = try JournalFile(path, session: fuzzSession, volume: 1, signers: [fuzzSigner.publicKey])
             let r = JournalReader(f)
             while try r.next() != nil {}
+        }
+        var signed = Array(bytes)
+        if let last = signed.last, last != 0x0a { signed.append(0x0a) }
+        let message = JournalLine.Signature.message(session: fuzzSession, volume: 1, digest: Array(SHA256.hash(data: signed)))
+        guard let signature = try? fuzzSigner.signature(for: message) else { return }
+        signed += JournalLine.signature(
+            .init(signer: fuzzSigner.publicKey.rawRepresentation.base64EncodedString(), signature: signature.base64EncodedString())
+        ).encodedLine()
+        signed.withUnsafeBytes { b in
+            withFile(b) { path in
+                let f = try JournalFile(path, session: fuzzSession, volume: 1, signers: [fuzzSigner.publicKey])
+                let r = JournalReader(f)
+                while try r.next() != nil {}
+            }
         }
     }
 
     static let fuzzSession = "00000000-0000-4000-8000-000000000000"
-    /// A key no input is signed by: the fuzzer exercises the refusals.
-    static let fuzzSigner = Curve25519.Signing.PrivateKey().publicKey
+    /// The fuzzer's own signing key: inputs as they come are not signed by
+    /// it, and the same inputs signed by it are.
+    static let fuzzSigner = Curve25519.Signing.PrivateKey()
 
     /// A drive's label block.
     static func label(_ bytes: UnsafeRawBufferPointer) {

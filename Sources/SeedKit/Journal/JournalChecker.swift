@@ -83,16 +83,19 @@ enum JournalChecker {
             failure = e
             report.error = e.message
         }
+        // A signal let pass: the input was cut by the stop upstream, and
+        // what it lacks is named nowhere, neither here nor in a report.
+        let stopped = GracefulStop.signalLetPass != 0
         for v in volumes {
             report.session = report.session ?? checker.session
-            report.volumes.append(try checker.finish(v))
+            report.volumes.append(try checker.finish(v, naming: !stopped))
         }
         checker.outputBroken = sink.broken
         let bad = report.volumes.filter { !$0.damaged.isEmpty || !$0.journalComplete }
         report.ok = failure == nil && bad.isEmpty && !checker.outputBroken
         // A stop upstream cut the input short: that is not damage, and no
         // report says it is (the run ends interrupted; see Tool).
-        if GracefulStop.signalLetPass != 0, failure != nil || !bad.isEmpty {
+        if stopped, failure != nil || !bad.isEmpty {
             throw failure ?? SeedError(.interrupted, "interrupted")
         }
         if let path = o.report {
@@ -394,8 +397,9 @@ struct VolumeChecker {
     }
 
     /// Turns what the pipeline found in a volume into its report, naming
-    /// the files in damaged data records from the journal's file lines.
-    func finish(_ v: VolumeProgress) throws -> VolumeReport {
+    /// the files in damaged data records from the journal's file lines;
+    /// with `naming`, each damaged record in a line on stderr too.
+    func finish(_ v: VolumeProgress, naming: Bool = true) throws -> VolumeReport {
         var report = VolumeReport(volume: v.volume, journal: v.journal)
         report.records = v.records
         report.good = v.good
@@ -431,7 +435,7 @@ struct VolumeChecker {
             }
             if !named { for r in damagedData.values { report.damaged[r].filesUnknown = true } }
         }
-        for d in report.damaged { diag.error(describe(v.volume, d)) }
+        if naming { for d in report.damaged { diag.error(describe(v.volume, d)) } }
         diag.verbose("volume \(v.volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
         return report
     }

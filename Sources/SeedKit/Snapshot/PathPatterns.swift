@@ -13,7 +13,6 @@ import SeedCore
 public final class PathPatterns {
     private let patterns: [[UInt8]]
     private var matched: [Bool]
-    private let cLocale: locale_t?
     /// Paths chosen besides the patterns' (the files chosen hard links
     /// link to).
     var extra = Set<[UInt8]>()
@@ -28,15 +27,10 @@ public final class PathPatterns {
             return b
         }
         matched = Array(repeating: false, count: patterns.count)
-        cLocale = newlocale(LC_CTYPE_MASK, "C", nil)
     }
-
-    deinit { if let c = cLocale { freelocale(c) } }
 
     /// Whether `path` (an index path: no `./`, no trailing slash) is chosen.
     public func matches(_ path: [UInt8]) -> Bool {
-        let previous = cLocale.map { uselocale($0) }
-        defer { if let p = previous { uselocale(p) } }
         var any = false
         for (i, p) in patterns.enumerated() where PathPatterns.match(p, path) {
             matched[i] = true
@@ -49,8 +43,7 @@ public final class PathPatterns {
     private static func match(_ pattern: [UInt8], _ path: [UInt8]) -> Bool {
         var cut = path.count
         while true {
-            let hit = cString(pattern) { p in cString(Array(path[0..<cut])) { fnmatch(p, $0, 0) == 0 } }
-            if hit { return true }
+            if BytePattern.matches(pattern, Array(path[0..<cut])) { return true }
             guard let slash = path[0..<cut].lastIndex(of: 0x2f) else { return false }
             cut = slash
         }
@@ -66,5 +59,19 @@ public final class PathPatterns {
         let u = unmatched
         guard !u.isEmpty else { return nil }
         return "\(u.map(quoted).joined(separator: ", ")): not in the snapshot"
+    }
+}
+
+/// fnmatch(3) on bytes in the C locale, whatever the user's: a name is
+/// matched byte for byte, never decoded in the locale's charset (where
+/// `?` would match a multibyte character in one locale and each of its
+/// bytes in another). `--only` and `--exclude` both match this way.
+enum BytePattern {
+    private static let cLocale = newlocale(LC_CTYPE_MASK, "C", nil)
+
+    static func matches(_ pattern: [UInt8], _ subject: [UInt8]) -> Bool {
+        let previous = cLocale.map { uselocale($0) }
+        defer { if let p = previous { uselocale(p) } }
+        return cString(pattern) { p in cString(subject) { fnmatch(p, $0, 0) == 0 } }
     }
 }

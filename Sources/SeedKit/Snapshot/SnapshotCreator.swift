@@ -481,8 +481,8 @@ public final class SnapshotCreator {
     static func excluded(_ excludes: [String], path: [UInt8], name: [UInt8]) -> Bool {
         for pattern in excludes {
             let subject = pattern.contains("/") ? path : name
-            let p = pattern.hasPrefix("./") ? String(pattern.dropFirst(2)) : pattern
-            if cString(subject, { fnmatch(p, $0, 0) }) == 0 { return true }
+            let p = pattern.hasPrefix("./") ? pattern.utf8.dropFirst(2) : pattern.utf8[...]
+            if BytePattern.matches(Array(p), subject) { return true }
         }
         return false
     }

@@ -253,8 +253,10 @@ public final class SnapshotExtractor {
                     let lane = isFile ? lanes.begin() : 0
                     if isFile { openLane = lane }
                     var pos: Int64 = 0
-                    // A file whose data cannot be read whole is removed, not left
-                    // at the size its header declares.
+                    // A file whose data cannot be read whole, or that cannot be
+                    // given the size its header declares (past `ulimit -f` or
+                    // the file system's largest file), is removed, not left
+                    // part made.
                     var written = false
                     defer { if isFile && !written { TreeFiles.removeRegularFile(path) } }
                     while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
@@ -277,12 +279,12 @@ public final class SnapshotExtractor {
                         bytes += UInt64(size)
                         progress.update(bytes: bytes)
                     }
+                    if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
                     written = true
                     if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
                     waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
                     openLane = nil
                     try logEntries(all: false)
-                    if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
                     started = nil
                 }
                 break

@@ -101,6 +101,42 @@ import Testing
         }
     }
 
+    /// An increment's change lines wait in a temporary file while the
+    /// index is checked, never in memory: three records of deletions
+    /// (long paths, 175 MiB of them) cost what one does.
+    @Test func changeLinesAreAppliedInMemoryThatDoesNotGrowWithThem() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && echo a > src/a && echo b > src/b && seed-snapshot --index-file s0.idx src > s0.seed && rm src/b")
+        try s.sh("seed-snapshot --incremental s0.idx src > s1.seed")
+        let recs = try StreamSurgery.records(s.path("s1.seed"))
+        let deep = String(repeating: "/" + String(repeating: "a", count: 200), count: 19)
+        var lines: [UInt8] = []
+        for i in 0..<15_000 { lines += Array("{\"op\":\"delete\",\"path\":\"gone/\(i)\(deep)\",\"type\":\"file\"}\n".utf8) }
+        let end = try #require(recs.last { $0.header.kind == .end })
+        var totals = try end.payload.withUnsafeBytes { try StreamTotals.decode($0, record: "") }
+        let session = try s.sh("head -c 2000 s0.idx | grep -ao '\"session\":\"[^\"]*\"' | head -1 | cut -d'\"' -f4").stdout
+        var peaks: [Int] = []
+        for records in [1, 3] {
+            var out = recs.filter { $0.header.kind != .end }
+            for _ in 0..<records { out.append(.init(header: RecordHeader(kind: .changes, payloadLength: 0), offset: 0, payload: lines)) }
+            totals.changes = 1 + 15_000 * UInt64(records)
+            out.append(.init(header: end.header, offset: 0, payload: totals.encoded()))
+            try StreamSurgery.write(out, to: s.path("many.seed"))
+            let r = try s.sh(
+                """
+                rm -rf out && seed-snapshot -x out < s0.seed && \
+                  /usr/bin/time -f %M -o rss seed-snapshot -x out --session \(session.trimmingCharacters(in: .whitespacesAndNewlines)) < many.seed
+                echo $?; tail -1 rss
+                """)
+            let said = r.stdout.split(separator: "\n")
+            #expect(said.first == "0", "\(r.stdout) \(r.stderr)")
+            #expect(!s.exists("out/b") && s.exists("out/a"))
+            peaks.append(Int(said.last ?? "") ?? .max)
+        }
+        // Held in memory, the two more records' paths alone are 117 MiB.
+        #expect(peaks[1] - peaks[0] < 32 << 10, "peak KiB: \(peaks)")
+    }
+
     @Test func oversizedJSONIsRefusedBeforeItIsDecoded() throws {
         let s = try Scratch()
         let recs = try plainStream(s)

@@ -105,10 +105,20 @@ public final class AtomicOutput {
     package static func prepareForSignals() { _ = slots }
 
     /// SIGINT and SIGTERM remove partial files, or with a stopping role
-    /// (`GracefulStop`) the first one is let pass.
+    /// (`GracefulStop`) the first one is let pass. A signal ignored when
+    /// the tool started stays ignored, as the shell meant it: a script's
+    /// background jobs ignore SIGINT, so that Ctrl-C on the terminal stops
+    /// only what runs in the foreground.
     private static func installSignalHandlers() {
-        signal(SIGINT) { sig in GracefulStop.onSignal(sig) }
-        signal(SIGTERM) { sig in GracefulStop.onSignal(sig) }
+        for sig in [SIGINT, SIGTERM] {
+            var old = sigaction()
+            if sigaction(sig, nil, &old) == 0, let h = old.__sigaction_handler.sa_handler,
+                unsafeBitCast(h, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+            {
+                continue
+            }
+            signal(sig) { s in GracefulStop.onSignal(s) }
+        }
         // A parent may hand its blocked signals down through exec.
         var set = sigset_t()
         sigemptyset(&set)

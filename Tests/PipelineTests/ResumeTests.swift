@@ -92,16 +92,42 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let s = try Scratch()
         try staged(s, mb: 8)
         try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
-        // SIGINT to the whole process group, as a terminal sends it.
+        // SIGINT to the whole process group, as a terminal sends it, to a
+        // pipeline started with SIGINT at its default (the test runner
+        // leaves it ignored).
         let r = try s.sh(
             """
             set -m
-            ( \(ship("-l 19", volume: "64M")) ) > statuses 2> err &
+            cat > ship <<'SH'
+            \(ship("-l 19", volume: "64M"))
+            SH
+            env --default-signal=INT bash ship > statuses 2> err &
             sleep 2; kill -INT -- -$!; wait
             cat statuses; cat err >&2
             """)
         #expect(r.stdout == "75 75 75 75 75\n", "\(r.stdout) \(r.stderr)")
         #expect(try s.sh(ship(volume: "64M")).stdout == "0 0 0 0 0\n")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// A script's background jobs start with SIGINT ignored, and the tools
+    /// keep it so: Ctrl-C on the terminal stops only the foreground.
+    @Test func aPipelineStartedWithSIGINTIgnoredRunsOnThroughIt() throws {
+        let s = try Scratch()
+        try staged(s, mb: 8)
+        try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
+        let r = try s.sh(
+            """
+            set -m
+            cat > ship <<'SH'
+            \(ship("-l 19", volume: "64M"))
+            SH
+            ( trap '' INT; exec bash ship ) > statuses 2> err &
+            sleep 2; kill -INT -- -$!; wait
+            cat statuses; cat err >&2
+            """)
+        #expect(r.stdout == "0 0 0 0 0\n", "\(r.stdout) \(r.stderr)")
         #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
         expectSameTree(s.path("src"), s.path("out"))
     }

@@ -152,7 +152,9 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
               | seed-encrypt -d --key-file kf | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
             SH
             env --default-signal=INT bash receive > statuses 2> err &
-            sleep 1.5; kill -INT -- -$!; wait
+            # Once the first entry is in out, every stage is reading.
+            for i in $(seq 400); do [ -n "$(ls -A out 2>/dev/null)" ] && break; sleep 0.05; done
+            sleep 0.5; kill -INT -- -$!; wait
             cat statuses; cat err >&2
             """)
         #expect(r.stdout == "130 130 130 130 130 130 130\n", "\(r.stdout) \(r.stderr)")

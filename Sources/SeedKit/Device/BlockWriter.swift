@@ -37,7 +37,24 @@ public enum BlockWriter {
         let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk")
         try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = DriveStage(o: o, diag: diag)
-        return try runner.run(stage, output: stage)
+        let status = try runner.run(stage, output: stage)
+        if let session = runner.completeSession { try holdsNoUnfinishedVolume(o.targets, of: session) }
+        return status
+    }
+
+    /// A session whose journals are whole may still have a drive that was
+    /// not: seed-journal writes a volume's end before seed-writeblk has
+    /// written and labelled it, so a writer killed in between leaves
+    /// whole journals and a drive still "writing". That is said, never
+    /// passed off as complete (seed-journal(5), RESUMING).
+    static func holdsNoUnfinishedVolume(_ targets: [String], of session: String) throws {
+        for t in targets {
+            guard let l = try? Target.readLabel(t), l.session == session, !l.complete else { continue }
+            throw SeedError.io(
+                "\(quoted(t)) holds volume \(l.volume) of session \(session), whose writing never finished: "
+                    + "the journals are whole, the drive is not",
+                hint: "run again with --resume-back 2G on the first stage, which sends the journals' last 2 GB again")
+        }
     }
 }
 

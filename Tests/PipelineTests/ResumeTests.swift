@@ -99,6 +99,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
             """
             set -m
             cat > ship <<'SH'
+            trap : INT  # this shell goes on to print the statuses; its children take SIGINT at its default
             \(ship("-l 19", volume: "64M"))
             SH
             env --default-signal=INT bash ship > statuses 2> err &
@@ -147,6 +148,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
             """
             set -m
             cat > receive <<'SH'
+            trap : INT  # this shell goes on to print the statuses; its children take SIGINT at its default
             mkdir out && seed-writeblk -d d? | seed-journal --check J --report report.json \
               | { dd bs=64K count=4 iflag=fullblock 2>/dev/null; sleep 60; cat; } \
               | seed-encrypt -d --key-file kf | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}

@@ -53,7 +53,7 @@ public enum BlockWriter {
             throw SeedError.io(
                 "\(quoted(t)) holds volume \(l.volume) of session \(session), whose writing never finished: "
                     + "the journals are whole, the drive is not",
-                hint: "run again with --resume-back 2G on the first stage, which sends the journals' last 2 GB again")
+                hint: "run the same pipeline with --resume-back 2G on its first stage: the stream's tail goes again and the drive is finished")
         }
     }
 }

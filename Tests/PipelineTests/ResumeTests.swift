@@ -50,6 +50,27 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
           | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
         """
 
+    /// Runs `script` in the background as `launch` starts it (`bash script`
+    /// with the signal dispositions it sets up), in a process group of its
+    /// own; once `settle` is done, SIGINT goes to the whole group, as a
+    /// terminal sends it. The script's shell traps SIGINT, so it goes on to
+    /// print the statuses whichever stage the signal ends first; its
+    /// children take SIGINT as they were started. Prints the statuses, and
+    /// the script's stderr on stderr.
+    func ctrlC(_ s: Scratch, _ script: String, launch: String, settle: String = "sleep 2") throws -> ShellResult {
+        try s.sh(
+            """
+            set -m
+            cat > script <<'SH'
+            trap : INT
+            \(script)
+            SH
+            \(launch) > statuses 2> err &
+            \(settle); kill -INT -- -$!; wait
+            cat statuses; cat err >&2
+            """)
+    }
+
     @Test func theTortureKillsEveryStageAndEveryRoundRestoresIdentically() throws {
         let s = try Scratch()
         let faults = LoopDevices.available ? " --faults" : ""
@@ -95,17 +116,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         // SIGINT to the whole process group, as a terminal sends it, to a
         // pipeline started with SIGINT at its default (the test runner
         // leaves it ignored).
-        let r = try s.sh(
-            """
-            set -m
-            cat > ship <<'SH'
-            trap : INT  # this shell goes on to print the statuses; its children take SIGINT at its default
-            \(ship("-l 19", volume: "64M"))
-            SH
-            env --default-signal=INT bash ship > statuses 2> err &
-            sleep 2; kill -INT -- -$!; wait
-            cat statuses; cat err >&2
-            """)
+        let r = try ctrlC(s, ship("-l 19", volume: "64M"), launch: "env --default-signal=INT bash script")
         #expect(r.stdout == "75 75 75 75 75\n", "\(r.stdout) \(r.stderr)")
         #expect(try s.sh(ship(volume: "64M")).stdout == "0 0 0 0 0\n")
         #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
@@ -118,16 +129,7 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         let s = try Scratch()
         try staged(s, mb: 8)
         try s.sh("seq 1 12000000 > src/b/slow && seed-snapshot --record-size 256K src -o snap.seed")
-        let r = try s.sh(
-            """
-            set -m
-            cat > ship <<'SH'
-            \(ship("-l 19", volume: "64M"))
-            SH
-            ( trap '' INT; exec bash ship ) > statuses 2> err &
-            sleep 2; kill -INT -- -$!; wait
-            cat statuses; cat err >&2
-            """)
+        let r = try ctrlC(s, ship("-l 19", volume: "64M"), launch: "( trap '' INT; exec bash script )")
         #expect(r.stdout == "0 0 0 0 0\n", "\(r.stdout) \(r.stderr)")
         #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
         expectSameTree(s.path("src"), s.path("out"))
@@ -144,21 +146,14 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         // 256 KiB on), so SIGINT finds every stage in the middle. It runs
         // with SIGINT at its default, as from a terminal, whatever the test
         // runner left ignored.
-        let r = try s.sh(
-            """
-            set -m
-            cat > receive <<'SH'
-            trap : INT  # this shell goes on to print the statuses; its children take SIGINT at its default
+        let receive = """
             mkdir out && seed-writeblk -d d? | seed-journal --check J --report report.json \
               | { dd bs=64K count=4 iflag=fullblock 2>/dev/null; sleep 60; cat; } \
               | seed-encrypt -d --key-file kf | seed-split -d | seed-compress -d | seed-snapshot -x out; echo ${PIPESTATUS[*]}
-            SH
-            env --default-signal=INT bash receive > statuses 2> err &
-            # Once the first entry is in out, every stage is reading.
-            for i in $(seq 400); do [ -n "$(ls -A out 2>/dev/null)" ] && break; sleep 0.05; done
-            sleep 0.5; kill -INT -- -$!; wait
-            cat statuses; cat err >&2
-            """)
+            """
+        // Once the first entry is in out, every stage is reading.
+        let settle = "for i in $(seq 400); do [ -n \"$(ls -A out 2>/dev/null)\" ] && break; sleep 0.05; done; sleep 0.5"
+        let r = try ctrlC(s, receive, launch: "env --default-signal=INT bash script", settle: settle)
         #expect(r.stdout == "130 130 130 130 130 130 130\n", "\(r.stdout) \(r.stderr)")
         #expect(!s.exists("report.json"), "\(r.stderr)")
         #expect(!r.stderr.contains("error"), "\(r.stderr)")

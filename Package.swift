@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "SeedCore", dependencies: ["CSeedSys", system]),
         .target(name: "SeedIO", dependencies: ["SeedCore", "CSeedSys", system]),
         .target(name: "SeedFormat", dependencies: ["SeedCore", "SeedIO", "CDeflate", "CSeedSys", system, crypto]),
@@ -42,7 +43,7 @@ let package = Package(
             name: "SeedKit",
             dependencies: [
                 "SeedCore", "SeedIO", "SeedFormat", "SeedRunner", "SeedArchive",
-                "CZstd", "CZlib", "CDeflate", "CBlkid", "CSeedSys",
+                "CZstd", "CZlib", "CDeflate", "CBlkid", "CIsal", "CSeedSys",
                 system, crypto,
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]

@@ -23,6 +23,11 @@ struct SeedSplit: SeedCommand {
     var drives: String?
     @Option(help: ArgumentHelp("Read the drives from FILE: a size or a device path per line.", valueName: "FILE"))
     var drivesFrom: String?
+    @Option(
+        help: ArgumentHelp(
+            "Make each volume a drive set: the --drives list is its data drives, written at once, and N parity drives are added.",
+            valueName: "N"))
+    var parity: Int?
     @Flag(help: "Print how many drives the stream needs, and write nothing.")
     var plan = false
     @Option(help: ArgumentHelp("With --plan: estimate from the tree DIR instead of reading a stream.", valueName: "DIR"))
@@ -54,6 +59,11 @@ struct SeedSplit: SeedCommand {
             throw SeedError.usage("-d takes no drive sizes and no --plan: the volumes say what they are")
         }
         (o.drives, o.drivesText) = try DriveSizes.given(list: drives, from: drivesFrom, each: volumeSize)
+        if let parity {
+            if join { throw SeedError.usage("-d takes no --parity: the volumes say what they are") }
+            if volumeSize != nil { throw SeedError.usage("--parity takes the set's data drives from --drives or --drives-from, not --volume-size") }
+            try o.makeSets(parity: parity)
+        }
         guard firstVolume >= 1 else { throw SeedError.usage("volumes count from 1") }
         if join && firstVolume != 1 { throw SeedError.usage("--first-volume does not go with -d") }
         o.firstVolume = firstVolume

@@ -41,11 +41,14 @@ public struct VolumeBegin: JSONPayload, Equatable, Sendable {
     public var budget: VolumeBudget
     /// The stages that made the stream, up to and including seed-split.
     public var stages: [StreamMetadata.Stage]?
+    /// The drive set the volume is spread over, written at once: each of
+    /// its drives is `capacity` bytes (seed-stream(5), SETS).
+    public var set: SetGeometry?
     public var tool: String
 
     public init(
         session: String, volume: UInt32, capacity: UInt64, firstRecord: UInt64, firstDataRecord: UInt64? = nil,
-        budget: VolumeBudget, stages: [StreamMetadata.Stage]? = nil
+        budget: VolumeBudget, stages: [StreamMetadata.Stage]? = nil, set: SetGeometry? = nil
     ) {
         format = 1
         self.session = session
@@ -55,6 +58,7 @@ public struct VolumeBegin: JSONPayload, Equatable, Sendable {
         self.firstDataRecord = firstDataRecord
         self.budget = budget
         self.stages = stages
+        self.set = set
         tool = "seed-split \(SeedVersion.current)"
     }
 
@@ -64,6 +68,7 @@ public struct VolumeBegin: JSONPayload, Equatable, Sendable {
         guard format == 1 else { throw SeedError.data("\(record): volume format \(format) is not supported (this is format 1)") }
         try Session.check(session, record: record)
         if volume == 0 { throw SeedError.data("\(record): volume begin record for volume 0") }
+        try set?.check(record)
     }
 }
 

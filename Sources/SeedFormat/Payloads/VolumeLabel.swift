@@ -22,6 +22,13 @@ public struct VolumeLabel: Equatable {
     public var written = ""
     public var tool = "seed-writeblk \(SeedVersion.current)"
     public var readBack = ""
+    /// A member of a drive set (seed-stream(5), SETS): the set's shape,
+    /// this drive's place in it (1 to K data, K+1 to K+M parity), and,
+    /// once complete, every data member's stream length, which is what a
+    /// rebuild from the others needs.
+    public var set: SetGeometry?
+    public var member = 0
+    public var memberBytes: [UInt64] = []
 
     public init(session: String, volume: UInt32, capacity: UInt64, streamOffset: UInt64) {
         self.session = session
@@ -47,6 +54,15 @@ public struct VolumeLabel: Equatable {
             read back with: \(readBack)
 
             """
+        if let set {
+            text += """
+                set: \(set.data)+\(set.parity)
+                member: \(member)
+                stripe: \(set.stripe)
+                member-bytes: \(memberBytes.map(String.init).joined(separator: ","))
+
+                """
+        }
         let crc = text.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) } ?? 0
         text += String(format: "crc32: %08x\n", crc)
         var bytes = Array(text.utf8.prefix(VolumeLabel.size))
@@ -86,6 +102,42 @@ public struct VolumeLabel: Equatable {
         l.written = f["written"] ?? ""
         l.tool = f["tool"] ?? ""
         l.readBack = f["read back with"] ?? ""
+        if let shape = f["set"] { try l.readSet(shape, f, name: name) }
         return l
+    }
+
+    private mutating func readSet(_ shape: String, _ f: [String: String], name: String) throws {
+        let bad = SeedError.data("\(name): the drive label's set fields do not hold together (set, member, stripe, member bytes)")
+        let parts = shape.split(separator: "+", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]), let stripe = f["stripe"].flatMap(UInt64.init),
+            let member = f["member"].flatMap(Int.init), let list = f["member-bytes"]
+        else { throw bad }
+        let g = SetGeometry(data: k, parity: m, stripe: stripe)
+        do { try g.check(name) } catch { throw bad }
+        guard (1...g.members).contains(member) else { throw bad }
+        let room = capacity - streamOffset
+        var bytes: [UInt64] = []
+        for p in list.split(separator: ",") {
+            guard bytes.count < k, let n = UInt64(p), n <= room else { throw bad }
+            bytes.append(n)
+        }
+        // A complete member knows every data member's length; its own is one
+        // of them, or, for parity, the stripes that cover the longest.
+        if complete {
+            guard bytes.count == k else { throw bad }
+            let own = member <= k ? bytes[member - 1] : VolumeLabel.parityBytes(bytes, stripe: stripe)
+            guard own == streamBytes else { throw bad }
+        }
+        set = g
+        self.member = member
+        memberBytes = bytes
+    }
+
+    /// A parity member's stream: whole stripes up to the longest data member.
+    public static func parityBytes(_ dataBytes: [UInt64], stripe: UInt64) -> UInt64 {
+        let longest = dataBytes.max() ?? 0
+        let stripes = longest / stripe + (longest % stripe == 0 ? 0 : 1)
+        let (bytes, overflow) = stripes.multipliedReportingOverflow(by: stripe)
+        return overflow ? .max : bytes
     }
 }

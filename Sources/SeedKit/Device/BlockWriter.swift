@@ -92,6 +92,8 @@ final class DriveStage: RecordStage, RecordOutput {
     var targets: [String]
     /// The drive being written (writing thread).
     var drive: DriveJob?
+    /// Or the set of drives being written at once (writing thread).
+    var setJob: SetJob?
 
     init(o: WriteOptions, diag: Diagnostics) {
         self.o = o
@@ -111,6 +113,7 @@ final class DriveStage: RecordStage, RecordOutput {
         }
         let begin = try VolumeBegin.decode(r.payload, record: loc)
         try run.drain()
+        if let set = begin.set { return try openSet(r, begin, set, run) }
         guard let path = try nextTarget(begin) else {
             diag.info(
                 "volume \(begin.volume) needs a drive of at least \(begin.capacity) bytes; "
@@ -118,6 +121,25 @@ final class DriveStage: RecordStage, RecordOutput {
             return run.stop(.nextDrive)
         }
         try run.pass(r, context: DriveJob(target: try Target.openForWriting(path, begin: begin, o, diag: diag), begin: begin))
+    }
+
+    /// A set's volume goes to the next K+M drives at once: the data
+    /// members first, then the parity members.
+    func openSet(_ r: Record, _ begin: VolumeBegin, _ set: SetGeometry, _ run: StageRunner) throws {
+        var paths: [String] = []
+        while paths.count < set.members {
+            guard let path = try nextTarget(begin) else {
+                diag.info(
+                    "volume \(begin.volume) is a set of \(set.data)+\(set.parity) drives of at least \(begin.capacity) bytes each, "
+                        + "and \(paths.count) \(paths.count == 1 ? "is" : "are") given; "
+                        + "go on later with seed-split --first-volume \(begin.volume) and the set's drives")
+                return run.stop(.nextDrive)
+            }
+            paths.append(path)
+        }
+        try Target.refuseTwice(paths)
+        let members = try paths.map { DriveJob(target: try Target.openForWriting($0, begin: begin, o, diag: diag), begin: begin) }
+        try run.pass(r, context: try SetJob(begin: begin, set: set, members: members))
     }
 
     /// A resumed run goes on on the drive that holds the volume the resume
@@ -137,6 +159,11 @@ final class DriveStage: RecordStage, RecordOutput {
         while found == nil, !targets.isEmpty {
             let t = targets.removeFirst()
             let label = try Target.readLabel(t)
+            if let l = label, l.set != nil {
+                throw SeedError.usage(
+                    "\(quoted(t)) is a member of a drive set: a set is not resumed in this version",
+                    hint: "write the set again from its volume, with seed-split --first-volume")
+            }
             if let l = label, l.session == point.session, l.volume < point.volume {
                 diag.verbose("\(quoted(t)) holds volume \(l.volume) of this session: passed over")
                 continue
@@ -192,6 +219,18 @@ final class DriveStage: RecordStage, RecordOutput {
     func finish(_ run: StageRunner) throws {
         if run.stoppedResumable {
             // Stopped: what is written goes to the disk, the label says how much.
+            if let job = setJob {
+                setJob = nil
+                for m in job.members {
+                    guard let sink = m.sink else { continue }
+                    _ = try sink.finish()
+                    m.label.streamBytes = m.bytes
+                    try writeLabel(m.label, m.target)
+                    try m.target.sync()
+                }
+                diag.info("volume \(job.begin.volume): stopped on its set of \(job.members.count) drives, synced")
+                return
+            }
             guard let d = drive, let sink = d.sink else { return }
             drive = nil
             _ = try sink.finish()
@@ -207,6 +246,27 @@ final class DriveStage: RecordStage, RecordOutput {
     func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {
         // The stop record never reaches a drive.
         if header.kind == .stop { return }
+        if let job = slot.context as? SetJob {
+            for m in job.members {
+                m.label.written = ISO8601DateFormatter().string(from: Date())
+                m.label.readBack = recipe(job.begin.stages ?? [], encrypted: false)
+                try writeLabel(m.label, m.target)
+            }
+            try job.start(checkpoint: o.checkpoint, verify: o.verify)
+            setJob = job
+        }
+        if let job = setJob {
+            try job.put(header, payload)
+            if header.kind == .key { job.encrypted = true }
+            if header.kind == .end { job.members.forEach { $0.label.lastVolume = true } }
+            if header.kind == .volumeEnd {
+                setJob = nil
+                try job.finishParity()
+                for m in job.members { m.encrypted = job.encrypted }
+                for m in job.members { try complete(m, m.sink!) }
+            }
+            return
+        }
         if let d = slot.context as? DriveJob {
             d.label.written = ISO8601DateFormatter().string(from: Date())
             if d.base == 0 && d.prefix.isEmpty { d.label.readBack = recipe(d.begin.stages ?? [], encrypted: false) }
@@ -230,7 +290,10 @@ final class DriveStage: RecordStage, RecordOutput {
 
     func flush() throws {}
     func commit() throws {}
-    func abandon(_ error: Error) { drive?.sink?.abort(error) }
+    func abandon(_ error: Error) {
+        drive?.sink?.abort(error)
+        setJob?.members.forEach { $0.sink?.abort(error) }
+    }
 
     /// Ends a volume's drive: the rest written and synced, the label
     /// marked complete, and with --verify everything read back.

@@ -128,6 +128,20 @@ final class Target {
         if answer != "yes" { throw SeedError(.failure, "not confirmed: nothing written") }
     }
 
+    /// Refuses one drive named twice, under whatever names: a set's members
+    /// written to one drive would overwrite each other.
+    static func refuseTwice(_ paths: [String]) throws {
+        var seen: [String: String] = [:]
+        for p in paths {
+            var st = stat()
+            guard stat(p, &st) == 0 else { continue }
+            let isDevice = (st.st_mode & S_IFMT) == S_IFBLK
+            let key = isDevice ? "b\(st.st_rdev)" : "f\(st.st_dev):\(st.st_ino)"
+            if let first = seen[key] { throw SeedError.usage("\(quoted(first)) and \(quoted(p)) are the same drive: a set needs each of its drives once") }
+            seen[key] = p
+        }
+    }
+
     /// The seed label at the start of a drive or file, if it has one.
     static func readLabel(_ path: String) throws -> VolumeLabel? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -43,13 +43,13 @@ struct Estimator {
     }
 
     /// The estimated stream's records, payload lengths in order.
-    func forEachRecord(_ body: (UInt64) throws -> Void) rethrows {
-        try body(400)  // the stream header
+    func forEachRecord(_ body: (RecordKind, UInt64) throws -> Void) rethrows {
+        try body(.streamHeader, 400)
         func records(_ bytes: UInt64, _ r: Double) throws {
             var left = bytes
             while left > 0 {
                 let n = min(left, recordSize)
-                try body(UInt64((Double(n) * r).rounded(.up)))
+                try body(.data, UInt64((Double(n) * r).rounded(.up)))
                 left -= n
             }
         }
@@ -58,7 +58,7 @@ struct Estimator {
         let archive = compressed ? (Double(archiveBytes - headerBytes) * ratio + Double(headerBytes) * 0.02) / Double(max(archiveBytes, 1)) : 1
         try records(archiveBytes, archive)
         try records(indexBytes, compressed ? 0.15 : 1)
-        try body(200)  // the end record
+        try body(.end, 200)
     }
 
     /// The bytes of a file's content the archive holds: all of a dense

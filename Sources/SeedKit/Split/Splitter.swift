@@ -23,7 +23,23 @@ public struct SplitOptions {
     /// Write only the volumes from this one on (the earlier ones went to
     /// drives in an earlier run): planned the same, so they match.
     public var firstVolume: UInt32 = 1
+    /// Volumes for drive sets of this shape (--parity), each drive of the
+    /// size `drives` gives every volume.
+    public var set: SetGeometry?
     public init() {}
+
+    /// Makes every volume a drive set: the drives listed are one set's
+    /// data drives, `parity` more hold its parity, and every drive of every
+    /// set counts as big as the smallest listed.
+    public mutating func makeSets(parity: Int) throws {
+        guard !drives.listed.isEmpty, drives.thereafter == nil else {
+            throw SeedError.usage("--parity needs the set's data drives, in --drives or --drives-from")
+        }
+        let set = SetGeometry(data: drives.listed.count, parity: parity)
+        do { try set.check("--parity") } catch let e as SeedError { throw SeedError.usage(e.message) }
+        self.set = set
+        drives = DriveSizes(thereafter: drives.listed.min())
+    }
 }
 
 /// seed-split: cuts a stream into volumes that each fit their drive once
@@ -38,7 +54,7 @@ public enum Splitter {
             let stages: [StreamMetadata.Stage] = [
                 .init(tool: "seed-snapshot", settings: ["recordSize": "\(4 << 20)"]),
                 .init(tool: "seed-compress", settings: ["codec": "zstd", "level": "\(o.estimateLevel)"]),
-                .init(tool: "seed-split", settings: ["drives": o.drivesText]),
+                .init(tool: "seed-split", settings: SplitHeader.settings(o)),
             ]
             return try plan(o, note: estimate.summary, stages: stages) { place in try estimate.forEachRecord(place) }
         }
@@ -53,9 +69,9 @@ public enum Splitter {
             if first.header.kind == .volumeBegin { throw SeedError.data("\(loc): the stream is already split into volumes") }
             let header = try SplitHeader(StreamMetadata.decode(first.payload, record: loc), o, at: loc)
             return try plan(o, note: nil, stages: header.meta.stages) { place in
-                try place(UInt64(header.payload.count))
+                try place(.streamHeader, UInt64(header.payload.count))
                 // The end record gains the volume count.
-                while let r = try reader.next() { try place(r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
+                while let r = try reader.next() { try place(r.header.kind, r.header.payloadLength + (r.header.kind == .end ? 16 : 0)) }
             }
         }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-split")
@@ -69,7 +85,7 @@ public enum Splitter {
     /// Prints where the volumes would end for the records `feed` places
     /// (payload lengths, the stream header first), and whether they fit.
     static func plan(
-        _ o: SplitOptions, note: String?, stages: [StreamMetadata.Stage], feed: ((UInt64) throws -> Void) throws -> Void
+        _ o: SplitOptions, note: String?, stages: [StreamMetadata.Stage], feed: ((RecordKind, UInt64) throws -> Void) throws -> Void
     ) throws -> SeedExit {
         guard !o.drives.all.isEmpty else {
             throw SeedError.usage("no drive size given", hint: "give --volume-size, --drives or --drives-from")
@@ -77,27 +93,27 @@ public enum Splitter {
         // Past the drives listed, count on more of the last size to say how many are missing.
         let given = o.drives.thereafter == nil ? o.drives.listed.count : Int.max
         let drives = DriveSizes(listed: o.drives.listed, thereafter: o.drives.thereafter ?? o.drives.listed.last)
-        var planner = VolumePlanner(drives: drives, budget: o.budget)
+        var planner = VolumePlanner(drives: drives, budget: o.budget, set: o.set)
         var rows: [(UInt32, UInt64, UInt64, Int)] = []
         let beginGuess = UInt64(
             VolumeBegin(
                 session: UUID().uuidString.lowercased(), volume: .max, capacity: .max, firstRecord: .max, firstDataRecord: .max,
-                budget: o.budget, stages: stages
+                budget: o.budget, stages: stages, set: o.set
             ).encoded().count)
         var records = 0
         var streamBytes: UInt64 = 0
         planner.start(1, size: drives.capacity(of: 1)!, beginPayload: beginGuess)
-        try feed { len in
-            if !planner.fits(len) {
+        try feed { kind, len in
+            if !planner.fits(len, kind: kind) {
                 if planner.placed == 0 {
                     throw SeedError.data("record \(records) (\(len) bytes) does not fit on a drive of \(planner.capacity) bytes")
                 }
                 rows.append((planner.volume, planner.capacity, planner.driveBytes, planner.placed))
                 let (n, size) = planner.next()!
                 planner.start(n, size: size, beginPayload: beginGuess)
-                if !planner.fits(len) { throw SeedError.data("record \(records) (\(len) bytes) does not fit on a drive of \(size) bytes") }
+                if !planner.fits(len, kind: kind) { throw SeedError.data("record \(records) (\(len) bytes) does not fit on a drive of \(size) bytes") }
             }
-            planner.place(len)
+            planner.place(len, kind: kind)
             records += 1
             streamBytes += UInt64(RecordHeader.size) + len
         }
@@ -111,7 +127,7 @@ public enum Splitter {
             speed = measured
         }
         out += "stream: \(streamBytes) bytes (\(formatBytes(streamBytes))) in \(records) records\n"
-        out += "volume          drive bytes    at most on drive   records" + (speed != nil ? "   fill time" : "") + "\n"
+        out += (o.set == nil ? "volume          drive bytes    at most on drive" : "set        each drive bytes   at most on a drive") + "   records" + (speed != nil ? "   fill time" : "") + "\n"
         var total: UInt64 = 0
         for (v, cap, used, n) in rows {
             out += String(format: "%6u  %19llu  %18llu  %8d", v, cap, used, n)
@@ -119,11 +135,18 @@ public enum Splitter {
             out += "\n"
             total += used
         }
-        let fits = rows.count <= given
+        let fits = o.set != nil || rows.count <= given
         let plural = rows.count == 1 ? "" : "s"
-        out += fits ? "needs \(rows.count) drive\(plural)\n" : "does not fit: needs \(rows.count) drive\(plural), \(given) given\n"
+        if let set = o.set {
+            // A set's drives are written at once: its time is one member's.
+            total = rows.map { $0.2 }.reduce(0, +)
+            out += "needs \(rows.count) set\(plural) of \(set.data)+\(set.parity) drives: \(rows.count * set.members) drives, \(set.data) data and \(set.parity) parity in each\n"
+        } else {
+            out += fits ? "needs \(rows.count) drive\(plural)\n" : "does not fit: needs \(rows.count) drive\(plural), \(given) given\n"
+        }
         if let speed {
-            out += "time to fill at \(formatBytes(speed))/s: \(DriveSpeed.duration((total + speed - 1) / max(speed, 1))) in all, one drive after another\n"
+            let how = o.set == nil ? "one drive after another" : "one set after another, a set's drives at once"
+            out += "time to fill at \(formatBytes(speed))/s: \(DriveSpeed.duration((total + speed - 1) / max(speed, 1))) in all, \(how)\n"
         }
         FileDescriptorWriter.stdout(out)
         return fits ? .success : .failure
@@ -142,9 +165,15 @@ struct SplitHeader {
         if m.stages.contains(where: { $0.tool == "seed-encrypt" }) {
             throw SeedError.data("\(loc): the stream is encrypted", hint: "split before seed-encrypt, so that each volume gets a key of its own")
         }
-        try m.addStage("seed-split", settings: ["drives": o.drivesText], at: loc)
+        try m.addStage("seed-split", settings: SplitHeader.settings(o), at: loc)
         self.meta = m
         payload = m.encoded()
+    }
+
+    static func settings(_ o: SplitOptions) -> [String: String] {
+        var s = ["drives": o.drivesText]
+        if let set = o.set { s["set"] = "\(set.data)+\(set.parity)" }
+        return s
     }
 }
 
@@ -167,7 +196,7 @@ final class SplitStage: RecordStage {
         self.o = o
         self.source = source
         self.diag = diag
-        planner = VolumePlanner(drives: o.drives, budget: o.budget)
+        planner = VolumePlanner(drives: o.drives, budget: o.budget, set: o.set)
     }
 
     func streamHeader(_ r: Record, _ meta: StreamMetadata, _ run: StageRunner) throws {
@@ -236,7 +265,7 @@ final class SplitStage: RecordStage {
             var totals = try StreamTotals.decode(r.payload, record: loc)
             totals.volumes = planner.volume
             var payload = totals.encoded()
-            if !planner.fits(UInt64(payload.count)) {
+            if !planner.fits(UInt64(payload.count), kind: .end) {
                 totals.volumes = planner.volume + 1
                 payload = totals.encoded()
             }
@@ -254,7 +283,7 @@ final class SplitStage: RecordStage {
     func beginPayload(volume: UInt32, capacity: UInt64, first: UInt64, firstData: UInt64) -> [UInt8] {
         VolumeBegin(
             session: header?.meta.session ?? "", volume: volume, capacity: capacity, firstRecord: first, firstDataRecord: firstData,
-            budget: o.budget, stages: header?.meta.stages ?? []
+            budget: o.budget, stages: header?.meta.stages ?? [], set: o.set
         ).encoded()
     }
 
@@ -262,7 +291,7 @@ final class SplitStage: RecordStage {
     /// in the next one when it does not fit, and puts it on there with
     /// `put` (given the header with its volume) unless the volume is skipped.
     private func place(_ header: RecordHeader, length: UInt64, _ run: StageRunner, put: (RecordHeader) throws -> RecordHeader) throws {
-        if !planner.fits(length) {
+        if !planner.fits(length, kind: header.kind) {
             if planner.placed == 0 {
                 throw SeedError.data(
                     "\(source): record \(header.sequence) (\(length) bytes) does not fit in volume \(planner.volume), "
@@ -270,11 +299,11 @@ final class SplitStage: RecordStage {
             }
             try closeVolume(run)
             try openVolume(run)
-            if !planner.fits(length) {
+            if !planner.fits(length, kind: header.kind) {
                 throw SeedError.data("\(source): record \(header.sequence) (\(length) bytes) does not fit in an empty volume of \(planner.capacity) bytes")
             }
         }
-        planner.place(length)
+        planner.place(length, kind: header.kind)
         var h = header
         h.volume = planner.volume
         if !skipping { tally.add(try put(h)) }

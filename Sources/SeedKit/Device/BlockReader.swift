@@ -16,6 +16,9 @@ enum BlockReader {
     static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         guard !o.targets.isEmpty else { throw SeedError.usage("-d needs the drives to read") }
         var volumes: [(path: String, label: VolumeLabel)] = []
+        var all: [(path: String, label: VolumeLabel)] = []
+        // A set's members, by volume: `volumes` holds the first of them.
+        var sets: [UInt32: [(path: String, label: VolumeLabel)]] = [:]
         for path in o.targets {
             guard let label = try Target.readLabel(path) else {
                 throw SeedError.data("\(quoted(path)) is not a seed drive (it has no seed label)")
@@ -28,8 +31,17 @@ enum BlockReader {
                     "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(first.label.session) "
                         + "as \(quoted(first.path)) does (a drive of another seed)")
             }
-            if let twin = volumes.first(where: { $0.label.volume == label.volume }) {
-                throw SeedError.data("\(quoted(path)) and \(quoted(twin.path)) both hold volume \(label.volume)")
+            if let twin = all.first(where: { $0.label.volume == label.volume && $0.label.member == label.member }) {
+                let what = label.set == nil ? "volume \(label.volume)" : "member \(label.member) of volume \(label.volume)"
+                throw SeedError.data("\(quoted(path)) and \(quoted(twin.path)) both hold \(what)")
+            }
+            if let other = all.first(where: { $0.label.volume == label.volume && ($0.label.set == nil) != (label.set == nil) }) {
+                throw SeedError.data("\(quoted(path)) and \(quoted(other.path)) both hold volume \(label.volume), one as a member of a drive set")
+            }
+            all.append((path, label))
+            if label.set != nil {
+                sets[label.volume, default: []].append((path, label))
+                if sets[label.volume]!.count > 1 { continue }
             }
             volumes.append((path, label))
         }
@@ -57,7 +69,27 @@ enum BlockReader {
         var short: [String] = []
         var unreadable: [String] = []
         var total: UInt64 = 0
+        var rebuiltAny = false
         for (path, l) in volumes {
+            if let members = sets[l.volume] {
+                let set = try SetReader(volume: l.volume, members: members, partial: o.partial)
+                let base = total
+                total += try set.stream(to: output.fd) { progress.update(bytes: base + $0) }
+                for (p, what, io) in set.damage {
+                    diag.error("\(quoted(p)): volume \(l.volume): \(what)")
+                    if io { unreadable.append("\(quoted(p)) (volume \(l.volume))") } else { short.append("\(quoted(p)) (volume \(l.volume))") }
+                }
+                if !set.rebuilt.isEmpty {
+                    rebuiltAny = true
+                    let which = set.rebuilt.map { String($0 + 1) }.joined(separator: ", ")
+                    diag.warning("volume \(l.volume): data member\(set.rebuilt.count == 1 ? "" : "s") \(which) of its \(set.set.data)+\(set.set.parity) set rebuilt from the others")
+                }
+                if set.given.count < set.set.data && set.rebuilt.isEmpty {
+                    diag.info("volume \(l.volume): read from data members \(set.given.map { String($0 + 1) }.joined(separator: ", ")) of \(set.set.data) alone")
+                }
+                diag.verbose("volume \(l.volume) from its set of \(members.count) drives given")
+                continue
+            }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 { throw SeedError.io("cannot open \(quoted(path)): \(errnoMessage())") }
             defer { close(fd) }
@@ -120,7 +152,7 @@ enum BlockReader {
         }
         try output.commit()
         if o.partial && missing.count > 0 { diag.info("volumes not read: \(missing.text)") }
-        return .success
+        return rebuiltAny ? .warnings : .success
     }
 
     /// The volume numbers from 1 to `upTo` not among `have` (sorted, none

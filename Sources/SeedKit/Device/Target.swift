@@ -134,9 +134,12 @@ final class Target {
         var seen: [String: String] = [:]
         for p in paths {
             var st = stat()
-            guard stat(p, &st) == 0 else { continue }
-            let isDevice = (st.st_mode & S_IFMT) == S_IFBLK
-            let key = isDevice ? "b\(st.st_rdev)" : "f\(st.st_dev):\(st.st_ino)"
+            // A file not made yet is named by its path, made absolute.
+            let absolute = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+            let key =
+                stat(p, &st) != 0
+                ? "p" + (absolute as NSString).standardizingPath
+                : (st.st_mode & S_IFMT) == S_IFBLK ? "b\(st.st_rdev)" : "f\(st.st_dev):\(st.st_ino)"
             if let first = seen[key] { throw SeedError.usage("\(quoted(first)) and \(quoted(p)) are the same drive: a set needs each of its drives once") }
             seen[key] = p
         }

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// Drive sets (seed-writeblk(1), SETS): a volume's data drives written at
+/// once, parity drives beside them, and the stream read back whole with
+/// any members lost that the parity covers.
+@Suite(.serialized) struct DriveSetTests {
+    /// Ships the awkward tree and 12 MB more as sets of `k` data drives of
+    /// 4 MiB and `m` parity drives, to files named s<set>m<member>.
+    func shipSets(_ s: Scratch, k: Int, m: Int) throws -> (src: String, sets: Int) {
+        let src = try s.awkwardTree()
+        let r = try s.sh(
+            """
+            seed-encrypt --keygen dc.key > /dev/null && head -c 12000000 /dev/urandom > src/huge.bin &&
+            seed-snapshot --record-size 1048576 src | seed-compress > staged.seed &&
+            seed-split --drives \(Array(repeating: "4M", count: k).joined(separator: ",")) --parity \(m) --plan < staged.seed
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        let sets = Int(r.stdout.split(separator: "\n").last!.split(separator: " ")[1])!
+        let targets = (1...sets).flatMap { v in (1...(k + m)).map { "s\(v)m\($0)" } }.joined(separator: " ")
+        let ship = try shipToDrives(s, "--drives \(Array(repeating: "4M", count: k).joined(separator: ",")) --parity \(m)", targets)
+        #expect(ship.status == 0, "\(ship.stderr)")
+        return (src, sets)
+    }
+
+    /// The receiving pipeline from every member but those numbered in
+    /// `lost`, in each set; each stage's status, and standard error.
+    func receive(_ s: Scratch, sets: Int, members: Int, lost: [Int]) throws -> (statuses: String, stderr: String) {
+        let given = (1...sets).flatMap { v in (1...members).filter { !lost.contains($0) }.map { "s\(v)m\($0)" } }.reversed()
+        let r = try s.sh(
+            """
+            rm -rf out
+            seed-writeblk -d \(given.joined(separator: " ")) | seed-journal --check J | seed-encrypt -d -i dc.key \
+              | seed-split -d | seed-compress -d | seed-snapshot -x out
+            echo "${PIPESTATUS[*]}"
+            """)
+        return (r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), r.stderr)
+    }
+
+    private func combinations(_ n: Int, _ k: Int) -> [[Int]] {
+        guard k > 0 else { return [[]] }
+        guard n >= k else { return [] }
+        return combinations(n - 1, k - 1).map { $0 + [n] } + combinations(n - 1, k)
+    }
+
+    @Test(arguments: [(4, 1), (4, 2)])
+    func theSeedRestoresWithAnyMembersLostThatParityCovers(_ k: Int, _ m: Int) throws {
+        let s = try Scratch()
+        let (src, sets) = try shipSets(s, k: k, m: m)
+        #expect(sets >= 2)
+        // Every member is labelled with the set's shape and its place.
+        #expect(try s.sh("head -c 4096 s1m\(k + m) | grep -a -x 'set: \(k)+\(m)' && head -c 4096 s1m\(k + m) | grep -a -x 'member: \(k + m)'").status == 0)
+        let whole = try receive(s, sets: sets, members: k + m, lost: [])
+        #expect(whole.statuses == "0 0 0 0 0 0", "\(whole.stderr)")
+        expectSameTree(src, s.path("out"))
+        for n in 1...m {
+            for lost in combinations(k + m, n) {
+                let r = try receive(s, sets: sets, members: k + m, lost: lost)
+                // Rebuilding a data member is a warning (2); parity members lost cost nothing.
+                let rebuilt = lost.contains { $0 <= k }
+                #expect(r.statuses == (rebuilt ? "2 0 0 0 0 0" : "0 0 0 0 0 0"), "members \(lost) lost: \(r.stderr)")
+                if rebuilt {
+                    let named = lost.filter { $0 <= k }.map(String.init).joined(separator: ", ")
+                    #expect(r.stderr.contains("data member\(lost.filter { $0 <= k }.count == 1 ? "" : "s") \(named) of its \(k)+\(m) set rebuilt"), "\(r.stderr)")
+                }
+                expectSameTree(src, s.path("out"))
+            }
+        }
+    }
+
+    @Test func moreMembersLostThanParityNameTheMissingMembers() throws {
+        let s = try Scratch()
+        let (_, sets) = try shipSets(s, k: 3, m: 1)
+        let r = try receive(s, sets: sets, members: 4, lost: [2, 4])
+        #expect(r.statuses.hasPrefix("65 "), "\(r.stderr)")
+        #expect(r.stderr.contains("volume 1 is a set of 3+1 drives and members 2, 4 are missing: any 3 of its 4 are needed"), "\(r.stderr)")
+    }
+
+    @Test func membersOfDifferentSetsAreNeverReadTogether() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 2, m: 1)
+        // The same staged stream, as a 2+2 set: the same session and volume.
+        let r = try s.sh(
+            """
+            { seed-split --drives 4M,4M --parity 2 < staged.seed | seed-writeblk t1 t2 t3 t4 t5 t6 t7 t8 t9 t10 t11 t12 t13 t14 t15 t16; } > /dev/null 2>&1
+            seed-writeblk -d --partial s1m1 t2 t3 > /dev/null
+            """)
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("members of different sets are never read together"), "\(r.stderr)")
+    }
+
+    @Test func oneDriveNamedTwiceForASetIsRefused() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && echo hi > src/a && seed-snapshot --record-size 1048576 src | seed-split --drives 4M,4M --parity 1 | seed-writeblk a b a
+            """)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("'a' and 'a' are the same drive"), "\(r.stderr)")
+    }
+
+    @Test func thePlanCountsSetsAndDrives() throws {
+        let s = try Scratch()
+        let r = try s.sh("mkdir src && head -c 9000000 /dev/urandom > src/a && seed-snapshot --record-size 1048576 src | seed-split --drives 4M,4M,5M --parity 1 --plan")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("needs 2 sets of 3+1 drives: 8 drives, 3 data and 1 parity in each"), "\(r.stdout)")
+    }
+}

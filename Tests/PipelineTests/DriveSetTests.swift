@@ -61,7 +61,8 @@ import Testing
                 #expect(r.statuses == (rebuilt ? "2 0 0 0 0 0" : "0 0 0 0 0 0"), "members \(lost) lost: \(r.stderr)")
                 if rebuilt {
                     let named = lost.filter { $0 <= k }.map(String.init).joined(separator: ", ")
-                    #expect(r.stderr.contains("data member\(lost.filter { $0 <= k }.count == 1 ? "" : "s") \(named) of its \(k)+\(m) set rebuilt"), "\(r.stderr)")
+                    #expect(
+                        r.stderr.contains("data member\(lost.filter { $0 <= k }.count == 1 ? "" : "s") \(named) of its \(k)+\(m) set rebuilt"), "\(r.stderr)")
                 }
                 expectSameTree(src, s.path("out"))
             }
@@ -101,7 +102,8 @@ import Testing
 
     @Test func thePlanCountsSetsAndDrives() throws {
         let s = try Scratch()
-        let r = try s.sh("mkdir src && head -c 9000000 /dev/urandom > src/a && seed-snapshot --record-size 1048576 src | seed-split --drives 4M,4M,5M --parity 1 --plan")
+        let r = try s.sh(
+            "mkdir src && head -c 9000000 /dev/urandom > src/a && seed-snapshot --record-size 1048576 src | seed-split --drives 4M,4M,5M --parity 1 --plan")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("needs 2 sets of 3+1 drives: 8 drives, 3 data and 1 parity in each"), "\(r.stdout)")
     }

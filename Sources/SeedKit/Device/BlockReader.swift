@@ -82,7 +82,9 @@ enum BlockReader {
                 if !set.rebuilt.isEmpty {
                     rebuiltAny = true
                     let which = set.rebuilt.map { String($0 + 1) }.joined(separator: ", ")
-                    diag.warning("volume \(l.volume): data member\(set.rebuilt.count == 1 ? "" : "s") \(which) of its \(set.set.data)+\(set.set.parity) set rebuilt from the others")
+                    diag.warning(
+                        "volume \(l.volume): data member\(set.rebuilt.count == 1 ? "" : "s") \(which) of its \(set.set.data)+\(set.set.parity) set rebuilt from the others"
+                    )
                 }
                 if set.given.count < set.set.data && set.rebuilt.isEmpty {
                     diag.info("volume \(l.volume): read from data members \(set.given.map { String($0 + 1) }.joined(separator: ", ")) of \(set.set.data) alone")

@@ -127,7 +127,9 @@ public enum Splitter {
             speed = measured
         }
         out += "stream: \(streamBytes) bytes (\(formatBytes(streamBytes))) in \(records) records\n"
-        out += (o.set == nil ? "volume          drive bytes    at most on drive" : "set        each drive bytes   at most on a drive") + "   records" + (speed != nil ? "   fill time" : "") + "\n"
+        out +=
+            (o.set == nil ? "volume          drive bytes    at most on drive" : "set        each drive bytes   at most on a drive") + "   records"
+            + (speed != nil ? "   fill time" : "") + "\n"
         var total: UInt64 = 0
         for (v, cap, used, n) in rows {
             out += String(format: "%6u  %19llu  %18llu  %8d", v, cap, used, n)
@@ -139,8 +141,8 @@ public enum Splitter {
         let plural = rows.count == 1 ? "" : "s"
         if let set = o.set {
             // A set's drives are written at once: its time is one member's.
-            total = rows.map { $0.2 }.reduce(0, +)
-            out += "needs \(rows.count) set\(plural) of \(set.data)+\(set.parity) drives: \(rows.count * set.members) drives, \(set.data) data and \(set.parity) parity in each\n"
+            out += "needs \(rows.count) set\(plural) of \(set.data)+\(set.parity) drives: \(rows.count * set.members) drives, "
+            out += "\(set.data) data and \(set.parity) parity in each\n"
         } else {
             out += fits ? "needs \(rows.count) drive\(plural)\n" : "does not fit: needs \(rows.count) drive\(plural), \(given) given\n"
         }

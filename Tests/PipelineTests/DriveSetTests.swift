@@ -1,5 +1,8 @@
 import Foundation
+import SeedCore
 import Testing
+
+@testable import SeedKit
 
 /// Drive sets (seed-writeblk(1), SETS): a volume's data drives written at
 /// once, parity drives beside them, and the stream read back whole with
@@ -67,6 +70,54 @@ import Testing
                 expectSameTree(src, s.path("out"))
             }
         }
+    }
+
+    @Test func damageOnTwoMembersInDifferentStripesIsMendedAndNamed() throws {
+        let s = try Scratch()
+        let (src, sets) = try shipSets(s, k: 3, m: 1)
+        // Zeroed sectors in member 1's first stripe, two bytes flipped in
+        // member 2's second.
+        let r = try s.sh(
+            """
+            dd if=/dev/zero of=s1m1 bs=512 seek=$(( (1048576 + 300000) / 512 )) count=40 conv=notrunc status=none &&
+            printf '\\377\\376' | dd of=s1m2 bs=1 seek=$(( 1048576 + 1048576 + 500000 )) conv=notrunc status=none
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        let back = try receive(s, sets: sets, members: 4, lost: [])
+        #expect(back.statuses == "2 0 0 0 0 0", "\(back.stderr)")
+        #expect(back.stderr.contains("volume 1: stripe 0 of member 1 mended from the others (record "), "\(back.stderr)")
+        #expect(back.stderr.contains("volume 1: stripe 1 of member 2 mended from the others (record "), "\(back.stderr)")
+        #expect(back.stderr.components(separatedBy: "mended").count == 3, "\(back.stderr)")
+        expectSameTree(src, s.path("out"))
+    }
+
+    @Test func sectorsThatCannotBeReadAreMendedFromTheOthers() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 3, m: 1)
+        let label = try #require(try Target.readLabel(s.path("s1m3")))
+        let bad = off_t(label.streamOffset) + 600_064..<off_t(label.streamOffset) + 601_088
+        let victim = open(s.path("s1m3"), O_RDONLY)
+        defer { close(victim) }
+        var o = WriteOptions()
+        o.decode = true
+        o.targets = (1...4).map { s.path("s1m\($0)") }
+        o.partial = true
+        o.io.output = s.path("set1.seed")
+        o.testPread = { fd, p, n, at in
+            var a = stat()
+            var b = stat()
+            fstat(fd, &a)
+            fstat(victim, &b)
+            if a.st_ino == b.st_ino && at < bad.upperBound && at + off_t(n) > bad.lowerBound {
+                errno = EIO
+                return -1
+            }
+            return pread(fd, p, n, at)
+        }
+        let status = try BlockReader.run(o, diag: Diagnostics(tool: "test"))
+        #expect(status == .warnings)
+        let whole = try s.sh("seed-writeblk -d --partial s1m1 s1m2 s1m3 s1m4 | cmp - set1.seed")
+        #expect(whole.status == 0, "\(whole.stdout)")
     }
 
     @Test func moreMembersLostThanParityNameTheMissingMembers() throws {

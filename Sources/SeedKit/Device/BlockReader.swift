@@ -70,14 +70,28 @@ enum BlockReader {
         var unreadable: [String] = []
         var total: UInt64 = 0
         var rebuiltAny = false
+        var damaged: [String] = []
         for (path, l) in volumes {
             if let members = sets[l.volume] {
-                let set = try SetReader(volume: l.volume, members: members, partial: o.partial)
+                let set = try SetReader(volume: l.volume, members: members, partial: o.partial, pread: o.testPread)
                 let base = total
                 total += try set.stream(to: output.fd) { progress.update(bytes: base + $0) }
-                for (p, what, io) in set.damage {
-                    diag.error("\(quoted(p)): volume \(l.volume): \(what)")
-                    if io { unreadable.append("\(quoted(p)) (volume \(l.volume))") } else { short.append("\(quoted(p)) (volume \(l.volume))") }
+                for d in set.damage {
+                    if d.warning {
+                        diag.warning("\(quoted(d.path)): volume \(l.volume), a parity member: \(d.what)")
+                    } else {
+                        diag.error("\(quoted(d.path)): volume \(l.volume): \(d.what)")
+                        if d.io { unreadable.append("\(quoted(d.path)) (volume \(l.volume))") } else { short.append("\(quoted(d.path)) (volume \(l.volume))") }
+                    }
+                }
+                for m in set.mended {
+                    rebuiltAny = true
+                    diag.warning(
+                        "volume \(l.volume): stripe \(m.stripe) of member \(m.member + 1) mended from the others "
+                            + "(record\(m.records.count == 1 ? "" : "s") \(m.records.map(String.init).joined(separator: ", ")))")
+                }
+                for u in set.unmended {
+                    damaged.append("record \(u.record) of volume \(l.volume) on member \(u.member + 1)")
                 }
                 if !set.rebuilt.isEmpty {
                     rebuiltAny = true
@@ -145,6 +159,12 @@ enum BlockReader {
         if !short.isEmpty {
             output.discard()
             throw SeedError.data("\(short.joined(separator: ", ")) cut short: the missing bytes went on as zeros")
+        }
+        if !damaged.isEmpty {
+            output.discard()
+            throw SeedError.data(
+                "\(damaged.prefix(10).joined(separator: ", "))\(damaged.count > 10 ? " and \(damaged.count - 10) more" : ""): "
+                    + "damaged, and the set's other members could not mend \(damaged.count == 1 ? "it" : "them")")
         }
         if !unreadable.isEmpty {
             output.discard()

@@ -23,6 +23,12 @@ struct SeedWriteblk: SeedCommand {
     var decode = false
     @Flag(help: "With -d: read the drives given even if other volumes are missing.")
     var partial = false
+    @Option(help: ArgumentHelp("Write the member of a drive set missing from the TARGETs (its other members) to DRIVE.", valueName: "DRIVE"))
+    var rebuild: String?
+    @Option(help: ArgumentHelp("With --rebuild: the member to write, when more than one is missing.", valueName: "N"))
+    var member: Int?
+    @Flag(help: "Read the drive sets given whole and check every stripe's parity and every record's checksums.")
+    var scrub = false
     @Flag(help: "Read every volume back after writing it and compare its SHA-256.")
     var verify = false
     @Flag(help: "Overwrite a drive that holds a filesystem, a partition table or another seed's volume.")
@@ -42,6 +48,10 @@ struct SeedWriteblk: SeedCommand {
     var targets: [String] = []
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
+        let modes = [decode, scrub, rebuild != nil].filter { $0 }.count
+        if modes > 1 { throw SeedError.usage("give one of -d, --scrub and --rebuild") }
+        if member != nil && rebuild == nil { throw SeedError.usage("--member goes with --rebuild") }
+        if (scrub || rebuild != nil) && targets.isEmpty { throw SeedError.usage("name the set's drives") }
         if targets.isEmpty && nextDrive == nil && !decode && !Terminal.isTerminal(2) {
             throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
         }
@@ -49,9 +59,12 @@ struct SeedWriteblk: SeedCommand {
         var o = WriteOptions()
         (o.targets, o.decode, o.partial, o.verify, o.format, o.yes) = (targets, decode, partial, verify, format, yes)
         o.nextDrive = nextDrive
+        (o.rebuild, o.member, o.scrub) = (rebuild, member, scrub)
         o.checkpoint = try ByteSize.parse(checkpoint)
         o.io = StreamIO(input: input, output: out.output, progress: common.showsProgress)
         try first.refuse("-d", when: decode)
+        try first.refuse("--scrub", when: scrub)
+        try first.refuse("--rebuild", when: rebuild != nil)
         try first.apply(to: &o.io)
         return try BlockWriter.run(o, diag: diag)
     }

@@ -120,6 +120,45 @@ import Testing
         #expect(whole.status == 0, "\(whole.stdout)")
     }
 
+    @Test func aRebuiltMemberIsByteIdenticalToTheOneLost() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 3, m: 1)
+        for lost in [1, 4] {
+            let r = try s.sh(
+                """
+                sum=$(sha256sum < s1m\(lost)) && rm s1m\(lost) &&
+                seed-writeblk --rebuild new $(ls s1m? | sort) && [ "$(sha256sum < new)" = "$sum" ] && mv new s1m\(lost)
+                """)
+            #expect(r.status == 0, "member \(lost): \(r.stderr)")
+            #expect(r.stderr.contains("member \(lost) of volume 1 rebuilt on 'new' from members"), "\(r.stderr)")
+        }
+        #expect(try s.sh("seed-writeblk --scrub $(ls s?m?)").status == 0)
+    }
+
+    @Test func aRebuildWithTwoMembersMissingMustBeToldWhich() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 2, m: 2)
+        let r = try s.sh("seed-writeblk --rebuild new s1m1 s1m3")
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("members 2, 4 of volume 1 are missing: say which to rebuild"), "\(r.stderr)")
+        #expect(try s.sh("seed-writeblk --rebuild new --member 4 s1m1 s1m3 && cmp new s1m4").status == 0)
+    }
+
+    @Test func scrubOfAWholeSetIsCleanAndNamesAFlippedParityByte() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 3, m: 1)
+        let clean = try s.sh("seed-writeblk --scrub $(ls s?m?)")
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let r = try s.sh(
+            """
+            printf '\\001' | dd of=s1m4 bs=1 seek=$(( 1048576 + 1048576 + 4242 )) conv=notrunc status=none
+            seed-writeblk --scrub $(ls s?m?)
+            """)
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("volume 1: stripe 1: parity member 4 does not match the data members; records in it:"), "\(r.stderr)")
+        #expect(r.stderr.contains("1 inconsistency found"), "\(r.stderr)")
+    }
+
     @Test func moreMembersLostThanParityNameTheMissingMembers() throws {
         let s = try Scratch()
         let (_, sets) = try shipSets(s, k: 3, m: 1)

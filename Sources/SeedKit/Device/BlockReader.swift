@@ -15,37 +15,7 @@ import SystemPackage
 enum BlockReader {
     static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         guard !o.targets.isEmpty else { throw SeedError.usage("-d needs the drives to read") }
-        var volumes: [(path: String, label: VolumeLabel)] = []
-        var all: [(path: String, label: VolumeLabel)] = []
-        // A set's members, by volume: `volumes` holds the first of them.
-        var sets: [UInt32: [(path: String, label: VolumeLabel)]] = [:]
-        for path in o.targets {
-            guard let label = try Target.readLabel(path) else {
-                throw SeedError.data("\(quoted(path)) is not a seed drive (it has no seed label)")
-            }
-            guard label.complete else {
-                throw SeedError.data("\(quoted(path)) holds volume \(label.volume), but its writing never finished", hint: "write the volume again")
-            }
-            if let first = volumes.first, first.label.session != label.session {
-                throw SeedError.data(
-                    "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(first.label.session) "
-                        + "as \(quoted(first.path)) does (a drive of another seed)")
-            }
-            if let twin = all.first(where: { $0.label.volume == label.volume && $0.label.member == label.member }) {
-                let what = label.set == nil ? "volume \(label.volume)" : "member \(label.member) of volume \(label.volume)"
-                throw SeedError.data("\(quoted(path)) and \(quoted(twin.path)) both hold \(what)")
-            }
-            if let other = all.first(where: { $0.label.volume == label.volume && ($0.label.set == nil) != (label.set == nil) }) {
-                throw SeedError.data("\(quoted(path)) and \(quoted(other.path)) both hold volume \(label.volume), one as a member of a drive set")
-            }
-            all.append((path, label))
-            if label.set != nil {
-                sets[label.volume, default: []].append((path, label))
-                if sets[label.volume]!.count > 1 { continue }
-            }
-            volumes.append((path, label))
-        }
-        volumes.sort { $0.label.volume < $1.label.volume }
+        let (volumes, sets) = try drives(o.targets)
         let last = volumes.first { $0.label.lastVolume }?.label.volume
         let upTo = last ?? volumes.last!.label.volume
         // A label's volume number sizes nothing: the gaps are counted
@@ -175,6 +145,46 @@ enum BlockReader {
         try output.commit()
         if o.partial && missing.count > 0 { diag.info("volumes not read: \(missing.text)") }
         return rebuiltAny ? .warnings : .success
+    }
+
+    typealias Drive = (path: String, label: VolumeLabel)
+
+    /// The labels of the drives given, checked: complete volumes of one
+    /// session, none twice. One drive per volume in volume order (for a
+    /// set, its first member given), and each set's members by volume.
+    static func drives(_ targets: [String]) throws -> (volumes: [Drive], sets: [UInt32: [Drive]]) {
+        var volumes: [Drive] = []
+        var all: [Drive] = []
+        // A set's members, by volume: `volumes` holds the first of them.
+        var sets: [UInt32: [Drive]] = [:]
+        for path in targets {
+            guard let label = try Target.readLabel(path) else {
+                throw SeedError.data("\(quoted(path)) is not a seed drive (it has no seed label)")
+            }
+            guard label.complete else {
+                throw SeedError.data("\(quoted(path)) holds volume \(label.volume), but its writing never finished", hint: "write the volume again")
+            }
+            if let first = volumes.first, first.label.session != label.session {
+                throw SeedError.data(
+                    "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(first.label.session) "
+                        + "as \(quoted(first.path)) does (a drive of another seed)")
+            }
+            if let twin = all.first(where: { $0.label.volume == label.volume && $0.label.member == label.member }) {
+                let what = label.set == nil ? "volume \(label.volume)" : "member \(label.member) of volume \(label.volume)"
+                throw SeedError.data("\(quoted(path)) and \(quoted(twin.path)) both hold \(what)")
+            }
+            if let other = all.first(where: { $0.label.volume == label.volume && ($0.label.set == nil) != (label.set == nil) }) {
+                throw SeedError.data("\(quoted(path)) and \(quoted(other.path)) both hold volume \(label.volume), one as a member of a drive set")
+            }
+            all.append((path, label))
+            if label.set != nil {
+                sets[label.volume, default: []].append((path, label))
+                if sets[label.volume]!.count > 1 { continue }
+            }
+            volumes.append((path, label))
+        }
+        volumes.sort { $0.label.volume < $1.label.volume }
+        return (volumes, sets)
     }
 
     /// The volume numbers from 1 to `upTo` not among `have` (sorted, none

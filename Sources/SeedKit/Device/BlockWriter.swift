@@ -20,6 +20,11 @@ public struct WriteOptions {
     public var format = false
     public var yes = false
     public var nextDrive: String?
+    /// --rebuild: the drive to write a set's missing member to, and which
+    /// member (1-based) when more than one is missing.
+    public var rebuild: String?
+    public var member: Int?
+    public var scrub = false
     public var checkpoint: UInt64 = 1 << 30
     public var io = StreamIO()
     /// The reads `-d` makes (pread(2) when nil): a test's stands in for a
@@ -34,6 +39,8 @@ public struct WriteOptions {
 public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         if o.decode { return try BlockReader.run(o, diag: diag) }
+        if o.scrub { return try SetTools.scrub(o, diag: diag) }
+        if o.rebuild != nil { return try SetTools.rebuild(o, diag: diag) }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk")
         try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = DriveStage(o: o, diag: diag)
@@ -247,8 +254,9 @@ final class DriveStage: RecordStage, RecordOutput {
         // The stop record never reaches a drive.
         if header.kind == .stop { return }
         if let job = slot.context as? SetJob {
+            let now = ISO8601DateFormatter().string(from: Date())
             for m in job.members {
-                m.label.written = ISO8601DateFormatter().string(from: Date())
+                m.label.written = now
                 m.label.readBack = recipe(job.begin.stages ?? [], encrypted: false)
                 try writeLabel(m.label, m.target)
             }

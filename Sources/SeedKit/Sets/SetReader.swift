@@ -223,6 +223,25 @@ final class SetReader {
         return a / set.stripe...b / set.stripe
     }
 
+    /// Member `i`'s stream bytes, as `--rebuild` writes them: read, or
+    /// rebuilt from the others when it is not given.
+    func bytes(of i: Int, into p: UnsafeMutableRawPointer, count: Int, at: UInt64) throws {
+        try read(member: i, into: p, count: count, at: at, mending: false)
+    }
+
+    /// Member `i`'s stream bytes as its drive holds them, for `--scrub`.
+    func given(_ i: Int, into p: UnsafeMutableRawPointer, count: Int, at: UInt64) {
+        readGiven(i, into: p, count: count, at: at)
+    }
+
+    /// The length of member `i`'s stream (0-based; parity: whole stripes).
+    func length(of i: Int) -> UInt64 {
+        i < set.data ? lengths[i] : VolumeLabel.parityBytes(lengths, stripe: set.stripe)
+    }
+
+    var erasureCode: ErasureCode { code }
+    var givenMembers: [Int] { members.keys.sorted() }
+
     /// Member `i`'s stream bytes `at`..<`at+count`: read from its drive, or
     /// rebuilt from the others (when it is not given, or `mending`); zeros
     /// past its length, as in its parity.

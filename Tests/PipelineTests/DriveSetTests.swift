@@ -197,4 +197,96 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("needs 2 sets of 3+1 drives: 8 drives, 3 data and 1 parity in each"), "\(r.stdout)")
     }
+
+    /// A 3+1 set of 24 MiB drives holding a small file first and 40 MB
+    /// after it, in 64 KiB records, with the index stream beside it.
+    func shipOneSet(_ s: Scratch) throws {
+        let r = try s.sh(
+            """
+            seed-encrypt --keygen dc.key > /dev/null && mkdir src && seq 1 2000 > src/a.txt && head -c 40000000 /dev/urandom > src/b.bin &&
+            seed-snapshot --record-size 65536 --index-file idx.seed src | seed-compress > staged.seed &&
+            seed-split --drives 24M,24M,24M --parity 1 < staged.seed | seed-encrypt -r dc.key.pub \
+              | seed-journal --journal-dir J --index staged.seed | seed-writeblk m1 m2 m3 m4
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func theJournalNamesEachRecordsMemberAndOffset() throws {
+        let s = try Scratch()
+        try shipOneSet(s)
+        let lines = try s.sh("cat J/*.jrn").stdout.split(separator: "\n")
+        #expect(lines[0].contains("\"set\":{\"data\":3,\"parity\":1,\"stripe\":1048576}"), "\(lines[0])")
+        // Shared records lie on every member; the first data records are dealt 1, 2, 3.
+        #expect(lines[1].contains("\"memberOffsets\":[0,0,0]") && lines[1].contains("volume-begin"), "\(lines[1])")
+        let data = lines.filter { $0.contains("\"kind\":\"data\"") }
+        #expect(data.prefix(3).map { $0.contains("\"member\":1,") && !$0.contains("memberOffsets") } == [true, false, false])
+        #expect(data[1].contains("\"member\":2,") && data[2].contains("\"member\":3,"))
+        // Each record lies on its member where the journal says.
+        let r = try s.sh(
+            """
+            off=$(grep -m1 '"kind":"data"' J/*.jrn | sed 's/.*"memberOffset":\\([0-9]*\\).*/\\1/')
+            sum=$(grep -m1 '"kind":"data"' J/*.jrn | sed 's/.*"sha256":"\\([0-9a-f]*\\)".*/\\1/')
+            len=$(grep -m1 '"kind":"data"' J/*.jrn | sed 's/.*"length":\\([0-9]*\\).*/\\1/')
+            at=$(( $(head -c 4096 m1 | grep -a '^stream-offset:' | cut -d' ' -f2) + off ))
+            [ "$(tail -c +$(( at + 1 )) m1 | head -c $len | sha256sum | cut -d' ' -f1)" = "$sum" ]
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        // A journal that puts a record elsewhere than the rule does is refused.
+        let moved = try s.sh(
+            """
+            sed -i '0,/"member":1,/s//"member":2,/' J/*.jrn
+            seed-writeblk -d m1 m2 m3 m4 | seed-journal --check J > /dev/null
+            """)
+        #expect(moved.status == 65)
+        #expect(moved.stderr.contains("is not where the set's placement rule puts it"), "\(moved.stderr)")
+    }
+
+    @Test func oneDataMemberAloneIsCheckedAndGivesBackAFileItHolds() throws {
+        let s = try Scratch()
+        try shipOneSet(s)
+        for m in 1...3 {
+            let r = try s.sh("seed-writeblk -d --partial m\(m) | seed-journal --check J > /dev/null; echo ${PIPESTATUS[*]}")
+            #expect(r.stdout == "0 0\n", "member \(m): \(r.stderr)")
+            let others = (1...3).filter { $0 != m }.map(String.init).joined(separator: ", ")
+            #expect(r.stderr.contains("volume 1: data members \(others) not given: "), "\(r.stderr)")
+        }
+        // The first data record is on member 1, and a.txt is in it.
+        let one = try s.sh("seed-snapshot -v -x out --only a.txt --from m1 --journal-dir J --index idx.seed -i dc.key && cmp out/a.txt src/a.txt")
+        #expect(one.status == 0, "\(one.stderr)")
+        let share = try #require(one.stderr.split(separator: "\n").first { $0.contains("read ") && $0.contains(" set (") })
+        let percent = try #require(Double(share.split(separator: "(").last!.dropLast(2)))
+        #expect(percent < 1, "\(share)")
+        let elsewhere = try s.sh("seed-snapshot -x out2 --only a.txt --from m2 --journal-dir J --index idx.seed -i dc.key")
+        #expect(elsewhere.status == 3)
+        #expect(elsewhere.stderr.contains("lies on data member 1 of the volume's 3+1 set: give that drive, or any 3 of the set"), "\(elsewhere.stderr)")
+    }
+
+    @Test func aRecordDamagedOnTheOneMemberGivenIsNamedByTheCheck() throws {
+        let s = try Scratch()
+        try shipOneSet(s)
+        let r = try s.sh(
+            """
+            printf '\\377' | dd of=m2 bs=1 seek=$(( 1048576 + 3000000 )) conv=notrunc status=none
+            seed-writeblk -d --partial m2 | seed-journal --check J > /dev/null; echo ${PIPESTATUS[*]}
+            """)
+        // The member's reader cannot mend it alone and says so (65); the check names it.
+        #expect(r.stdout == "65 65\n", "\(r.stderr)")
+        #expect(r.stderr.contains("is damaged (digest mismatch); it carries 'b.bin'"), "\(r.stderr)")
+    }
+
+    @Test func randomAccessReadsThroughARebuiltMemberAndMendsADamagedOne() throws {
+        let s = try Scratch()
+        try shipOneSet(s)
+        let rebuilt = try s.sh("seed-snapshot -x out --only a.txt --from m2 --from m3 --from m4 --journal-dir J --index idx.seed -i dc.key")
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(try s.sh("cmp out/a.txt src/a.txt").status == 0)
+        let r = try s.sh(
+            """
+            printf '\\377' | dd of=m1 bs=1 seek=$(( 1048576 + 2000 )) conv=notrunc status=none
+            seed-snapshot -x out2 --only a.txt --from m1 --from m2 --from m3 --from m4 --journal-dir J --index idx.seed -i dc.key
+            """)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("does not match its journal (damaged on the drive): mended from the set's other members"), "\(r.stderr)")
+        #expect(try s.sh("cmp out2/a.txt src/a.txt").status == 0)
+    }
 }

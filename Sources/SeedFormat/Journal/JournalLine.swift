@@ -53,6 +53,8 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         /// How far apart seed-journal syncs its lines: how far back a
         /// resumed run goes from the journal's last line.
         public var checkpoint: UInt64?
+        /// The drive set the volume is written to (seed-stream(5), Sets).
+        public var set: SetGeometry?
 
         package init(session: String, volume: UInt32, created: String) {
             self.session = session
@@ -81,9 +83,32 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         public var sha256: String
         /// Data records only: the number the index's `record` field uses.
         public var dataRecord: UInt64?
+        /// In a set's volume, a record on one data member: that member
+        /// (from 1) and the record's offset in its stream.
+        public var member: Int?
+        public var memberOffset: UInt64?
+        /// In a set's volume, a shared record: its offset in each data
+        /// member's stream, member 1 first.
+        public var memberOffsets: [UInt64]?
 
         package init(seq: UInt64, kind: RecordKind, offset: UInt64, length: UInt64, sha256: String, dataRecord: UInt64?) {
             (self.seq, self.kind, self.offset, self.length, self.sha256, self.dataRecord) = (seq, kind, offset, length, sha256, dataRecord)
+        }
+
+        /// Where the placement rule puts the record: on one member at an
+        /// offset of its stream, or on every member.
+        package mutating func place(_ p: SetPlacement.Place, _ placement: SetPlacement, size: UInt64) {
+            switch p {
+            case .member(let m, let at): (member, memberOffset) = (m + 1, at)
+            case .every: memberOffsets = placement.bytes.map { $0 - size }
+            }
+        }
+
+        /// Whether the line's member fields are where the rule puts it.
+        package func isPlaced(_ p: SetPlacement.Place, _ placement: SetPlacement, size: UInt64) -> Bool {
+            var want = JournalLine.Entry(seq: seq, kind: kind, offset: offset, length: length, sha256: sha256, dataRecord: dataRecord)
+            want.place(p, placement, size: size)
+            return (want.member, want.memberOffset, want.memberOffsets) == (member, memberOffset, memberOffsets)
         }
     }
 
@@ -184,12 +209,17 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
             try FormatLimits.check(
                 ["capacity": v.capacity, "firstRecord": v.firstRecord, "firstDataRecord": v.firstDataRecord, "checkpoint": v.checkpoint],
                 record: record)
+            try v.set?.check(record)
         case .record(let e):
             try FormatLimits.check(["seq": e.seq, "offset": e.offset, "length": e.length, "dataRecord": e.dataRecord], record: record)
             if e.length < UInt64(RecordHeader.size) || e.length > UInt64(RecordHeader.size) + RecordHeader.maxPayload {
                 throw SeedError.data("\(record): a record of \(e.length) bytes, which no record can be")
             }
             if e.sha256.utf8.count != 64 || Hex.decode(e.sha256) == nil { throw SeedError.data("\(record): sha256 is not a SHA-256 in hex") }
+            try FormatLimits.check(["memberOffset": e.memberOffset], record: record)
+            for o in e.memberOffsets ?? [] { try FormatLimits.check(["memberOffsets": o], record: record) }
+            if let m = e.member, m < 1 || m > SetGeometry.maxMembers { throw SeedError.data("\(record): member \(m) is not a member of any set") }
+            if (e.memberOffsets?.count ?? 0) > SetGeometry.maxMembers { throw SeedError.data("\(record): more memberOffsets than any set has members") }
         case .end(let e):
             try FormatLimits.check(["records": e.records, "bytes": e.bytes], record: record)
         case .file(let f):

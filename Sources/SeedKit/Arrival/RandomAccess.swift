@@ -259,13 +259,15 @@ public final class RandomAccess {
             }
             lost = feed.lostOffsets.count
         }
+        for line in a.drives.mends { diag.warning(line) }
         for line in a.drives.readSummary { diag.verbose(line) }
         if lost > 0 {
             throw SeedError.data(
                 "\(lost) entr\(lost == 1 ? "y" : "ies") not restored, for damaged records",
                 hint: "seed-snapshot --repair at the source makes a bundle of them from seed-journal --check --report")
         }
-        return ex.finish()
+        let status = ex.finish()
+        return a.drives.mends.isEmpty || status != .success ? status : .warnings
     }
 
     /// seed-snapshot -t --from DRIVE...: the index, read from the drives.
@@ -274,6 +276,7 @@ public final class RandomAccess {
         let lister = SnapshotLister(long: long, only: PathPatterns(only))
         try a.forEachIndexEntry { try lister.list($0) }
         try lister.out.flush()
+        for line in a.drives.mends { diag.warning(line) }
         for line in a.drives.readSummary { diag.verbose(line) }
         return lister.finish(diag)
     }

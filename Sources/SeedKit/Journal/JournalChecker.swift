@@ -30,6 +30,10 @@ struct VolumeReport: Codable {
     var journalComplete = true
     /// Records the journal does not name (it is incomplete), not checked.
     var unchecked: UInt64 = 0
+    /// In a set's volume read from some of its data members: those not
+    /// given (from 1), and how many records on them were not checked.
+    var membersNotGiven: [Int]?
+    var notGiven: UInt64?
 
     struct DamagedRecord: Codable {
         var seq: UInt64
@@ -181,6 +185,10 @@ final class VolumeProgress {
     var journalComplete = true
     /// Records past the end of an incomplete journal.
     var unchecked: UInt64 = 0
+    /// A set's data members (from 0) none of whose records came, and how
+    /// many records they hold.
+    var membersNotGiven: Set<Int> = []
+    var notGiven: UInt64 = 0
     init(volume: UInt32, journal: JournalFile) {
         self.volume = volume
         self.file = journal
@@ -293,7 +301,12 @@ struct VolumeChecker {
         let path = o.directory + "/" + JournalNames.name(session: s, volume: volume)
         let file = try VolumeChecker.open(path, session: s, volume: volume, signers: o.signers)
         let journal = JournalReader(file)
-        _ = try journal.volumeLine(volume, of: s)
+        let head = try journal.volumeLine(volume, of: s)
+        try head.set?.check("journal \(quoted(path))")
+        var placement = head.set.map { SetPlacement(data: $0.data) }
+        // A set's data members whose first record came (or came damaged).
+        var given: Set<Int> = []
+        let peeked = ByteBuffer(capacity: RecordHeader.size)
         let progress = VolumeProgress(volume: volume, journal: file)
         var merkle = MerkleRoot()
         var ended = false
@@ -322,6 +335,38 @@ struct VolumeChecker {
                 throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) out of place")
             }
             offset += length
+            if placement != nil {
+                let place = placement!.place(line.kind, size: length)
+                guard line.isPlaced(place, placement!, size: length) else {
+                    throw SeedError.data(
+                        "journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) is not where the set's placement rule puts it")
+                }
+                if case .member(let m, _) = place {
+                    // Read from some data members (seed-writeblk -d --partial), a
+                    // member whose first record is not there was not given: its
+                    // records are passed over, not missing.
+                    if progress.membersNotGiven.contains(m) {
+                        if !inputEnded, pending == nil || pending === peeked, let h = try peek(&pending, peeked), h.volume == volume,
+                            h.sequence == line.seq
+                        {
+                            throw SeedError.data(
+                                "\(source): volume \(volume) record \(line.seq) is on member \(m + 1), whose first records are missing")
+                        }
+                        progress.notGiven += 1
+                        continue
+                    }
+                    if !given.contains(m) {
+                        if !inputEnded, pending == nil || pending === peeked, let h = try peek(&pending, peeked), h.volume == volume,
+                            h.sequence > line.seq
+                        {
+                            progress.membersNotGiven.insert(m)
+                            progress.notGiven += 1
+                            continue
+                        }
+                        given.insert(m)
+                    }
+                }
+            }
             try run.putFramed { slot in
                 let e = ExpectedRecord(line, digest: digest, volume: progress)
                 slot.context = e
@@ -362,6 +407,18 @@ struct VolumeChecker {
             if !inputEnded && pending == nil { try skipUnjournaled(volume, progress) }
         }
         return progress
+    }
+
+    /// The header of the next record in the input, read ahead into
+    /// `buffer` (then `pending`) if nothing is; nil at the input's end or
+    /// where no header decodes.
+    func peek(_ pending: inout ByteBuffer?, _ buffer: ByteBuffer) throws -> RecordHeader? {
+        if pending == nil {
+            buffer.count = try input.read(into: buffer.base, count: RecordHeader.size)
+            pending = buffer
+        }
+        guard let p = pending, p.count >= RecordHeader.size, case .success(let h) = RecordHeader.decode(p.base) else { return nil }
+        return h
     }
 
     /// A volume's journal, read once: with signers, held to them before
@@ -405,6 +462,14 @@ struct VolumeChecker {
         report.good = v.good
         report.journalComplete = v.journalComplete
         report.unchecked = v.unchecked
+        if !v.membersNotGiven.isEmpty {
+            report.membersNotGiven = v.membersNotGiven.sorted().map { $0 + 1 }
+            report.notGiven = v.notGiven
+            let names = report.membersNotGiven!.map(String.init).joined(separator: ", ")
+            diag.info(
+                "volume \(v.volume): data member\(v.membersNotGiven.count == 1 ? "" : "s") \(names) not given: \(v.notGiven) record\(v.notGiven == 1 ? "" : "s") on \(v.membersNotGiven.count == 1 ? "it" : "them") not checked"
+            )
+        }
         var damagedData: [UInt64: Int] = [:]
         for (e, problem) in v.bad {
             let l = e.line

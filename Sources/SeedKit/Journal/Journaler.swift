@@ -134,6 +134,8 @@ struct JournalState {
     /// Data records seen before the current one, in the whole stream.
     var dataRecord: UInt64 = 0
     var recordSize: UInt64?
+    /// In a set's volume, where each record lies on its data members.
+    var placement: SetPlacement?
     /// Per journaled volume: its file and the data records it holds.
     var volumes: [(volume: UInt32, path: String, first: UInt64, last: UInt64?)] = []
     var files = IndexToFiles()
@@ -158,15 +160,19 @@ struct JournalState {
             let b = try VolumeBegin.decode(slot.input.bytes, record: loc)
             if let d = b.firstDataRecord { dataRecord = d }
             recordSize = recordSize ?? StreamMetadata.recordSize(b.stages ?? [])
+            try b.set?.check(loc)
             try open(session: b.session, volume: b.volume) { l in
                 l.capacity = b.capacity
                 l.firstRecord = b.firstRecord
                 l.firstDataRecord = b.firstDataRecord
                 l.stages = b.stages
+                l.set = b.set
             }
+            placement = b.set.map { SetPlacement(data: $0.data) }
         case .streamHeader where journal == nil:
             let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
             recordSize = StreamMetadata.recordSize(m.stages)
+            placement = nil
             try open(session: m.session, volume: 0) { l in l.stages = m.stages }
         case .streamHeader:
             let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
@@ -181,11 +187,11 @@ struct JournalState {
         guard let j = journal else { throw SeedError.data("\(loc): \(h.kind) record before the stream header or volume begin") }
         let digest = (slot.context as! RecordDigest).bytes
         let length = UInt64(RecordHeader.size) + h.payloadLength
-        j.append(
-            .record(
-                .init(
-                    seq: h.sequence, kind: h.kind, offset: offset, length: length, sha256: Hex.encode(digest),
-                    dataRecord: h.kind == .data ? dataRecord : nil)))
+        var line = JournalLine.Entry(
+            seq: h.sequence, kind: h.kind, offset: offset, length: length, sha256: Hex.encode(digest),
+            dataRecord: h.kind == .data ? dataRecord : nil)
+        if placement != nil { line.place(placement!.place(h.kind, size: length), placement!, size: length) }
+        j.append(.record(line))
         if h.kind == .data { dataRecord += 1 }
         merkle.add(digest)
         records += 1
@@ -256,8 +262,11 @@ struct JournalState {
             let at = reader.offset
             guard let l = try reader.next() else { break }
             switch l {
-            case .volume(let v): line = v
+            case .volume(let v):
+                line = v
+                placement = v.set.map { SetPlacement(data: $0.data) }
             case .record(let e) where e.offset < point.offset:
+                _ = placement?.place(e.kind, size: e.length)
                 guard let d = Hex.decode(e.sha256) else { throw SeedError.data("journal \(quoted(path)): a record line's digest is not hex") }
                 merkle.add(d)
                 records += 1

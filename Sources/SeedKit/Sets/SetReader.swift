@@ -229,6 +229,15 @@ final class SetReader {
         try read(member: i, into: p, count: count, at: at, mending: false)
     }
 
+    /// Member `i`'s stream bytes rebuilt from the others, even when it is
+    /// given: to mend what it holds.
+    func mended(_ i: Int, into p: UnsafeMutableRawPointer, count: Int, at: UInt64) throws {
+        try read(member: i, into: p, count: count, at: at, mending: true)
+    }
+
+    /// Whether member `i` can be rebuilt from the other members given.
+    func canMend(member i: Int) -> Bool { present.subtracting([i]).count >= set.data }
+
     /// Member `i`'s stream bytes as its drive holds them, for `--scrub`.
     func given(_ i: Int, into p: UnsafeMutableRawPointer, count: Int, at: UInt64) {
         readGiven(i, into: p, count: count, at: at)

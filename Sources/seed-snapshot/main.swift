@@ -39,6 +39,8 @@ struct SeedSnapshot: SeedCommand {
     @Option(
         name: .customLong("from"), help: ArgumentHelp("With -t or -x: read the drive or drive file DRIVE at random (repeatable).", valueName: "DRIVE"))
     var drives: [String] = []
+    @Flag(help: "With -x and --from: restore what the drives given hold, naming each entry whose data lies on a drive not given.")
+    var partial = false
     @Option(help: ArgumentHelp("With --from: the journals saying where each record lies.", valueName: "DIR"))
     var journalDir: String?
     @Option(help: ArgumentHelp("With --from or --repair: the seed's index, from the index stream (or staging file) FILE.", valueName: "FILE"))
@@ -78,6 +80,7 @@ struct SeedSnapshot: SeedCommand {
         } else if journalDir != nil || (index != nil && repair == nil) || !signer.isEmpty || !identity.isEmpty || keyFile != nil || passphraseFile != nil {
             throw ValidationError("--journal-dir, --index, --signer and the keys go with --from")
         }
+        if partial && (drives.isEmpty || extract == nil) { throw ValidationError("--partial goes with -x and --from") }
         if repair != nil && modes > 0 { throw ValidationError("--repair makes a bundle from a tree: leave out -t, -d and -x") }
         if session != nil && (extract == nil || !drives.isEmpty) { throw ValidationError("--session goes with -x reading a repair bundle or an increment") }
         if incremental != nil && (modes > 0 || repair != nil) {
@@ -88,7 +91,7 @@ struct SeedSnapshot: SeedCommand {
 
     var randomAccess: RandomAccessOptions {
         var r = RandomAccessOptions()
-        (r.drives, r.journalDir, r.index, r.signers) = (drives, journalDir, index, signer)
+        (r.drives, r.journalDir, r.index, r.signers, r.partial) = (drives, journalDir, index, signer, partial)
         (r.keys.identities, r.keys.keyFile, r.keys.passphraseFile) = (identity, keyFile, passphraseFile)
         return r
     }

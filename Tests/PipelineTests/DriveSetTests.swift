@@ -289,4 +289,46 @@ import Testing
         #expect(r.stderr.contains("does not match its journal (damaged on the drive): mended from the set's other members"), "\(r.stderr)")
         #expect(try s.sh("cmp out2/a.txt src/a.txt").status == 0)
     }
+
+    @Test func tooManyMembersLostNameTheFilesLostAndTheRestComesBack() throws {
+        let s = try Scratch()
+        let ship = try s.sh(
+            """
+            seed-encrypt --keygen dc.key > /dev/null && mkdir src && for n in $(seq 10 49); do head -c 300000 /dev/urandom > src/f$n; done &&
+            seed-snapshot --record-size 262144 --index-file idx.seed src | seed-compress > staged.seed &&
+            seed-split --drives 2M,2M,2M --parity 1 < staged.seed | seed-encrypt -r dc.key.pub \
+              | seed-journal --journal-dir J --index staged.seed | seed-writeblk $(for v in 1 2 3 4 5 6; do echo s${v}m1 s${v}m2 s${v}m3 s${v}m4; done) &&
+            ls J | wc -l
+            """)
+        #expect(ship.status == 0, "\(ship.stderr)")
+        #expect(Int(ship.stdout.trimmingCharacters(in: .whitespacesAndNewlines))! >= 2, "\(ship.stdout)")
+        try s.sh("rm s2m1 s2m3")
+        let drives = try s.sh("ls s?m?").stdout.split(separator: "\n").map(String.init)
+        let stream = try s.sh("seed-writeblk -d \(drives.joined(separator: " ")) > /dev/null")
+        #expect(stream.status == 65)
+        #expect(stream.stderr.contains("volume 2 is a set of 3+1 drives and members 1, 3 are missing: any 3 of its 4 are needed"), "\(stream.stderr)")
+        // The files lost are those whose records the journal puts on members 1 and 3 of volume 2.
+        var onLost = Set<UInt64>()
+        var lost = Set<String>()
+        let journal = try s.sh("cat J/*.v002.jrn").stdout.split(separator: "\n")
+        for line in journal {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if o["kind"] as? String == "data", let m = o["member"] as? Int, m == 1 || m == 3 { onLost.insert((o["dataRecord"] as! NSNumber).uint64Value) }
+            if o["type"] as? String == "file" {
+                let (a, b) = ((o["firstData"] as! NSNumber).uint64Value, (o["lastData"] as! NSNumber).uint64Value)
+                if onLost.contains(where: { $0 >= a && $0 <= b }) { lost.insert(o["path"] as! String) }
+            }
+        }
+        #expect(!lost.isEmpty)
+        let r = try s.sh("seed-snapshot -x out --partial \(drives.map { "--from " + $0 }.joined(separator: " ")) --journal-dir J --index idx.seed -i dc.key")
+        #expect(r.status == 65)
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasSuffix(": not restored: its data lies on a drive not given") }
+        let named = Set(lines.map { String($0.split(separator: "'")[1]) })
+        #expect(named == lost, "\(r.stderr)")
+        #expect(r.stderr.contains("\(lost.count) entries not restored, for damaged records or drives not given"), "\(r.stderr)")
+        for n in 10...49 where !lost.contains("f\(n)") {
+            #expect(try s.sh("cmp src/f\(n) out/f\(n)").status == 0, "f\(n)")
+        }
+        for f in lost { #expect(!FileManager.default.fileExists(atPath: s.path("out/\(f)"))) }
+    }
 }

@@ -17,6 +17,9 @@ public struct RandomAccessOptions {
     public var index: String?
     public var signers: [String] = []
     public var keys = KeyOptions()
+    /// Restore what the drives given hold: an entry whose records lie on a
+    /// drive not given (and not rebuildable) is named and left out.
+    public var partial = false
     public init() {}
 }
 
@@ -87,7 +90,14 @@ public final class RandomAccess {
         for (v, _) in dataRange where !journals.volumes.contains(where: { $0.volume == v }) {
             throw SeedError.data("journal of volume \(v) is missing")
         }
-        if o.index == nil { try findRecordSize(begins: begins, headers: headers) }
+        if let path = o.index {
+            // The index stream's header says the record size.
+            let src = try SnapshotSource(input: path)
+            _ = try src.next(decodeData: false)
+            recordSize = src.metadata.flatMap { StreamMetadata.recordSize($0.stages) } ?? 0
+        } else {
+            try findRecordSize(begins: begins, headers: headers)
+        }
     }
 
     /// The data record size, from the stages a volume begin or the stream
@@ -231,7 +241,7 @@ public final class RandomAccess {
             for (v, r) in dataRange where r.first <= last && r.last >= first { needed.insert(v) }
         }
         let missing = needed.filter { !drives.has($0) }.sorted()
-        if !missing.isEmpty {
+        if !missing.isEmpty && !o.partial {
             throw SeedError(
                 .nextDrive,
                 "the entries chosen need volume\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")): give \(missing.count == 1 ? "its drive" : "their drives")"
@@ -263,7 +273,7 @@ public final class RandomAccess {
         for line in a.drives.readSummary { diag.verbose(line) }
         if lost > 0 {
             throw SeedError.data(
-                "\(lost) entr\(lost == 1 ? "y" : "ies") not restored, for damaged records",
+                "\(lost) entr\(lost == 1 ? "y" : "ies") not restored, for damaged records\(o.partial ? " or drives not given" : "")",
                 hint: "seed-snapshot --repair at the source makes a bundle of them from seed-journal --check --report")
         }
         let status = ex.finish()
@@ -286,6 +296,8 @@ public final class RandomAccess {
 struct DamagedRecord: Error {
     let number: UInt64
     let error: SeedError
+    /// On a drive not given (with --partial), rather than damaged.
+    var absent = false
 }
 
 /// The chosen stretches of the archive, one after another, read record by
@@ -341,6 +353,8 @@ final class RandomFeed: ExtractFeed {
             } catch let e as SeedError where e.status == .dataError || e.status == .ioError {
                 // A record that fails its checks, or a sector that cannot be read.
                 throw DamagedRecord(number: n, error: e)
+            } catch let e as SeedError where e.status == .nextDrive && access.o.partial {
+                throw DamagedRecord(number: n, error: e, absent: true)
             }
         }
         throw SeedError.data("data record \(n) is in no journal")
@@ -396,7 +410,7 @@ final class RandomFeed: ExtractFeed {
         }
         let start = min(entryStarted ?? .max, hit.first?.offset ?? .max)
         diag.error(damage.error.message)
-        for h in hit where h.offset >= start { lose(path: h.path, at: h.offset, linkingTo: nil) }
+        for h in hit where h.offset >= start { lose(path: h.path, at: h.offset, linkingTo: nil, absent: damage.absent) }
         // A fresh archive reader starts at the next whole entry.
         current = nil
         ended = false
@@ -414,10 +428,13 @@ final class RandomFeed: ExtractFeed {
 
     func lost(path: [UInt8]) -> Bool { lostPaths.contains(path) }
 
-    func lose(path: [UInt8], at offset: UInt64, linkingTo target: [UInt8]?) {
+    func lose(path: [UInt8], at offset: UInt64, linkingTo target: [UInt8]?) { lose(path: path, at: offset, linkingTo: target, absent: false) }
+
+    func lose(path: [UInt8], at offset: UInt64, linkingTo target: [UInt8]?, absent: Bool) {
         guard lostOffsets.insert(offset).inserted else { return }
         lostPaths.insert(path)
-        let why = target.map { "it is a hard link to \(quoted(bytes: $0)), which was not" } ?? "its data lies in a damaged record"
+        let lies = absent ? "its data lies on a drive not given" : "its data lies in a damaged record"
+        let why = target.map { "it is a hard link to \(quoted(bytes: $0)), which was not" } ?? lies
         diag.error("\(quoted(bytes: path)): not restored: \(why)")
     }
 

@@ -29,6 +29,8 @@ struct SeedWriteblk: SeedCommand {
     var member: Int?
     @Flag(help: "Read the drive sets given whole and check every stripe's parity and every record's checksums.")
     var scrub = false
+    @Option(help: ArgumentHelp("With --scrub: hold every record to its journal in DIR as well.", valueName: "DIR"))
+    var journalDir: String?
     @Flag(help: "Read every volume back after writing it and compare its SHA-256.")
     var verify = false
     @Flag(help: "Overwrite a drive that holds a filesystem, a partition table or another seed's volume.")
@@ -51,6 +53,7 @@ struct SeedWriteblk: SeedCommand {
         let modes = [decode, scrub, rebuild != nil].filter { $0 }.count
         if modes > 1 { throw SeedError.usage("give one of -d, --scrub and --rebuild") }
         if member != nil && rebuild == nil { throw SeedError.usage("--member goes with --rebuild") }
+        if journalDir != nil && !scrub { throw SeedError.usage("--journal-dir goes with --scrub") }
         if (scrub || rebuild != nil) && targets.isEmpty { throw SeedError.usage("name the set's drives") }
         if targets.isEmpty && nextDrive == nil && !decode && !Terminal.isTerminal(2) {
             throw SeedError.usage("no drive to write to", hint: "name the drives, or give --next-drive")
@@ -59,7 +62,7 @@ struct SeedWriteblk: SeedCommand {
         var o = WriteOptions()
         (o.targets, o.decode, o.partial, o.verify, o.format, o.yes) = (targets, decode, partial, verify, format, yes)
         o.nextDrive = nextDrive
-        (o.rebuild, o.member, o.scrub) = (rebuild, member, scrub)
+        (o.rebuild, o.member, o.scrub, o.journalDir) = (rebuild, member, scrub, journalDir)
         o.checkpoint = try ByteSize.parse(checkpoint)
         o.io = StreamIO(input: input, output: out.output, progress: common.showsProgress)
         try first.refuse("-d", when: decode)

@@ -159,6 +159,21 @@ import Testing
         #expect(r.stderr.contains("1 inconsistency found"), "\(r.stderr)")
     }
 
+    @Test func scrubWithTheJournalsHoldsEveryRecordToItsLine() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 3, m: 1)
+        let clean = try s.sh("seed-writeblk --scrub --journal-dir J $(ls s?m?)")
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let r = try s.sh(
+            """
+            printf '\\001' | dd of=s1m2 bs=1 seek=$(( 1048576 + 600000 )) conv=notrunc status=none
+            seed-writeblk --scrub --journal-dir J s1m1 s1m2 s1m3 s1m4
+            """)
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("volume 1, member 2: record "), "\(r.stderr)")
+        #expect(r.stderr.contains("of its stream does not match its journal"), "\(r.stderr)")
+    }
+
     @Test func moreMembersLostThanParityNameTheMissingMembers() throws {
         let s = try Scratch()
         let (_, sets) = try shipSets(s, k: 3, m: 1)

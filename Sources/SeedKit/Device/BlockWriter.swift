@@ -25,6 +25,8 @@ public struct WriteOptions {
     public var rebuild: String?
     public var member: Int?
     public var scrub = false
+    /// With `scrub`: the journals every record is held to as well.
+    public var journalDir: String?
     public var checkpoint: UInt64 = 1 << 30
     public var io = StreamIO()
     /// The reads `-d` makes (pread(2) when nil): a test's stands in for a

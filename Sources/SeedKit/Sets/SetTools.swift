@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SeedCore
 import SeedFormat
@@ -97,6 +98,7 @@ public enum SetTools {
                 throw SeedError.usage("--scrub reads a whole set: members \(names) of volume \(volume) are not given")
             }
             let records = try walkRecords(reader, volume: volume, problems: &problems, diag: diag)
+            if let dir = o.journalDir { problems += try holdToJournal(reader, given[0].label, dir: dir, diag: diag) }
             let progress = ProgressMeter(enabled: o.io.progress, label: "seed-writeblk --scrub: volume \(volume)")
             problems += checkParity(reader, volume: volume, records: records, progress: progress, diag: diag)
             for (p, what, _, _) in reader.damage {
@@ -147,6 +149,49 @@ public enum SetTools {
             all.append(list)
         }
         return all
+    }
+
+    /// Holds every record on the set's data members to its volume's journal
+    /// line: where the placement rule puts it (the line's member fields),
+    /// and its SHA-256 there; and each member's length to the records the
+    /// journal deals it. Returns the number of records that differ.
+    private static func holdToJournal(_ r: SetReader, _ label: VolumeLabel, dir: String, diag: Diagnostics) throws -> Int {
+        let volume = r.volume
+        let path = dir + "/" + JournalNames.name(session: label.session, volume: volume)
+        let journal = try JournalReader(path)
+        let head = try journal.volumeLine(volume, of: label.session)
+        guard head.set == r.set else {
+            throw SeedError.data("journal \(quoted(path)): volume \(volume) is not the \(r.set.data)+\(r.set.parity) set its drives say")
+        }
+        var placement = SetPlacement(data: r.set.data)
+        let buffer = ByteBuffer(capacity: 1 << 20)
+        var bad = 0
+        while let next = try journal.next() {
+            if case .end = next { break }
+            guard case .record(let line) = next else { continue }
+            let place = placement.place(line.kind, size: line.length)
+            guard line.isPlaced(place, placement, size: line.length), let digest = Hex.decode(line.sha256) else {
+                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) is not where the set's placement rule puts it")
+            }
+            let on: [(Int, UInt64)]
+            switch place {
+            case .member(let m, let at): on = [(m, at)]
+            case .every: on = line.memberOffsets!.enumerated().map { ($0, $1) }
+            }
+            buffer.reserve(Int(line.length))
+            for (m, at) in on {
+                r.given(m, into: buffer.base, count: Int(line.length), at: at)
+                if Array(SHA256.hash(data: UnsafeRawBufferPointer(start: buffer.base, count: Int(line.length)))) != digest {
+                    diag.error("volume \(volume), member \(m + 1): record \(line.seq) at byte \(at) of its stream does not match its journal")
+                    bad += 1
+                }
+            }
+        }
+        for m in 0..<r.set.data where placement.bytes[m] != r.lengths[m] {
+            diag.error("volume \(volume), member \(m + 1): its label says \(r.lengths[m]) bytes, its journal's records \(placement.bytes[m])")
+            bad += 1
+        }
+        return bad
     }
 
     /// Codes each stripe of the data members again and compares it with

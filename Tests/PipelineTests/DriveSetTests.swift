@@ -346,4 +346,58 @@ import Testing
         }
         for f in lost { #expect(!FileManager.default.fileExists(atPath: s.path("out/\(f)"))) }
     }
+
+    /// Ships 300 MB as one 3+1 set from a staging file, and kills
+    /// seed-writeblk once its first member holds `at` bytes.
+    func shipKilled(_ s: Scratch, at: Int) throws {
+        let r = try s.sh(
+            """
+            seed-encrypt --keygen dc.key > /dev/null && mkdir src && head -c 300000000 /dev/urandom > src/big.bin && seq 1 50000 > src/small.txt &&
+            seed-snapshot src > staged.seed || exit 1
+            seed-split --drives 110M,110M,110M --parity 1 < staged.seed | seed-encrypt -r dc.key.pub \
+              | seed-journal -q --journal-dir J --checkpoint 8M | seed-writeblk -q --checkpoint 8M m1 m2 m3 m4 2> /dev/null &
+            until [ "$(stat -c %s m1 2> /dev/null || echo 0)" -ge \(at) ]; do sleep 0.01; done
+            pkill -KILL -x seed-writeblk; wait
+            true
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func resumeShip(_ s: Scratch) throws -> ShellResult {
+        try s.sh(
+            """
+            seed-split --drives 110M,110M,110M --parity 1 --resume J < staged.seed | seed-encrypt -r dc.key.pub \
+              | seed-journal -q --journal-dir J --checkpoint 8M | seed-writeblk --checkpoint 8M m1 m2 m3 m4
+            echo "${PIPESTATUS[*]}"
+            """)
+    }
+
+    @Test func aSetWhoseMemberWasCutMidStripeResumesWithItsParityWhole() throws {
+        let s = try Scratch()
+        try shipKilled(s, at: 70_000_000)
+        // Member 2 lost its last writes: cut in the middle of a stripe.
+        try s.sh("truncate -s $(( $(stat -c %s m2) - 1048576 - 300000 )) m2")
+        let r = try resumeShip(s)
+        #expect(r.stdout == "0 0 0 0\n", "\(r.stderr)")
+        #expect(r.stderr.contains("resuming session"), "\(r.stderr)")
+        let scrub = try s.sh("seed-writeblk --scrub --journal-dir J m1 m2 m3 m4")
+        #expect(scrub.status == 0, "\(scrub.stderr)")
+        let back = try s.sh(
+            """
+            seed-writeblk -d m1 m3 m4 | seed-journal --check J | seed-encrypt -d -i dc.key | seed-split -d | seed-snapshot -x out
+            echo "${PIPESTATUS[*]}"
+            """)
+        #expect(back.stdout == "2 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    @Test func aSetWhoseMemberLostWritesTheJournalNamesIsNotResumedOverThem() throws {
+        let s = try Scratch()
+        try shipKilled(s, at: 70_000_000)
+        try s.sh("truncate -s 20000000 m3")
+        let r = try resumeShip(s)
+        #expect(r.stdout == "141 141 141 74\n", "\(r.stderr)")
+        #expect(r.stderr.contains("(member 3) does not hold volume 1 up to byte "), "\(r.stderr)")
+        #expect(r.stderr.contains("(the drive lost writes the journal names)"), "\(r.stderr)")
+    }
 }

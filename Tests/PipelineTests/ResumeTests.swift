@@ -86,6 +86,15 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         if !faults.isEmpty { #expect(line.contains("4 fault runs"), "\(line)") }
     }
 
+    @Test func theTortureOfA3Plus1SetResumesEveryStageWithItsParityWhole() throws {
+        let s = try Scratch()
+        // 240 MB: each kill lands past the 64 MiB a resume goes back, so runs go on mid-set.
+        let r = try s.sh("\(scriptsDir)/torture --rounds 6 --size 240 --set 3+1 --bin '\(toolsDir)' --work '\(s.dir)/t' --seed 5")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.contains("6 rounds of 3+1 sets") && line.contains("6 kills") && line.contains("every round restored identically"), "\(line)")
+    }
+
     @Test func aRunStoppedByItsDeadlineEndsEveryStageWith75AndTheResumedRunRestoresIdentically() throws {
         let s = try Scratch()
         try staged(s, mb: 8)

@@ -28,6 +28,18 @@ public struct ResumePoint: JSONPayload, Equatable, Sendable {
     /// The stages that made the resumed stream so far, as a stream
     /// header's: each encoding stage adds itself.
     public var stages: [StreamMetadata.Stage]
+    /// In a drive set's volume (seed-stream(5), Sets): each data member's
+    /// stream length at the point, and the last record on it before the
+    /// point (its offset in the member's stream and its SHA-256), member 1
+    /// first.
+    public var memberBytes: [UInt64]?
+    public var memberPrevious: [MemberRecord]?
+
+    public struct MemberRecord: Codable, Equatable, Sendable {
+        public var offset: UInt64
+        public var sha256: String
+        public init(offset: UInt64, sha256: String) { (self.offset, self.sha256) = (offset, sha256) }
+    }
 
     public init(
         session: String, sequence: UInt64, dataRecord: UInt64, volume: UInt32, volumeSequence: UInt64, offset: UInt64,
@@ -48,6 +60,19 @@ public struct ResumePoint: JSONPayload, Equatable, Sendable {
                 "sequence": sequence, "dataRecord": dataRecord, "volumeSequence": volumeSequence, "offset": offset, "keyRecords": keyRecords,
                 "previousOffset": previousOffset,
             ], record: record)
+        if let m = memberBytes {
+            guard !m.isEmpty, m.count <= SetGeometry.maxMembers, let p = memberPrevious, p.count == m.count else {
+                throw SeedError.data("\(record): resume record's memberBytes and memberPrevious do not hold together")
+            }
+            for (b, r) in zip(m, p) {
+                try FormatLimits.check(["memberBytes": b, "memberPrevious offset": r.offset], record: record)
+                guard r.offset < b, Hex.decode(r.sha256)?.count == 32 else {
+                    throw SeedError.data("\(record): resume record's memberPrevious is not a record before its member's length")
+                }
+            }
+        } else if memberPrevious != nil {
+            throw SeedError.data("\(record): resume record with memberPrevious but no memberBytes")
+        }
         if Hex.decode(previousSHA256)?.count != 32 { throw SeedError.data("\(record): resume record's previousSHA256 is not a SHA-256 in hex") }
         if volumeSequence == 0 || previousOffset >= offset || keyRecords >= volumeSequence {
             throw SeedError.data("\(record): resume record with no record before it (sequence \(volumeSequence), offset \(offset))")

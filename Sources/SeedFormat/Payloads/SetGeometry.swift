@@ -58,6 +58,13 @@ public struct SetPlacement: Sendable {
         bytes = [UInt64](repeating: 0, count: data)
     }
 
+    /// Goes on from the members' lengths so far (a resumed run).
+    public init(bytes: [UInt64]) {
+        precondition(!bytes.isEmpty)
+        data = bytes.count
+        self.bytes = bytes
+    }
+
     public enum Place: Equatable, Sendable {
         /// On every data member, at each one's own offset.
         case every

@@ -168,10 +168,9 @@ final class DriveStage: RecordStage, RecordOutput {
         while found == nil, !targets.isEmpty {
             let t = targets.removeFirst()
             let label = try Target.readLabel(t)
-            if let l = label, l.set != nil {
-                throw SeedError.usage(
-                    "\(quoted(t)) is a member of a drive set: a set is not resumed in this version",
-                    hint: "write the set again from its volume, with seed-split --first-volume")
+            if let l = label, l.set != nil, l.session == point.session, l.volume == point.volume {
+                targets.insert(t, at: 0)
+                return try resumeSet(r, point, l.set!, run)
             }
             if let l = label, l.session == point.session, l.volume < point.volume {
                 diag.verbose("\(quoted(t)) holds volume \(l.volume) of this session: passed over")
@@ -196,6 +195,50 @@ final class DriveStage: RecordStage, RecordOutput {
         try checkResumePoint(d, point, loc)
         run.continueNumbering(at: r.header.sequence)
         try run.pass(r, context: d)
+    }
+
+    /// A set's volume goes on on its K+M members, the next targets named
+    /// (in any order): each data member from its length at the point, the
+    /// parity members from the first stripe whose parity must be coded again.
+    func resumeSet(_ r: Record, _ point: ResumePoint, _ set: SetGeometry, _ run: StageRunner) throws {
+        let loc = run.locate(r)
+        guard let lengths = point.memberBytes, lengths.count == set.data, let previous = point.memberPrevious else {
+            throw SeedError.data("\(loc): the run goes on in a drive set's volume, and the resume record does not say where on its members")
+        }
+        guard targets.count >= set.members else {
+            throw SeedError.io(
+                "volume \(point.volume) goes on on its set of \(set.data)+\(set.parity) drives, and \(targets.count) \(targets.count == 1 ? "is" : "are") named",
+                hint: "name every member of the set")
+        }
+        let paths = Array(targets.prefix(set.members))
+        targets.removeFirst(set.members)
+        try Target.refuseTwice(paths)
+        var byMember: [Int: (String, VolumeLabel)] = [:]
+        for p in paths {
+            guard let l = try Target.readLabel(p), l.session == point.session, l.volume == point.volume, l.set == set,
+                (1...set.members).contains(l.member), byMember[l.member] == nil
+            else {
+                throw SeedError.io(
+                    "\(quoted(p)) is not a member of volume \(point.volume)'s \(set.data)+\(set.parity) set of session \(point.session), where the run goes on",
+                    hint: "name the set's \(set.members) drives, each once")
+            }
+            byMember[l.member] = (p, l)
+        }
+        let begin = VolumeBegin(
+            session: point.session, volume: point.volume, capacity: byMember[1]!.1.capacity, firstRecord: 0, budget: .standard,
+            stages: point.stages, set: set)
+        let members = try (1...set.members).map { m -> DriveJob in
+            let (path, label) = byMember[m]!
+            let d = DriveJob(target: try Target.openForWriting(path, begin: begin, o, diag: diag, resuming: true), begin: begin)
+            d.label = label
+            d.label.complete = false
+            d.label.lastVolume = false
+            return d
+        }
+        let job = try SetJob(begin: begin, set: set, members: members)
+        try job.resume(at: lengths, previous: previous, volume: point.volume)
+        run.continueNumbering(at: r.header.sequence)
+        try run.pass(r, context: job)
     }
 
     /// The drive must hold the record before the resume point, whole and

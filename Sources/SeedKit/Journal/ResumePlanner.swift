@@ -23,6 +23,10 @@ struct JournaledRecord {
     var keys: UInt64
     /// The last data record before it.
     var lastData: UInt64?
+    /// In a set's volume: each data member's length just before it, and
+    /// the last record on each before it.
+    var memberBytes: [UInt64]?
+    var memberPrevious: [ResumePoint.MemberRecord?]?
 }
 
 /// Reads one volume's journal line by line, in constant memory.
@@ -54,14 +58,32 @@ enum JournalScan {
         var (joined, resumes, keys): (UInt64, UInt64, UInt64) = (0, 0, 0)
         var lastData: UInt64?
         let joinedKinds: Set<RecordKind> = [.streamHeader, .data, .index, .changes, .end, .resume]
+        var placement: SetPlacement?
+        var lastOn: [ResumePoint.MemberRecord?] = []
         while let l = try r.next() {
             switch l {
-            case .volume(let v): line = v
+            case .volume(let v):
+                line = v
+                try v.set?.check("journal \(quoted(path))")
+                placement = v.set.map { SetPlacement(data: $0.data) }
+                lastOn = Array(repeating: nil, count: v.set?.data ?? 0)
             case .record(let e):
                 if let line, let previous {
-                    let at = JournaledRecord(
+                    var at = JournaledRecord(
                         volume: volume, line: line, entry: e, previous: previous, joined: joined, resumes: resumes, keys: keys, lastData: lastData)
+                    at.memberBytes = placement?.bytes
+                    at.memberPrevious = placement == nil ? nil : lastOn
                     if try !take(at) { return }
+                }
+                if placement != nil {
+                    let place = placement!.place(e.kind, size: e.length)
+                    guard e.isPlaced(place, placement!, size: e.length) else {
+                        throw SeedError.data("journal \(quoted(path)) line \(r.lineNumber): record \(e.seq) is not where the set's placement rule puts it")
+                    }
+                    switch place {
+                    case .member(let m, let at): lastOn[m] = .init(offset: at, sha256: e.sha256)
+                    case .every: for (m, at) in (e.memberOffsets ?? []).enumerated() { lastOn[m] = .init(offset: at, sha256: e.sha256) }
+                    }
                 }
                 if joinedKinds.contains(e.kind) { joined += 1 }
                 if e.kind == .resume { resumes += 1 }
@@ -221,10 +243,18 @@ enum ResumePlanner {
         var resumes = r.resumes
         for (n, path) in all where n < r.volume { resumes += try JournalScan.resumes(path) }
         let dataRecord = r.entry.dataRecord ?? r.lastData.map { $0 + 1 } ?? r.line.firstDataRecord ?? 0
-        let point = ResumePoint(
+        var point = ResumePoint(
             session: session, sequence: sequence, dataRecord: dataRecord, volume: r.volume, volumeSequence: r.entry.seq,
             offset: r.entry.offset, keyRecords: r.keys, previousOffset: r.previous.offset, previousSHA256: r.previous.sha256,
             stages: r.line.stages ?? [])
+        if let bytes = r.memberBytes, let last = r.memberPrevious {
+            // Every member holds the volume begin: each has a record before the point.
+            guard last.allSatisfy({ $0 != nil }) else {
+                throw SeedError.data("the journal of volume \(r.volume) names a data member with no record before the resume point")
+            }
+            point.memberBytes = bytes
+            point.memberPrevious = last.map { $0! }
+        }
         guard resumes <= sequence else {
             throw SeedError.data("the journals of session \(session) name \(resumes) resume records before record \(sequence): they do not hold together")
         }

@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 import SeedCore
 import SeedFormat
 import SeedIO
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -19,6 +21,8 @@ final class SetJob {
     var placement: SetPlacement
     var parity: StripeParity?
     var encrypted = false
+    /// A resumed set: the stripe its parity is coded again from.
+    private var resumeStripe: UInt64?
 
     init(begin: VolumeBegin, set: SetGeometry, members: [DriveJob]) throws {
         self.begin = begin
@@ -31,14 +35,117 @@ final class SetJob {
         }
     }
 
-    /// Starts every member's sink, once its label says it is being written.
+    /// Starts every member's sink, once its label says it is being written
+    /// (a resumed member's at where it goes on).
     func start(checkpoint: UInt64, verify: Bool) throws {
         for m in members {
-            m.sink = ChunkSink(target: m.target, at: m.label.streamOffset, checkpoint: checkpoint, checksums: verify)
+            let sink = ChunkSink(target: m.target, at: m.label.streamOffset + m.base, checkpoint: checkpoint, checksums: verify)
+            try m.prefix.withUnsafeBytes { try sink.append($0) }
+            m.sink = sink
         }
         if set.parity > 0 {
             parity = try StripeParity(set, sinks: members[set.data...].map { $0.sink! })
+            if let j = resumeStripe { try refill(from: j) }
         }
+    }
+
+    /// Goes on with a set a run stopped in, at the data members' lengths
+    /// at the resume point: the record before it must be on its member,
+    /// whole, with its journal's digest; each data member goes on at its
+    /// length; the parity is coded again from the first stripe whose
+    /// stored parity does not match its data (going back from the stripe
+    /// the shortest member is in), as if the run had never stopped.
+    func resume(at lengths: [UInt64], previous: [ResumePoint.MemberRecord], volume: UInt32) throws {
+        placement = SetPlacement(bytes: lengths)
+        let offset = members[0].label.streamOffset
+        let short = { (m: Int) in
+            SeedError.io(
+                "\(self.members[m].target.name) (member \(m + 1)) does not hold volume \(volume) up to byte \(lengths[m]) of its stream, where the run goes on "
+                    + "(the drive lost writes the journal names)", hint: "see RESUMING in seed(7)")
+        }
+        try withReaders { fds in
+            // Each data member holds its last record before the point, whole.
+            for (pm, last) in previous.enumerated() {
+                let framer = RecordFramer(fd: FileDescriptor(rawValue: fds[pm]), source: members[pm].target.name)
+                let prev: Record
+                do { prev = try framer.record(at: offset + last.offset) } catch { throw short(pm) }
+                var sha = SHA256()
+                prev.header.encodedBytes { sha.update(bufferPointer: $0) }
+                sha.update(bufferPointer: prev.payload)
+                guard Hex.encode(Array(sha.finalize())) == last.sha256, last.offset + UInt64(RecordHeader.size) + prev.header.payloadLength == lengths[pm]
+                else { throw short(pm) }
+            }
+            for i in 0..<set.data {
+                let m = members[i]
+                m.base = lengths[i] & ~UInt64(ChunkSink.alignment - 1)
+                m.prefix = [UInt8](repeating: 0, count: Int(lengths[i] - m.base))
+                let n = try m.prefix.withUnsafeMutableBytes {
+                    try StreamFiles.preadFully(FileDescriptor(rawValue: fds[i]), $0, at: offset + m.base, source: m.target.name)
+                }
+                if n != m.prefix.count { throw short(i) }
+            }
+            guard set.parity > 0 else { return }
+            var j = lengths.min()! / set.stripe
+            let coder = try ErasureCode(data: set.data, parity: set.parity)
+            let s = Int(set.stripe)
+            let data = (0..<set.data).map { _ in ByteBuffer(capacity: s) }
+            let stored = (0..<set.parity).map { _ in ByteBuffer(capacity: s) }
+            let coded = (0..<set.parity).map { _ in ByteBuffer(capacity: s) }
+            checking: while j > 0 {
+                let at = offset + (j - 1) * set.stripe
+                for (i, b) in data.enumerated() {
+                    let n = try StreamFiles.preadFully(
+                        FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: b.base, count: s), at: at, source: members[i].target.name)
+                    if n != s { throw short(i) }
+                }
+                for (p, b) in stored.enumerated() {
+                    let n = try StreamFiles.preadFully(
+                        FileDescriptor(rawValue: fds[set.data + p]), UnsafeMutableRawBufferPointer(start: b.base, count: s), at: at,
+                        source: members[set.data + p].target.name)
+                    if n != s { break checking }
+                }
+                coder.encode(data: data.map { UnsafeRawPointer($0.base) }, into: coded.map(\.base), length: s)
+                if (0..<set.parity).allSatisfy({ memcmp(coded[$0].base, stored[$0].base, s) == 0 }) { break }
+                j -= 1
+            }
+            resumeStripe = j
+            for p in members[set.data...] { p.base = j * set.stripe }
+        }
+    }
+
+    /// The data members' bytes from stripe `j` to their lengths at the
+    /// resume point, read back into the parity stripe by stripe.
+    private func refill(from j: UInt64) throws {
+        let lengths = placement.bytes
+        let offset = members[0].label.streamOffset
+        let buffer = ByteBuffer(capacity: Int(set.stripe))
+        try withReaders { fds in
+            var at = j * set.stripe
+            while at < lengths.max()! {
+                for i in 0..<set.data where at < lengths[i] {
+                    let n = Int(min(set.stripe, lengths[i] - at))
+                    let got = try StreamFiles.preadFully(
+                        FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: buffer.base, count: n), at: offset + at,
+                        source: members[i].target.name)
+                    if got != n { throw SeedError.io("\(members[i].target.name) ends before byte \(lengths[i]) of its stream, where the run goes on") }
+                    parity!.append(UnsafeRawBufferPointer(start: buffer.base, count: n), member: i)
+                }
+                try parity!.codeReady()
+                at += set.stripe
+            }
+        }
+    }
+
+    /// Every member opened for reading, for the length of `body`.
+    private func withReaders(_ body: ([Int32]) throws -> Void) throws {
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        for m in members {
+            let fd = open(m.target.path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw SeedError.io("cannot open \(m.target.name) to read it: \(errnoMessage())") }
+            fds.append(fd)
+        }
+        try body(fds)
     }
 
     /// Puts one record on the member the placement rule names, or on every

@@ -239,7 +239,9 @@ final class SplitStage: RecordStage {
         guard let size = o.drives.capacity(of: point.volume) else {
             throw SeedError.usage("the stream goes on in volume \(point.volume), and no drive size is given for it")
         }
-        planner.resume(point.volume, size: size, used: point.offset + planner.cost(UInt64(payload.count)) + o.budget.volume)
+        planner.resume(
+            point.volume, size: size, used: point.offset, longestMember: point.memberBytes?.max(),
+            added: planner.cost(UInt64(payload.count)) + o.budget.volume)
         joined = point.sequence + 1
         dataRecords = point.dataRecord
         tally = VolumeTally()

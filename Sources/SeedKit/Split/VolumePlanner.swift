@@ -59,13 +59,16 @@ struct VolumePlanner {
         (shared, dealt, longest) = (used, 0, 0)
     }
 
-    /// Goes on with volume `n` of a resumed run, `used` bytes of it taken.
-    mutating func resume(_ n: UInt32, size: UInt64, used: UInt64) {
+    /// Goes on with volume `n` of a resumed run, `used` bytes of it taken;
+    /// in a set's volume, `longestMember` bytes of it on its longest data
+    /// member (so `added` more, the records the resume puts on every
+    /// member, on each).
+    mutating func resume(_ n: UInt32, size: UInt64, used: UInt64, longestMember: UInt64? = nil, added: UInt64 = 0) {
         volume = n
         capacity = size
-        self.used = used
+        self.used = used + added
         placed = 1
-        (shared, dealt, longest) = (used, 0, 0)
+        (shared, dealt, longest) = ((longestMember ?? used) + added, 0, 0)
     }
 
     func fits(_ payloadLength: UInt64, kind: RecordKind = .data) -> Bool {

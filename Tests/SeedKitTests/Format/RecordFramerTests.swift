@@ -136,6 +136,25 @@ import Testing
         #expect(seedError { _ = try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } }?.status == .dataError)
     }
 
+    @Test func aSetsResumePointNamesTheLastRecordOnEveryDataMember() throws {
+        var p = ResumePointTests.point()
+        p.memberBytes = [4000, 5000]
+        p.memberPrevious = [.init(offset: 3000, sha256: String(repeating: "01", count: 32)), .init(offset: 4100, sha256: String(repeating: "02", count: 32))]
+        let good = p.encoded()
+        #expect(try good.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } == p)
+        // One member short, a record past its member's end, and memberPrevious alone are refused.
+        for bad in [
+            { (q: inout ResumePoint) in q.memberPrevious!.removeLast() },
+            { (q: inout ResumePoint) in q.memberPrevious![1].offset = 5000 },
+            { (q: inout ResumePoint) in q.memberBytes = nil },
+        ] {
+            var q = p
+            bad(&q)
+            let bytes = q.encoded()
+            #expect(seedError { _ = try bytes.withUnsafeBytes { try ResumePoint.decode($0, record: "r") } }?.status == .dataError)
+        }
+    }
+
     @Test func aResumeRecordInTheMiddleOfAStreamMustFollowOn() throws {
         let good = try StreamBytes.make { w in
             try w.write(kind: .streamHeader, bytes: StreamMetadata(stages: []).encoded())

@@ -195,6 +195,24 @@ import Testing
         #expect(r.stderr.contains("members of different sets are never read together"), "\(r.stderr)")
     }
 
+    @Test func labelsThatDisagreeWithTheirStreamAreRefused() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 2, m: 1)
+        // Every member's label made to say bigger drives, its checksum whole.
+        for m in 1...3 {
+            let path = s.path("s1m\(m)")
+            var label = try #require(try Target.readLabel(path))
+            label.capacity += 1 << 20
+            let fd = open(path, O_WRONLY)
+            let bytes = label.encoded()
+            #expect(pwrite(fd, bytes, bytes.count, 0) == bytes.count)
+            close(fd)
+        }
+        let r = try s.sh("seed-writeblk -d --partial s1m1 s1m2 s1m3 > /dev/null")
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("the labels do not belong to the stream"), "\(r.stderr)")
+    }
+
     @Test func oneDriveNamedTwiceForASetIsRefused() throws {
         let s = try Scratch()
         let r = try s.sh(

@@ -114,6 +114,7 @@ final class SetReader {
             let n = Int(next.payloadLength)
             payload.reserve(n)
             try self.payload(of: next, member: holders[0], at: offsets[holders[0]])
+            if next.kind == .volumeBegin { try holdToLabels(UnsafeRawBufferPointer(start: payload.base, count: n)) }
             do {
                 try next.encodedBytes { _ = try out.writeAll($0) }
                 _ = try out.writeAll(UnsafeRawBufferPointer(start: payload.base, count: n))
@@ -126,6 +127,19 @@ final class SetReader {
             progress(total)
         }
         return total
+    }
+
+    /// The volume begin on the members must say what their labels say:
+    /// the same session, volume and set, else nothing of them is trusted.
+    private func holdToLabels(_ p: UnsafeRawBufferPointer) throws {
+        let label = members.values.first!.label
+        let b = try VolumeBegin.decode(p, record: "volume \(volume) record 0")
+        guard b.session == label.session, b.volume == volume, b.set == set, b.capacity == label.capacity else {
+            let says = b.set.map { "a \($0.data)+\($0.parity) set with \($0.stripe)-byte stripes" } ?? "no set"
+            throw SeedError.data(
+                "volume \(volume): the members' labels say a \(set.data)+\(set.parity) set with \(set.stripe)-byte stripes of \(label.capacity)-byte drives, "
+                    + "their stream's volume begin says \(says) of volume \(b.volume), \(b.capacity)-byte drives: the labels do not belong to the stream")
+        }
     }
 
     /// The record header at `at` of member `i`'s stream, mended if it is

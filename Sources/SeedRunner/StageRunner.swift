@@ -260,57 +260,24 @@ package final class StageRunner {
                 } else if completeSession == nil {
                     try stage.record(r, at: locate(r), self)
                 }
-            case .volumeEnd where resumedVolume?.volume == r.header.volume:
-                try recountedVolumeEnd(r, stage)
-            case .volumeBegin where firstRecordShift > 0:
-                // A later volume: where it starts moves on by the resume
-                // records before it, and its volume end counts the new begin.
-                var b = try VolumeBegin.decode(r.payload, record: locate(r))
-                b.firstRecord += firstRecordShift
-                let payload = b.encoded()
-                var tally = VolumeTally()
-                tally.add(StageRunner.header(r.header, for: payload))
-                resumedVolume = (r.header.volume, tally, 0)
-                try replaced(r, payload: payload, stage)
             default:
-                if let v = resumedVolume, v.volume == r.header.volume {
-                    var h = r.header
-                    h.sequence += v.shift
-                    resumedVolume!.tally.add(h)
+                if let payload = try resumedVolumes.payload(for: r, at: locate(r)) {
+                    try replaced(r, payload: payload, stage)
+                } else {
+                    try stage.record(r, at: locate(r), self)
                 }
-                try stage.record(r, at: locate(r), self)
             }
             // A record the stage dropped: its payload is read and checked all the same.
             if !taken { _ = try reader.takePayload() }
         }
     }
 
-    /// A first stage resuming a staging file written after seed-split: the
-    /// volume it goes on in, and its records from the resume record on, as
-    /// the volume end must count them (seed-stream(5), kind 5).
-    private var resumedVolume: (volume: UInt32, tally: VolumeTally, shift: UInt64)?
-
-    private var firstRecordShift: UInt64 = 0
-
-    /// The volume end of the volume a resumed run went on in, counting the
-    /// records from the resume record on.
-    private func recountedVolumeEnd(_ r: Record, _ stage: RecordStage) throws {
-        guard let v = resumedVolume else { return }
-        resumedVolume = nil
-        try replaced(r, payload: v.tally.end(volume: v.volume).encoded(), stage)
-    }
-
-    /// `h` for a control record's new payload.
-    private static func header(_ h: RecordHeader, for payload: [UInt8]) -> RecordHeader {
-        var h = h
-        (h.payloadLength, h.rawLength) = (UInt64(payload.count), UInt64(payload.count))
-        h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
-        return h
-    }
+    /// A first stage resuming a staging file written after seed-split.
+    private var resumedVolumes = ResumedVolumes()
 
     /// Hands the stage control record `r` with another payload.
     private func replaced(_ r: Record, payload: [UInt8], _ stage: RecordStage) throws {
-        let h = StageRunner.header(r.header, for: payload)
+        let h = ResumedVolumes.header(r.header, for: payload)
         try payload.withUnsafeBytes { p in try stage.record(Record(header: h, payload: p, offset: r.offset), at: locate(r), self) }
     }
 
@@ -321,13 +288,7 @@ package final class StageRunner {
         var h = RecordHeader(kind: .resume, volume: start.volume, payloadLength: UInt64(payload.count))
         h.sequence = start.sequence
         h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
-        if start.volume != 0 {
-            var tally = VolumeTally()
-            tally.add(h)
-            // The records after the resume record come one later than in the input.
-            resumedVolume = (start.volume, tally, 1)
-            firstRecordShift = start.firstRecordShift
-        }
+        resumedVolumes.resumed(in: start.volume, with: h, firstRecordShift: start.firstRecordShift)
         startsResumed = true
         try payload.withUnsafeBytes { p in
             try stage.resume(Record(header: h, payload: p, offset: 0), start.point, self)

@@ -373,9 +373,11 @@ import Testing
             seed-encrypt --keygen dc.key > /dev/null && mkdir src && head -c 300000000 /dev/urandom > src/big.bin && seq 1 50000 > src/small.txt &&
             seed-snapshot src > staged.seed || exit 1
             seed-split --drives 110M,110M,110M --parity 1 < staged.seed | seed-encrypt -r dc.key.pub \
-              | seed-journal -q --journal-dir J --checkpoint 8M | seed-writeblk -q --checkpoint 8M m1 m2 m3 m4 2> /dev/null &
+              | seed-journal -q --journal-dir J --checkpoint 8M \
+              | { echo $BASHPID > writer.pid; exec seed-writeblk -q --checkpoint 8M m1 m2 m3 m4 2> /dev/null; } &
             until [ "$(stat -c %s m1 2> /dev/null || echo 0)" -ge \(at) ]; do sleep 0.01; done
-            pkill -KILL -x seed-writeblk; wait
+            # This run's writer only: other tests run beside this one.
+            kill -KILL "$(cat writer.pid)"; wait
             true
             """)
         #expect(r.status == 0, "\(r.stderr)")

@@ -37,6 +37,15 @@ public struct VolumeLabel: Equatable {
         self.streamOffset = streamOffset
     }
 
+    /// The drive byte that holds byte `at` of the stream the label is
+    /// for: the one place a stream position becomes a drive position. A
+    /// decoded label's stream offset is within its drive, and a position
+    /// is bounded by the stream it came from.
+    public func drive(_ at: UInt64) -> UInt64 { streamOffset + at }
+
+    /// The stream byte drive byte `at` holds (0 for a byte of the label area).
+    public func stream(_ at: UInt64) -> UInt64 { at >= streamOffset ? at - streamOffset : 0 }
+
     public func encoded() -> [UInt8] {
         var text = """
             \(VolumeLabel.firstLine)

@@ -129,7 +129,7 @@ final class DriveSet {
         buffer.reserve(Int(line.length))
         let n = try StreamFiles.preadFully(
             FileDescriptor(rawValue: d.fd), UnsafeMutableRawBufferPointer(start: buffer.base, count: Int(line.length)),
-            at: d.label.streamOffset + line.offset, source: quoted(d.path))
+            at: d.label.drive(line.offset), source: quoted(d.path))
         d.bytesRead += UInt64(n)
         if n < Int(line.length) { throw SeedError.data("\(what): the drive ends inside it (cut short)") }
         drives[volume] = d

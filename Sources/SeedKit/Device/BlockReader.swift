@@ -86,9 +86,9 @@ enum BlockReader {
             var st = stat()
             if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFBLK {
                 let size = try DriveSizes.deviceSize(path)
-                if l.streamOffset + l.streamBytes > size {
+                if l.drive(l.streamBytes) > size {
                     throw SeedError.data(
-                        "\(quoted(path)): its label says volume \(l.volume) runs to byte \(l.streamOffset + l.streamBytes), past the drive's end at \(size)")
+                        "\(quoted(path)): its label says volume \(l.volume) runs to byte \(l.drive(l.streamBytes)), past the drive's end at \(size)")
                 }
             }
             _ = posix_fadvise(fd, off_t(l.streamOffset), off_t(l.streamBytes), POSIX_FADV_SEQUENTIAL)
@@ -100,7 +100,7 @@ enum BlockReader {
             if let r = o.testPread { reads.pread = r }
             while done < l.streamBytes {
                 let want = Int(min(UInt64(buf.capacity), l.streamBytes - done))
-                let n = reads.read(fd, into: buf.base, count: want, at: l.streamOffset + done)
+                let n = reads.read(fd, into: buf.base, count: want, at: l.drive(done))
                 if n < want {
                     // Cut short: zeros keep the volumes after it in place, and
                     // every reader downstream rejects them.

@@ -248,14 +248,13 @@ final class DriveStage: RecordStage, RecordOutput {
         let fd = open(d.target.path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw SeedError.io("cannot open \(d.target.name) to read it: \(errnoMessage())") }
         defer { close(fd) }
-        let start = d.label.streamOffset
         let short = SeedError.io(
             "\(d.target.name) does not hold volume \(point.volume) up to byte \(point.offset), where the run goes on "
                 + "(the drive lost writes the journal names)",
             hint: "see RESUMING in seed(7)")
         let framer = RecordFramer(fd: FileDescriptor(rawValue: fd), source: d.target.name)
         let prev: Record
-        do { prev = try framer.record(at: start + point.previousOffset) } catch { throw short }
+        do { prev = try framer.record(at: d.label.drive(point.previousOffset)) } catch { throw short }
         var sha = SHA256()
         prev.header.encodedBytes { sha.update(bufferPointer: $0) }
         sha.update(bufferPointer: prev.payload)
@@ -264,7 +263,9 @@ final class DriveStage: RecordStage, RecordOutput {
         else { throw short }
         d.base = point.offset & ~UInt64(ChunkSink.alignment - 1)
         d.prefix = [UInt8](repeating: 0, count: Int(point.offset - d.base))
-        let n = try d.prefix.withUnsafeMutableBytes { try StreamFiles.preadFully(FileDescriptor(rawValue: fd), $0, at: start + d.base, source: d.target.name) }
+        let n = try d.prefix.withUnsafeMutableBytes {
+            try StreamFiles.preadFully(FileDescriptor(rawValue: fd), $0, at: d.label.drive(d.base), source: d.target.name)
+        }
         if n != d.prefix.count { throw short }
     }
 
@@ -325,7 +326,7 @@ final class DriveStage: RecordStage, RecordOutput {
             if d.base == 0 && d.prefix.isEmpty { d.label.readBack = recipe(d.begin.stages ?? [], encrypted: false) }
             // A drive stopped mid-write says so: the label goes first, marked unfinished.
             try writeLabel(d.label, d.target)
-            let sink = ChunkSink(target: d.target, at: d.label.streamOffset + d.base, checkpoint: o.checkpoint, checksums: o.verify)
+            let sink = ChunkSink(target: d.target, at: d.label.drive(d.base), checkpoint: o.checkpoint, checksums: o.verify)
             try d.prefix.withUnsafeBytes { try sink.append($0) }
             d.sink = sink
             drive = d
@@ -352,9 +353,8 @@ final class DriveStage: RecordStage, RecordOutput {
     /// marked complete, and with --verify everything read back.
     func complete(_ d: DriveJob, _ sink: ChunkSink) throws {
         let digest = try sink.finish()
-        let offset = d.label.streamOffset
-        if offset + d.bytes + UInt64(ChunkSink.alignment) > d.begin.capacity + VolumeBudget.standard.tail {
-            diag.warning("volume \(d.begin.volume) takes \(offset + d.bytes) bytes, more than the \(d.begin.capacity) planned")
+        if d.label.drive(d.bytes) + UInt64(ChunkSink.alignment) > d.begin.capacity + VolumeBudget.standard.tail {
+            diag.warning("volume \(d.begin.volume) takes \(d.label.drive(d.bytes)) bytes, more than the \(d.begin.capacity) planned")
         }
         d.label.complete = true
         d.label.streamBytes = d.bytes
@@ -422,7 +422,7 @@ final class DriveStage: RecordStage, RecordOutput {
         while done < l.streamBytes {
             let want = Int(min(UInt64(ChunkSink.chunkSize), l.streamBytes - done))
             let aligned = (want + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
-            let at = l.streamOffset + done
+            let at = l.drive(done)
             // A read may come back short (a signal, a device's limit): read on.
             var n = 0
             while n < want {

@@ -231,10 +231,7 @@ final class SetReader {
     private(set) var unmended: [(member: Int, record: UInt64)] = []
 
     private func stripes(of r: Range<UInt64>, in m: Member) -> ClosedRange<UInt64> {
-        let o = m.label.streamOffset
-        let a = r.lowerBound >= o ? r.lowerBound - o : 0
-        let b = r.upperBound - 1 >= o ? r.upperBound - 1 - o : 0
-        return a / set.stripe...b / set.stripe
+        m.label.stream(r.lowerBound) / set.stripe...m.label.stream(r.upperBound - 1) / set.stripe
     }
 
     /// Member `i`'s stream bytes, as `--rebuild` writes them: read, or
@@ -291,7 +288,7 @@ final class SetReader {
         var m = members[i]!
         let length = i < set.data ? lengths[i] : m.label.streamBytes
         let have = at < length ? Int(min(UInt64(count), length - at)) : 0
-        let n = have > 0 ? m.reads.read(m.fd, into: p, count: have, at: m.label.streamOffset + at) : 0
+        let n = have > 0 ? m.reads.read(m.fd, into: p, count: have, at: m.label.drive(at)) : 0
         if n < have { m.cut = true }
         memset(p + n, 0, count - n)
         members[i] = m

@@ -51,7 +51,7 @@ public enum SetTools {
         let digested = o.verify || first.streamSHA256.count == 64
         let writer = DriveStage(o: o, diag: diag)
         try writer.writeLabel(job.label, target)
-        let sink = ChunkSink(target: target, at: job.label.streamOffset, checkpoint: o.checkpoint, checksums: digested)
+        let sink = ChunkSink(target: target, at: job.label.drive(0), checkpoint: o.checkpoint, checksums: digested)
         let length = reader.length(of: member)
         let stripe = ByteBuffer(capacity: Int(set.stripe))
         let progress = ProgressMeter(enabled: o.io.progress, label: "seed-writeblk --rebuild")

@@ -39,7 +39,7 @@ final class SetJob {
     /// (a resumed member's at where it goes on).
     func start(checkpoint: UInt64, verify: Bool) throws {
         for m in members {
-            let sink = ChunkSink(target: m.target, at: m.label.streamOffset + m.base, checkpoint: checkpoint, checksums: verify)
+            let sink = ChunkSink(target: m.target, at: m.label.drive(m.base), checkpoint: checkpoint, checksums: verify)
             try m.prefix.withUnsafeBytes { try sink.append($0) }
             m.sink = sink
         }
@@ -57,7 +57,7 @@ final class SetJob {
     /// the shortest member is in), as if the run had never stopped.
     func resume(at lengths: [UInt64], previous: [ResumePoint.MemberRecord], volume: UInt32) throws {
         placement = SetPlacement(bytes: lengths)
-        let offset = members[0].label.streamOffset
+        let label = members[0].label
         let short = { (m: Int) in
             SeedError.io(
                 "\(self.members[m].target.name) (member \(m + 1)) does not hold volume \(volume) up to byte \(lengths[m]) of its stream, where the run goes on "
@@ -68,7 +68,7 @@ final class SetJob {
             for (pm, last) in previous.enumerated() {
                 let framer = RecordFramer(fd: FileDescriptor(rawValue: fds[pm]), source: members[pm].target.name)
                 let prev: Record
-                do { prev = try framer.record(at: offset + last.offset) } catch { throw short(pm) }
+                do { prev = try framer.record(at: label.drive(last.offset)) } catch { throw short(pm) }
                 var sha = SHA256()
                 prev.header.encodedBytes { sha.update(bufferPointer: $0) }
                 sha.update(bufferPointer: prev.payload)
@@ -80,7 +80,7 @@ final class SetJob {
                 m.base = lengths[i] & ~UInt64(ChunkSink.alignment - 1)
                 m.prefix = [UInt8](repeating: 0, count: Int(lengths[i] - m.base))
                 let n = try m.prefix.withUnsafeMutableBytes {
-                    try StreamFiles.preadFully(FileDescriptor(rawValue: fds[i]), $0, at: offset + m.base, source: m.target.name)
+                    try StreamFiles.preadFully(FileDescriptor(rawValue: fds[i]), $0, at: label.drive(m.base), source: m.target.name)
                 }
                 if n != m.prefix.count { throw short(i) }
             }
@@ -92,7 +92,7 @@ final class SetJob {
             let stored = (0..<set.parity).map { _ in ByteBuffer(capacity: s) }
             let coded = (0..<set.parity).map { _ in ByteBuffer(capacity: s) }
             checking: while j > 0 {
-                let at = offset + (j - 1) * set.stripe
+                let at = label.drive((j - 1) * set.stripe)
                 for (i, b) in data.enumerated() {
                     let n = try StreamFiles.preadFully(
                         FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: b.base, count: s), at: at, source: members[i].target.name)
@@ -117,7 +117,7 @@ final class SetJob {
     /// resume point, read back into the parity stripe by stripe.
     private func refill(from j: UInt64) throws {
         let lengths = placement.bytes
-        let offset = members[0].label.streamOffset
+        let label = members[0].label
         let buffer = ByteBuffer(capacity: Int(set.stripe))
         try withReaders { fds in
             var at = j * set.stripe
@@ -125,7 +125,7 @@ final class SetJob {
                 for i in 0..<set.data where at < lengths[i] {
                     let n = Int(min(set.stripe, lengths[i] - at))
                     let got = try StreamFiles.preadFully(
-                        FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: buffer.base, count: n), at: offset + at,
+                        FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: buffer.base, count: n), at: label.drive(at),
                         source: members[i].target.name)
                     if got != n { throw SeedError.io("\(members[i].target.name) ends before byte \(lengths[i]) of its stream, where the run goes on") }
                     parity!.append(UnsafeRawBufferPointer(start: buffer.base, count: n), member: i)

@@ -94,37 +94,51 @@ public final class PipelineSlot {
 
 /// Parallel inside, ordered outside: the reading thread fills slots and
 /// queues them; `threads` workers transform them in any order; one writer
-/// thread emits them strictly in the order they were submitted, waiting for
-/// the next one to be done. The slot count bounds memory: at most `depth`
-/// records are in flight, whatever the input size. The first error, from a
-/// worker or the writer, stops the pipeline; nothing after the failing
-/// record is emitted.
+/// emits them strictly in the order they were submitted, waiting for the
+/// next one to be done (both `WorkerPool`s). The slot count bounds memory:
+/// at most `depth` records are in flight, whatever the input size. The
+/// first error, from a worker or the writer, stops the pipeline; nothing
+/// after the failing record is emitted.
 public final class OrderedPipeline {
     public typealias Work = (PipelineSlot, Int) throws -> Void
     public typealias Emit = (PipelineSlot) throws -> Void
 
     private let cond = NSCondition()
     private var free: [PipelineSlot]
-    private var work: [PipelineSlot] = []
-    private var ordered: [PipelineSlot] = []
-    private var orderedHead = 0
-    private var closed = false
     private var failure: Error?
-    private var finishedThreads = 0
-    private let threadCount: Int
     private let depth: Int
+    private var workers: WorkerPool<PipelineSlot>!
+    private var writer: WorkerPool<PipelineSlot>!
 
     public init(threads: Int, depth: Int? = nil, work: @escaping Work, emit: @escaping Emit) {
         let d = depth ?? max(2 * threads + 2, 4)
         free = (0..<d).map { _ in PipelineSlot() }
         self.depth = d
-        threadCount = threads + 1
-        for i in 0..<threads {
-            let t = Thread { [self] in workerLoop(i, work) }
-            t.stackSize = 1 << 20
-            t.start()
+        // A worker's error stays with its slot: the writer meets it in order.
+        workers = WorkerPool(threads: threads, bound: d) { [self] slot, i in
+            var err: Error?
+            do { try work(slot, i) } catch { err = error }
+            cond.lock()
+            slot.error = err
+            slot.done = true
+            cond.broadcast()
+            cond.unlock()
         }
-        Thread { [self] in writerLoop(emit) }.start()
+        writer = WorkerPool(threads: 1, bound: d) { [self] slot, _ in
+            cond.lock()
+            while !slot.done && failure == nil { cond.wait() }
+            var err = failure == nil ? slot.error : failure
+            cond.unlock()
+            if err == nil {
+                do { try emit(slot) } catch { err = error }
+            }
+            cond.lock()
+            if let err, failure == nil { failure = err }
+            free.append(slot)
+            cond.broadcast()
+            cond.unlock()
+            if let err { throw err }
+        }
     }
 
     /// Takes a free slot (waiting for one), lets `fill` load it, and queues it.
@@ -154,12 +168,19 @@ public final class OrderedPipeline {
         cond.lock(); free.append(slot); cond.broadcast(); cond.unlock()
     }
 
+    /// Queues a slot to its workers and, in order, to the writer. Neither
+    /// queue waits: no more slots exist than either holds. After a failure
+    /// the slot is dropped; the next `acquire` says why.
     public func enqueue(_ slot: PipelineSlot) {
-        cond.lock()
-        work.append(slot)
-        ordered.append(slot)
-        cond.broadcast()
-        cond.unlock()
+        do {
+            try workers.submit(slot)
+            try writer.submit(slot)
+        } catch {
+            cond.lock()
+            if failure == nil { failure = error }
+            cond.broadcast()
+            cond.unlock()
+        }
     }
 
     /// Runs `feed` (which submits records), stops the pipeline if it throws,
@@ -184,10 +205,9 @@ public final class OrderedPipeline {
 
     /// Waits until every submitted slot is emitted; throws the first error.
     public func finish() throws {
+        try? workers.finish()
+        try? writer.finish()
         cond.lock()
-        closed = true
-        cond.broadcast()
-        while finishedThreads < threadCount { cond.wait() }
         let f = failure
         cond.unlock()
         if let f { throw f }
@@ -197,60 +217,9 @@ public final class OrderedPipeline {
     public func abort(_ e: Error) {
         cond.lock()
         if failure == nil { failure = e }
-        closed = true
         cond.broadcast()
-        while finishedThreads < threadCount { cond.wait() }
         cond.unlock()
-    }
-
-    private func workerLoop(_ index: Int, _ fn: Work) {
-        while true {
-            cond.lock()
-            while work.isEmpty && !closed && failure == nil { cond.wait() }
-            if work.isEmpty || failure != nil {
-                finishedThreads += 1
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
-            let slot = work.removeFirst()
-            cond.unlock()
-            var err: Error?
-            do { try fn(slot, index) } catch { err = error }
-            cond.lock()
-            slot.error = err
-            slot.done = true
-            cond.broadcast()
-            cond.unlock()
-        }
-    }
-
-    private func writerLoop(_ emit: Emit) {
-        while true {
-            cond.lock()
-            while failure == nil && (orderedHead == ordered.count ? !closed : !ordered[orderedHead].done) { cond.wait() }
-            if failure != nil || orderedHead == ordered.count {
-                finishedThreads += 1
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
-            let slot = ordered[orderedHead]
-            orderedHead += 1
-            if orderedHead > 64 {
-                ordered.removeFirst(orderedHead)
-                orderedHead = 0
-            }
-            cond.unlock()
-            var err = slot.error
-            if err == nil {
-                do { try emit(slot) } catch { err = error }
-            }
-            cond.lock()
-            if let err, failure == nil { failure = err }
-            free.append(slot)
-            cond.broadcast()
-            cond.unlock()
-        }
+        workers.abort(e)
+        writer.abort(e)
     }
 }

@@ -10,8 +10,9 @@ import SeedRunner
 #endif
 
 /// Writes one volume's bytes to a target in large aligned chunks: the
-/// reading thread fills a chunk, a writer thread writes it (syncing at
-/// checkpoints) while, for --verify, a digest thread takes the stream's
+/// reading thread fills a chunk, a writer (a one-thread `WorkerPool`)
+/// writes it, syncing at checkpoints on a pool of its own so the writes go
+/// on meanwhile, while, for --verify, a digest pool takes the stream's
 /// SHA-256 and each chunk's CRC-32 (without --verify it does nothing:
 /// seed-journal keeps SHA-256 of every record, and two cores are better
 /// spent keeping up with the drive), and the chunk is reused once both are
@@ -32,11 +33,7 @@ final class ChunkSink {
     private let checkpoint: UInt64
     private let cond = NSCondition()
     private var free: [Chunk]
-    private var toWrite: [Chunk] = []
-    private var toHash: [Chunk] = []
-    private var closed = false
     private var failure: Error?
-    private var threadsDone = 0
     private var current: Chunk?
     private var sha = SHA256()
     /// The CRC-32 of every chunk, in order: where a read-back differs.
@@ -44,9 +41,14 @@ final class ChunkSink {
     /// Where the next chunk goes on the target.
     private var nextOffset: UInt64
     private(set) var bytes: UInt64 = 0
+    private var sinceSync: UInt64 = 0
 
     /// Whether to take the digest and checksums (for --verify).
     private let checksums: Bool
+    private var writer: WorkerPool<Chunk>!
+    private var hasher: WorkerPool<Chunk>!
+    /// A checkpoint's sync, beside the writes that follow it; one at a time.
+    private var syncer: WorkerPool<Void>!
 
     init(target: Target, at offset: UInt64, checkpoint: UInt64, checksums: Bool, chunks: Int = 4) {
         self.target = target
@@ -54,14 +56,57 @@ final class ChunkSink {
         self.checksums = checksums
         nextOffset = offset
         free = (0..<chunks).map { _ in Chunk() }
-        Thread { [self] in writerLoop() }.start()
-        Thread { [self] in hasherLoop() }.start()
+        syncer = WorkerPool(threads: 1, bound: 1) { [self] _, _ in try guarded { try target.sync() } }
+        writer = WorkerPool(threads: 1, bound: chunks) { [self] c, _ in
+            try guarded {
+                // The last chunk is written padded (direct I/O wants whole blocks).
+                let n = (c.buffer.count + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
+                try target.pwriteAll(c.buffer.base, n, at: c.offset)
+                sinceSync += UInt64(n)
+                if sinceSync >= checkpoint {
+                    // The one running covers this checkpoint's writes when it
+                    // started; the next will catch up.
+                    _ = syncer.submitIfIdle(())
+                    sinceSync = 0
+                }
+            }
+            done(c, \.written)
+        }
+        hasher = WorkerPool(threads: 1, bound: chunks) { [self] c, _ in
+            if checksums {
+                let b = UnsafeRawBufferPointer(start: c.buffer.base, count: c.buffer.count)
+                sha.update(bufferPointer: b)
+                chunkCRCs.append(CRC32.checksum(b))
+            }
+            done(c, \.hashed)
+        }
+    }
+
+    /// Runs `body`; its error is the sink's first, which `room` and
+    /// `finish` throw.
+    private func guarded(_ body: () throws -> Void) throws {
+        do { try body() } catch {
+            cond.lock()
+            if failure == nil { failure = error }
+            cond.broadcast()
+            cond.unlock()
+            throw error
+        }
+    }
+
+    /// A chunk written (or hashed); free again once both are done.
+    private func done(_ c: Chunk, _ flag: ReferenceWritableKeyPath<Chunk, Bool>) {
+        cond.lock()
+        c[keyPath: flag] = true
+        if c.written && c.hashed { free.append(c) }
+        cond.broadcast()
+        cond.unlock()
     }
 
     /// Room in the current chunk, taking a free one if needed.
     private func room() throws -> Chunk {
         if let c = current, c.buffer.count < ChunkSink.chunkSize { return c }
-        if let c = current { submit(c) }
+        if let c = current { try submit(c) }
         cond.lock()
         while free.isEmpty && failure == nil { cond.wait() }
         if let f = failure { cond.unlock(); throw f }
@@ -76,13 +121,10 @@ final class ChunkSink {
         return c
     }
 
-    private func submit(_ c: Chunk) {
+    private func submit(_ c: Chunk) throws {
         current = nil
-        cond.lock()
-        toWrite.append(c)
-        toHash.append(c)
-        cond.broadcast()
-        cond.unlock()
+        try writer.submit(c)
+        try hasher.submit(c)
     }
 
     /// Appends bytes from memory.
@@ -99,21 +141,23 @@ final class ChunkSink {
     }
 
     /// Writes what is left (the last chunk padded with zeros to the
-    /// alignment), waits for both threads, syncs, and returns the SHA-256
-    /// of all the bytes appended (nil without checksums).
+    /// alignment), waits for the writes, the digest and any checkpoint
+    /// sync still running, syncs, and returns the SHA-256 of all the bytes
+    /// appended (nil without checksums).
     func finish() throws -> [UInt8]? {
         if let c = current {
             let padded = (c.buffer.count + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
             memset(c.buffer.base + c.buffer.count, 0, padded - c.buffer.count)
-            submit(c)
+            try submit(c)
         }
+        // Every pool ends before any error is reported: no thread is left
+        // writing after the caller goes on.
+        let results = [Result { try writer.finish() }, Result { try hasher.finish() }, Result { try syncer.finish() }]
         cond.lock()
-        closed = true
-        cond.broadcast()
-        while threadsDone < 2 { cond.wait() }
         let f = failure
         cond.unlock()
         if let f { throw f }
+        for r in results { try r.get() }
         try target.sync()
         return checksums ? Array(sha.finalize()) : nil
     }
@@ -122,101 +166,10 @@ final class ChunkSink {
     func abort(_ e: Error) {
         cond.lock()
         if failure == nil { failure = e }
-        closed = true
         cond.broadcast()
-        while threadsDone < 2 { cond.wait() }
         cond.unlock()
-    }
-
-    private func release(_ c: Chunk) {
-        if c.written && c.hashed { free.append(c) }
-    }
-
-    private func writerLoop() {
-        var sinceSync: UInt64 = 0
-        loop(queue: \.toWrite) { c in
-            // The last chunk is written padded (direct I/O wants whole blocks).
-            let n = (c.buffer.count + ChunkSink.alignment - 1) & ~(ChunkSink.alignment - 1)
-            try target.pwriteAll(c.buffer.base, n, at: c.offset)
-            sinceSync += UInt64(n)
-            if sinceSync >= checkpoint {
-                checkpointSync()
-                sinceSync = 0
-            }
-            return \.written
-        } beforeDone: {
-            // A checkpoint sync still running must finish, and its failure be
-            // known, before finish() may take the volume for written.
-            syncs.wait()
-        }
-    }
-
-    /// A checkpoint's sync runs beside the writes that follow it, one at a
-    /// time: everything written before it is on the drive when it returns.
-    private let syncs = DispatchGroup()
-    private var syncing = false
-
-    private func checkpointSync() {
-        cond.lock()
-        if syncing {
-            cond.unlock()
-            return  // the one running covers this checkpoint's writes when it started; the next will catch up
-        }
-        syncing = true
-        cond.unlock()
-        syncs.enter()
-        Thread { [self] in
-            var err: Error?
-            do { try target.sync() } catch { err = error }
-            cond.lock()
-            syncing = false
-            if let err, failure == nil { failure = err }
-            cond.broadcast()
-            cond.unlock()
-            syncs.leave()
-        }.start()
-    }
-
-    private func hasherLoop() {
-        loop(queue: \.toHash) { c in
-            if checksums {
-                let b = UnsafeRawBufferPointer(start: c.buffer.base, count: c.buffer.count)
-                sha.update(bufferPointer: b)
-                chunkCRCs.append(CRC32.checksum(b))
-            }
-            return \.hashed
-        }
-    }
-
-    private func loop(
-        queue: ReferenceWritableKeyPath<ChunkSink, [Chunk]>, _ body: (Chunk) throws -> ReferenceWritableKeyPath<Chunk, Bool>,
-        beforeDone: () -> Void = {}
-    ) {
-        while true {
-            cond.lock()
-            while self[keyPath: queue].isEmpty && !closed && failure == nil { cond.wait() }
-            if failure != nil || self[keyPath: queue].isEmpty {
-                cond.unlock()
-                beforeDone()
-                cond.lock()
-                threadsDone += 1
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
-            let c = self[keyPath: queue].removeFirst()
-            cond.unlock()
-            do {
-                let flag = try body(c)
-                cond.lock()
-                c[keyPath: flag] = true
-                release(c)
-            } catch {
-                cond.lock()
-                if failure == nil { failure = error }
-            }
-            cond.broadcast()
-            cond.unlock()
-        }
+        writer.abort(e)
+        hasher.abort(e)
+        syncer.abort(e)
     }
 }

@@ -43,6 +43,8 @@ final class HashLanes {
         return UnsafeRawPointer(p)
     }()
 
+    /// One lane: a one-thread `WorkerPool` hashing jobs in order, with the
+    /// digests of the files it finished.
     private final class Lane {
         struct Job {
             var bytes: UnsafeRawPointer?
@@ -50,45 +52,34 @@ final class HashLanes {
             var finish: Bool
         }
 
-        let cond = NSCondition()
-        var jobs: [Job] = []
-        var head = 0
-        var submitted: UInt64 = 0
-        var completed: UInt64 = 0
-        var queuedBytes = 0
+        let lock = NSLock()
         var digests: [UInt64: String] = [:]
-        /// Whether the lane's thread sleeps for want of work.
-        var idle = false
-        /// Threads sleeping on `cond` for room or for a ticket.
-        var waiters = 0
-        var stopping = false
-        var running = true
-
-        /// Wakes the lane's thread if it sleeps with work queued: waking
-        /// it for every small file would cost more than hashing the file.
-        func kick() { if idle && head < jobs.count { cond.broadcast() } }
-
-        /// Waits on `cond` (held) for the lane's thread to make progress,
-        /// waking it first if it sleeps with work queued.
-        func sleep() {
-            kick()
-            waiters += 1
-            cond.wait()
-            waiters -= 1
-        }
+        var pool: WorkerPool<Job>!
+        /// The lane thread's own: the file being hashed, and how many jobs
+        /// it has run (so the job running now has the ticket `ran`).
+        var sha = SHA256()
+        var ran: UInt64 = 0
     }
 
     private let lanes: [Lane]
-    private let depth: Int
     private var nextLane = 0
 
     init(lanes count: Int = min(ProcessInfo.processInfo.activeProcessorCount, 8), depth: Int = 64) {
-        self.depth = depth
         lanes = (0..<max(count, 1)).map { _ in Lane() }
         for lane in lanes {
-            let t = Thread { [lane] in Self.loop(lane) }
-            t.stackSize = 1 << 20
-            t.start()
+            // Woken for 1 MiB or a quarter of the queue, or when someone
+            // waits: waking a lane for every small file would cost more than
+            // hashing the file.
+            lane.pool = WorkerPool(threads: 1, bound: depth, wakeAt: (max(depth / 4, 1), 1 << 20)) { [lane] job, _ in
+                lane.ran += 1
+                if let p = job.bytes, job.count > 0 { lane.sha.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: job.count)) }
+                guard job.finish else { return }
+                let digest = Hex.encode(lane.sha.finalize())
+                lane.sha = SHA256()
+                lane.lock.lock()
+                lane.digests[lane.ran] = digest
+                lane.lock.unlock()
+            }
         }
     }
 
@@ -101,10 +92,7 @@ final class HashLanes {
         var bestBytes = Int.max
         for k in 0..<lanes.count {
             let i = (nextLane + k) % lanes.count
-            let l = lanes[i]
-            l.cond.lock()
-            let q = l.queuedBytes
-            l.cond.unlock()
+            let q = lanes[i].pool.queuedWeight
             if q < bestBytes { best = i; bestBytes = q }
         }
         nextLane = best + 1
@@ -129,88 +117,30 @@ final class HashLanes {
     /// Waits until the job with this ticket is done.
     func wait(for t: Ticket) {
         if t.sequence == 0 { return }
-        let l = lanes[t.lane]
-        l.cond.lock()
-        while l.completed < t.sequence {
-            l.sleep()
-        }
-        l.cond.unlock()
+        // Hashing throws nothing: the lane's pool never fails.
+        try? lanes[t.lane].pool.wait(for: t.sequence)
     }
 
     /// The hex digest for a `finish` ticket (taken out: ask once), or nil
     /// when it is not ready and `wait` is false.
     func digest(_ t: Ticket, wait: Bool) -> String? {
         let l = lanes[t.lane]
-        l.cond.lock()
-        defer { l.cond.unlock() }
-        if wait {
-            while l.completed < t.sequence {
-                l.sleep()
-            }
-        }
+        if wait { self.wait(for: t) }
+        l.lock.lock()
+        defer { l.lock.unlock() }
         return l.digests.removeValue(forKey: t.sequence)
     }
 
     /// Finishes the queued work and stops the threads; call once, when done.
     func shutdown() {
-        for l in lanes {
-            l.cond.lock()
-            l.stopping = true
-            l.cond.broadcast()
-            while l.running { l.sleep() }
-            l.cond.unlock()
-        }
+        for l in lanes { try? l.pool.finish() }
     }
 
     private func enqueue(_ i: Int, _ j: Lane.Job) -> Ticket {
         let l = lanes[i]
-        l.cond.lock()
-        while l.submitted - l.completed >= UInt64(depth) {
-            l.sleep()
-        }
-        l.jobs.append(j)
-        l.submitted += 1
-        l.queuedBytes += j.count
-        let t = Ticket(lane: i, sequence: l.submitted)
-        if l.idle && (l.queuedBytes >= 1 << 20 || l.jobs.count - l.head >= depth / 4) { l.cond.broadcast() }
-        l.cond.unlock()
-        return t
-    }
-
-    private static func loop(_ l: Lane) {
-        var sha = SHA256()
-        l.cond.lock()
-        while true {
-            while l.head == l.jobs.count && !l.stopping {
-                l.idle = true
-                l.cond.wait()
-                l.idle = false
-            }
-            if l.head == l.jobs.count {
-                l.running = false
-                l.cond.broadcast()
-                l.cond.unlock()
-                return
-            }
-            let job = l.jobs[l.head]
-            l.head += 1
-            if l.head > 256 {
-                l.jobs.removeFirst(l.head)
-                l.head = 0
-            }
-            l.cond.unlock()
-            var digest: String?
-            if let p = job.bytes, job.count > 0 { sha.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: job.count)) }
-            if job.finish {
-                digest = Hex.encode(sha.finalize())
-                sha = SHA256()
-            }
-            l.cond.lock()
-            l.completed += 1
-            l.queuedBytes -= job.count
-            if let digest { l.digests[l.completed] = digest }
-            if l.waiters > 0 { l.cond.broadcast() }
-        }
+        // Tickets count the lane's jobs; a finish job's is its digest's key.
+        let t = (try? l.pool.submit(j, weight: j.count)) ?? 0
+        return Ticket(lane: i, sequence: t)
     }
 }
 

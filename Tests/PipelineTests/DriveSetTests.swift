@@ -420,4 +420,29 @@ import Testing
         #expect(r.stderr.contains("(member 3) does not hold volume 1 up to byte "), "\(r.stderr)")
         #expect(r.stderr.contains("(the drive lost writes the journal names)"), "\(r.stderr)")
     }
+
+    @Test func aSetStoppedMidwayEndsEveryStageWith75AndResumesWhole() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            seed-encrypt --keygen dc.key > /dev/null && mkdir src && head -c 300000000 /dev/urandom > src/big.bin && seed-snapshot src > staged.seed || exit 1
+            { { echo $BASHPID > split.pid; exec seed-split --drives 110M,110M,110M --parity 1 < staged.seed; } | seed-encrypt -r dc.key.pub \
+              | seed-journal -q --journal-dir J --checkpoint 8M | seed-writeblk --checkpoint 8M m1 m2 m3 m4; echo "${PIPESTATUS[*]}" > statuses; } &
+            until [ "$(stat -c %s m1 2> /dev/null || echo 0)" -ge 50000000 ]; do sleep 0.01; done
+            kill -INT "$(cat split.pid)"; wait
+            cat statuses; head -c 4096 m4 | grep -a '^state: '
+            """)
+        #expect(r.stdout == "75 75 75 75\nstate: writing\n", "\(r.stderr)")
+        #expect(r.stderr.contains("volume 1: stopped on its set of 4 drives, synced"), "\(r.stderr)")
+        let again = try resumeShip(s)
+        #expect(again.stdout == "0 0 0 0\n", "\(again.stderr)")
+        #expect(try s.sh("seed-writeblk --scrub --journal-dir J m1 m2 m3 m4").status == 0)
+        let back = try s.sh(
+            """
+            seed-writeblk -d m2 m3 m4 | seed-journal --check J | seed-encrypt -d -i dc.key | seed-split -d | seed-snapshot -x out
+            echo "${PIPESTATUS[*]}"
+            """)
+        #expect(back.stdout == "2 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
 }

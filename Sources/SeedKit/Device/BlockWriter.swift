@@ -274,6 +274,8 @@ final class DriveStage: RecordStage, RecordOutput {
             // Stopped: what is written goes to the disk, the label says how much.
             if let job = setJob {
                 setJob = nil
+                // The coder's last stripes go to the parity members first.
+                try job.parity?.stop()
                 for m in job.members {
                     guard let sink = m.sink else { continue }
                     _ = try sink.finish()
@@ -347,6 +349,7 @@ final class DriveStage: RecordStage, RecordOutput {
     func abandon(_ error: Error) {
         drive?.sink?.abort(error)
         setJob?.members.forEach { $0.sink?.abort(error) }
+        setJob?.parity?.abort(error)
     }
 
     /// Ends a volume's drive: the rest written and synced, the label

@@ -3,6 +3,7 @@ import Foundation
 import SeedCore
 import SeedFormat
 import SeedIO
+import SeedRunner
 import SystemPackage
 
 #if canImport(Glibc)
@@ -180,30 +181,38 @@ final class SetJob {
 }
 
 /// Reed-Solomon parity of a set's stripes as the data members' bytes come:
-/// a stripe is coded, and its parity handed to the parity members' sinks,
-/// once every data member holds it. Memory: per data member, the stripes
-/// it is ahead of the shortest, which the placement rule keeps under the
-/// longest record's length and one stripe more.
+/// a stripe is coded, on a worker of its own (a one-thread `WorkerPool`,
+/// two stripes queued at most), and its parity handed to the parity
+/// members' sinks, once every data member holds it. Memory: per data
+/// member, the stripes it is ahead of the shortest, which the placement
+/// rule keeps under the longest record's length and one stripe more, and
+/// the stripes queued.
 final class StripeParity {
-    private let coder: ErasureCode
     private let stripe: Int
-    private let sinks: [ChunkSink]
     /// Per data member: its whole stripes not yet coded, and the one filling.
     private var ready: [[ByteBuffer]]
     private var filling: [ByteBuffer]
+    private let lock = NSLock()
+    /// Stripe buffers coded and free again (the coder gives them back).
     private var spare: [ByteBuffer] = []
-    private let out: [ByteBuffer]
     private let zeros: ByteBuffer
+    private var coder: WorkerPool<(blocks: [ByteBuffer], done: [ByteBuffer])>!
 
     init(_ set: SetGeometry, sinks: [ChunkSink]) throws {
-        coder = try ErasureCode(data: set.data, parity: set.parity)
-        stripe = Int(set.stripe)
-        self.sinks = sinks
+        let code = try ErasureCode(data: set.data, parity: set.parity)
+        let stripe = Int(set.stripe)
+        self.stripe = stripe
         ready = Array(repeating: [], count: set.data)
-        filling = (0..<set.data).map { _ in ByteBuffer(capacity: Int(set.stripe)) }
-        out = (0..<set.parity).map { _ in ByteBuffer(capacity: Int(set.stripe)) }
-        zeros = ByteBuffer(capacity: Int(set.stripe))
+        filling = (0..<set.data).map { _ in ByteBuffer(capacity: stripe) }
+        zeros = ByteBuffer(capacity: stripe)
         memset(zeros.base, 0, stripe)
+        // The coder's own: what it codes into.
+        let out = (0..<set.parity).map { _ in ByteBuffer(capacity: stripe) }
+        coder = WorkerPool(threads: 1, bound: 2) { [self] job, _ in
+            code.encode(data: job.blocks.map { UnsafeRawPointer($0.base) }, into: out.map(\.base), length: stripe)
+            for (p, sink) in zip(out, sinks) { try sink.append(UnsafeRawBufferPointer(start: p.base, count: stripe)) }
+            lock.withLock { spare.append(contentsOf: job.done) }
+        }
     }
 
     func append(_ b: UnsafeRawBufferPointer, member i: Int) {
@@ -216,7 +225,7 @@ final class StripeParity {
             done += n
             if f.count == stripe {
                 ready[i].append(f)
-                filling[i] = spare.popLast() ?? ByteBuffer(capacity: stripe)
+                filling[i] = lock.withLock { spare.popLast() } ?? ByteBuffer(capacity: stripe)
                 filling[i].count = 0
             }
         }
@@ -224,11 +233,11 @@ final class StripeParity {
 
     /// Codes every stripe all data members hold.
     func codeReady() throws {
-        while ready.allSatisfy({ !$0.isEmpty }) { try codeStripe(ready.map { $0.first! }) }
+        while ready.allSatisfy({ !$0.isEmpty }) { try codeStripe() }
     }
 
     /// Codes the rest: a member's last stripe and the stripes past its end
-    /// are zeros beyond its bytes.
+    /// are zeros beyond its bytes; then waits for the coder.
     func finish() throws {
         try codeReady()
         for i in filling.indices where filling[i].count > 0 {
@@ -237,14 +246,31 @@ final class StripeParity {
             ready[i].append(filling[i])
             filling[i] = ByteBuffer(capacity: stripe)
         }
-        while ready.contains(where: { !$0.isEmpty }) { try codeStripe(ready.map { $0.first ?? zeros }) }
+        while ready.contains(where: { !$0.isEmpty }) { try codeStripe() }
+        try coder.finish()
     }
 
-    private func codeStripe(_ blocks: [ByteBuffer]) throws {
-        coder.encode(data: blocks.map { UnsafeRawPointer($0.base) }, into: out.map(\.base), length: stripe)
-        for (p, sink) in zip(out, sinks) { try sink.append(UnsafeRawBufferPointer(start: p.base, count: stripe)) }
-        for i in ready.indices where !ready[i].isEmpty {
-            spare.append(ready[i].removeFirst())
+    /// A run stopped: the stripes handed to the coder are written, the
+    /// rest left for the resumed run to code again.
+    func stop() throws { try coder.finish() }
+
+    /// Stops the coder after an error elsewhere.
+    func abort(_ e: Error) { coder.abort(e) }
+
+    /// Hands the first stripe of every data member (zeros for one that has
+    /// none) to the coder.
+    private func codeStripe() throws {
+        var blocks: [ByteBuffer] = []
+        var done: [ByteBuffer] = []
+        for i in ready.indices {
+            if ready[i].isEmpty {
+                blocks.append(zeros)
+            } else {
+                let b = ready[i].removeFirst()
+                blocks.append(b)
+                done.append(b)
+            }
         }
+        try coder.submit((blocks, done))
     }
 }

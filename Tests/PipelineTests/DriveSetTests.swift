@@ -213,6 +213,16 @@ import Testing
         #expect(r.stderr.contains("the labels do not belong to the stream"), "\(r.stderr)")
     }
 
+    @Test func twoCopiesOfOneMemberAreNeverReadTogether() throws {
+        let s = try Scratch()
+        _ = try shipSets(s, k: 2, m: 1)
+        for command in ["-d", "--scrub", "--rebuild new"] {
+            let r = try s.sh("cp s1m1 copy && seed-writeblk \(command) s1m1 copy s1m2 > /dev/null")
+            #expect(r.status == 65, "\(command)")
+            #expect(r.stderr.contains("'copy' and 's1m1' both hold member 1 of volume 1"), "\(command): \(r.stderr)")
+        }
+    }
+
     @Test func oneDriveNamedTwiceForASetIsRefused() throws {
         let s = try Scratch()
         let r = try s.sh(
@@ -254,6 +264,10 @@ import Testing
         let data = lines.filter { $0.contains("\"kind\":\"data\"") }
         #expect(data.prefix(3).map { $0.contains("\"member\":1,") && !$0.contains("memberOffsets") } == [true, false, false])
         #expect(data[1].contains("\"member\":2,") && data[2].contains("\"member\":3,"))
+        // The end line names every member's length, the parity member's too.
+        let end = try #require(lines.first { $0.contains("\"type\":\"end\"") })
+        let parity = try s.sh("head -c 4096 m4 | grep -a '^stream-bytes: ' | cut -d' ' -f2").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(end.contains("\"memberBytes\":[") && end.contains(",\(parity)]"), "\(end) \(parity)")
         // Each record lies on its member where the journal says.
         let r = try s.sh(
             """

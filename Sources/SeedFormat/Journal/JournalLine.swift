@@ -117,6 +117,10 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
         public var records: UInt64
         public var bytes: UInt64
         public var merkleRoot: String
+        /// In a set's volume: every member's stream length, the data
+        /// members' by the placement rule, then each parity member's
+        /// (whole stripes over the longest data member).
+        public var memberBytes: [UInt64]?
 
         package init(records: UInt64, bytes: UInt64, merkleRoot: String) {
             (self.records, self.bytes, self.merkleRoot) = (records, bytes, merkleRoot)
@@ -222,6 +226,8 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
             if (e.memberOffsets?.count ?? 0) > SetGeometry.maxMembers { throw SeedError.data("\(record): more memberOffsets than any set has members") }
         case .end(let e):
             try FormatLimits.check(["records": e.records, "bytes": e.bytes], record: record)
+            if (e.memberBytes?.count ?? 0) > SetGeometry.maxMembers { throw SeedError.data("\(record): more memberBytes than any set has members") }
+            for b in e.memberBytes ?? [] { try FormatLimits.check(["memberBytes": b], record: record) }
         case .file(let f):
             try FormatLimits.check(["firstData": f.firstData, "lastData": f.lastData], record: record)
             if (f.path == nil) == (f.pathB64 == nil) { throw SeedError.data("\(record): a file line without exactly one of path and pathB64") }

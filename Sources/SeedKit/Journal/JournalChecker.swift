@@ -319,6 +319,12 @@ struct VolumeChecker {
                 if Hex.encode(merkle.root) != end.merkleRoot || end.records != progress.records {
                     throw SeedError.data("journal \(quoted(path)) is damaged: its records do not add up to its Merkle root")
                 }
+                if let p = placement, let set = head.set, let given = end.memberBytes {
+                    let want = p.bytes + Array(repeating: VolumeLabel.parityBytes(p.bytes, stripe: set.stripe), count: set.parity)
+                    guard given == want else {
+                        throw SeedError.data("journal \(quoted(path)) is damaged: the members' lengths its end line gives are not its records'")
+                    }
+                }
                 break
             }
             guard case .record(let line) = next else { continue }

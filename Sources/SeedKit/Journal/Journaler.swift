@@ -134,7 +134,9 @@ struct JournalState {
     /// Data records seen before the current one, in the whole stream.
     var dataRecord: UInt64 = 0
     var recordSize: UInt64?
-    /// In a set's volume, where each record lies on its data members.
+    /// In a set's volume, its shape and where each record lies on its
+    /// data members.
+    var setGeometry: SetGeometry?
     var placement: SetPlacement?
     /// Per journaled volume: its file and the data records it holds.
     var volumes: [(volume: UInt32, path: String, first: UInt64, last: UInt64?)] = []
@@ -169,10 +171,11 @@ struct JournalState {
                 l.set = b.set
             }
             placement = b.set.map { SetPlacement(data: $0.data) }
+            setGeometry = b.set
         case .streamHeader where journal == nil:
             let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
             recordSize = StreamMetadata.recordSize(m.stages)
-            placement = nil
+            (placement, setGeometry) = (nil, nil)
             try open(session: m.session, volume: 0) { l in l.stages = m.stages }
         case .streamHeader:
             let m = try StreamMetadata.decode(slot.input.bytes, record: loc)
@@ -265,6 +268,7 @@ struct JournalState {
             case .volume(let v):
                 line = v
                 placement = v.set.map { SetPlacement(data: $0.data) }
+                setGeometry = v.set
             case .record(let e) where e.offset < point.offset:
                 _ = placement?.place(e.kind, size: e.length)
                 guard let d = Hex.decode(e.sha256) else { throw SeedError.data("journal \(quoted(path)): a record line's digest is not hex") }
@@ -311,7 +315,11 @@ struct JournalState {
     /// Ends the current volume's journal: totals and Merkle root, synced.
     mutating func close() throws {
         guard let j = journal else { return }
-        let end = JournalLine.End(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))
+        var end = JournalLine.End(records: records, bytes: offset, merkleRoot: Hex.encode(merkle.root))
+        if let p = placement, let set = setGeometry {
+            let parity = VolumeLabel.parityBytes(p.bytes, stripe: set.stripe)
+            end.memberBytes = p.bytes + Array(repeating: parity, count: set.parity)
+        }
         j.append(.end(end))
         try sign(j, volume)
         try j.flush(sync: true)

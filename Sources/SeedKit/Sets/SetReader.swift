@@ -255,6 +255,9 @@ final class SetReader {
     }
 
     /// The length of member `i`'s stream (0-based; parity: whole stripes).
+    /// The stream length member `i`'s label gives, if it is given.
+    func labelLength(of i: Int) -> UInt64? { members[i]?.label.streamBytes }
+
     func length(of i: Int) -> UInt64 {
         i < set.data ? lengths[i] : VolumeLabel.parityBytes(lengths, stripe: set.stripe)
     }

@@ -166,8 +166,12 @@ public enum SetTools {
         var placement = SetPlacement(data: r.set.data)
         let buffer = ByteBuffer(capacity: 1 << 20)
         var bad = 0
+        var endLine: JournalLine.End?
         while let next = try journal.next() {
-            if case .end = next { break }
+            if case .end(let e) = next {
+                endLine = e
+                break
+            }
             guard case .record(let line) = next else { continue }
             let place = placement.place(line.kind, size: line.length)
             guard line.isPlaced(place, placement, size: line.length), let digest = Hex.decode(line.sha256) else {
@@ -190,6 +194,14 @@ public enum SetTools {
         for m in 0..<r.set.data where placement.bytes[m] != r.lengths[m] {
             diag.error("volume \(volume), member \(m + 1): its label says \(r.lengths[m]) bytes, its journal's records \(placement.bytes[m])")
             bad += 1
+        }
+        // The journal names every member's length, the parity members' too.
+        if let lengths = endLine?.memberBytes {
+            for m in 0..<min(lengths.count, r.set.members) {
+                guard let held = r.labelLength(of: m), held != lengths[m] else { continue }
+                diag.error("volume \(volume), member \(m + 1): its label says \(held) bytes, its journal \(lengths[m])")
+                bad += 1
+            }
         }
         return bad
     }

@@ -276,26 +276,27 @@ final class DriveStage: RecordStage, RecordOutput {
                 setJob = nil
                 // The coder's last stripes go to the parity members first.
                 try job.parity?.stop()
-                for m in job.members {
-                    guard let sink = m.sink else { continue }
-                    _ = try sink.finish()
-                    m.label.streamBytes = m.bytes
-                    try writeLabel(m.label, m.target)
-                    try m.target.sync()
-                }
+                for m in job.members { try pause(m) }
                 diag.info("volume \(job.begin.volume): stopped on its set of \(job.members.count) drives, synced")
                 return
             }
-            guard let d = drive, let sink = d.sink else { return }
+            guard let d = drive, d.sink != nil else { return }
             drive = nil
-            _ = try sink.finish()
-            d.label.streamBytes = d.bytes
-            try writeLabel(d.label, d.target)
-            try d.target.sync()
+            try pause(d)
             diag.info("volume \(d.begin.volume): stopped after byte \(d.bytes) of its stream on \(d.target.name), synced")
             return
         }
         if !targets.isEmpty { diag.info("not needed, nothing written: \(targets.map { quoted($0) }.joined(separator: ", "))") }
+    }
+
+    /// A drive a stopped run leaves: what is written synced, and its label
+    /// (still `writing`) saying how much.
+    private func pause(_ d: DriveJob) throws {
+        guard let sink = d.sink else { return }
+        _ = try sink.finish()
+        d.label.streamBytes = d.bytes
+        try writeLabel(d.label, d.target)
+        try d.target.sync()
     }
 
     func put(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer, _ slot: PipelineSlot) throws {

@@ -237,6 +237,21 @@ public enum JournalLine: JSONPayload, Equatable, Sendable {
     }
 }
 
+extension SetPlacement {
+    /// Places the record a journal line names, by the rule, for a reader
+    /// replaying a set's journal: nil where the line's member fields say
+    /// otherwise (the journal is damaged).
+    package mutating func follow(_ line: JournalLine.Entry) -> Place? {
+        let p = place(line.kind, size: line.length)
+        return line.isPlaced(p, self, size: line.length) ? p : nil
+    }
+
+    /// The error for a line `follow` refused.
+    package static func misplaced(journal path: String, line: Int, seq: UInt64) -> SeedError {
+        SeedError.data("journal \(quoted(path)) line \(line): record \(seq) is not where the set's placement rule puts it")
+    }
+}
+
 /// Journal file names: SESSION.vNNN.jrn, volume 0 for a stream not split.
 public enum JournalNames {
     public static func name(session: String, volume: UInt32) -> String {

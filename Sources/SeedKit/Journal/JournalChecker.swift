@@ -342,10 +342,8 @@ struct VolumeChecker {
             }
             offset += length
             if placement != nil {
-                let place = placement!.place(line.kind, size: length)
-                guard line.isPlaced(place, placement!, size: length) else {
-                    throw SeedError.data(
-                        "journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) is not where the set's placement rule puts it")
+                guard let place = placement!.follow(line) else {
+                    throw SetPlacement.misplaced(journal: path, line: journal.lineNumber, seq: line.seq)
                 }
                 if case .member(let m, _) = place {
                     // Read from some data members (seed-writeblk -d --partial), a

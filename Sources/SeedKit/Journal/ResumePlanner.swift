@@ -76,10 +76,7 @@ enum JournalScan {
                     if try !take(at) { return }
                 }
                 if placement != nil {
-                    let place = placement!.place(e.kind, size: e.length)
-                    guard e.isPlaced(place, placement!, size: e.length) else {
-                        throw SeedError.data("journal \(quoted(path)) line \(r.lineNumber): record \(e.seq) is not where the set's placement rule puts it")
-                    }
+                    guard let place = placement!.follow(e) else { throw SetPlacement.misplaced(journal: path, line: r.lineNumber, seq: e.seq) }
                     switch place {
                     case .member(let m, let at): lastOn[m] = .init(offset: at, sha256: e.sha256)
                     case .every: for (m, at) in (e.memberOffsets ?? []).enumerated() { lastOn[m] = .init(offset: at, sha256: e.sha256) }

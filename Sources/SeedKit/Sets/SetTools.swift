@@ -70,12 +70,13 @@ public enum SetTools {
             throw error
         }
         progress.finish(bytes: done)
+        // A member rebuilt from damaged reads is never labelled complete.
+        for (p, what, _, _) in reader.damage { throw SeedError.io("\(quoted(p)): volume \(volume): \(what): the rebuilt member is not to be trusted") }
         job.label.streamBytes = length
         job.label.complete = true
         try writer.writeLabel(job.label, target)
         try target.sync()
         if o.verify { try writer.verify(target, job.label, from: 0, chunks: sink.chunkCRCs) }
-        for (p, what, _, _) in reader.damage { throw SeedError.io("\(quoted(p)): volume \(volume): \(what): the rebuilt member is not to be trusted") }
         let from = reader.givenMembers.map { String($0 + 1) }.joined(separator: ", ")
         diag.info("member \(member + 1) of volume \(volume) rebuilt on \(target.name) from members \(from)")
         return .success
@@ -173,10 +174,9 @@ public enum SetTools {
                 break
             }
             guard case .record(let line) = next else { continue }
-            let place = placement.place(line.kind, size: line.length)
-            guard line.isPlaced(place, placement, size: line.length), let digest = Hex.decode(line.sha256) else {
-                throw SeedError.data("journal \(quoted(path)) line \(journal.lineNumber): record \(line.seq) is not where the set's placement rule puts it")
-            }
+            guard let place = placement.follow(line) else { throw SetPlacement.misplaced(journal: path, line: journal.lineNumber, seq: line.seq) }
+            // The line's digest was checked as hex when it was decoded.
+            let digest = Hex.decode(line.sha256)!
             let on: [(Int, UInt64)]
             switch place {
             case .member(let m, let at): on = [(m, at)]

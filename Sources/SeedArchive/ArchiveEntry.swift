@@ -61,6 +61,24 @@ public final class ArchiveEntry {
 
     public var isSparse: Bool { archive_entry_sparse_count(raw) > 0 }
 
+    /// The owner's and group's names as the archive gives them (a C
+    /// string, or nil), for a lookup by name.
+    public func withUserName<R>(_ body: (UnsafePointer<CChar>?) -> R) -> R { body(archive_entry_uname(raw)) }
+    public func withGroupName<R>(_ body: (UnsafePointer<CChar>?) -> R) -> R { body(archive_entry_gname(raw)) }
+    public var modificationTimeIsSet: Bool { archive_entry_mtime_is_set(raw) != 0 }
+    /// A device's number, for a char or block device.
+    public var deviceNumber: dev_t { CArchive_makedev(UInt32(archive_entry_rdevmajor(raw)), UInt32(archive_entry_rdevminor(raw))) }
+    /// Whether the entry carries POSIX.1e or NFSv4 ACLs.
+    public var hasACLs: Bool { archive_entry_acl_types(raw) != 0 }
+    /// Whether the entry carries file flags (chattr(1)) to set.
+    public var hasFileFlags: Bool {
+        var set: UInt = 0
+        var clear: UInt = 0
+        archive_entry_fflags(raw, &set, &clear)
+        return set != 0 || clear != 0
+    }
+    public var hasXattrs: Bool { archive_entry_xattr_count(raw) > 0 }
+
     /// Extended attributes, names and values as bytes, in the entry's order.
     public var xattrs: [(name: [UInt8], value: [UInt8])] {
         var xs: [([UInt8], [UInt8])] = []

@@ -58,10 +58,10 @@ extension ExtractFeed {
     func lose(path: [UInt8], at offset: UInt64, linkingTo: [UInt8]?) {}
 }
 
-/// seed-snapshot -x DIR: extracts with libarchive, its secure-extraction
-/// flags on (no `..`, no absolute paths, nothing written through a symlink,
-/// hard-link targets checked the same way), restoring modes, times, xattrs,
-/// ACLs, links, sparse files, and owners when run as root. Every regular
+/// seed-snapshot -x DIR: reads the archive with libarchive and writes it
+/// with a `TreeWriter` (no `..`, no absolute paths, nothing written through
+/// a symlink, hard-link targets reached the same way), restoring modes,
+/// times, xattrs, ACLs, links, sparse files, and owners when run as root. Every regular
 /// file's content is hashed as it is written and checked against the index
 /// once the index arrives; a mismatch or an entry missing from the archive
 /// fails the run. With `--only`, the entries not chosen are read past.
@@ -212,7 +212,7 @@ public final class SnapshotExtractor {
         }
         var restore: DiskWriter.Restore = [.permissions, .times, .acls, .xattrs, .fileFlags]
         if geteuid() == 0 { restore.insert(.owner) }
-        let aw = DiskWriter(restore: restore, ownersByName: !o.numericOwner)
+        let aw = try TreeWriter(restore: restore, ownersByName: !o.numericOwner)
         var bytes: UInt64 = 0
         var root: RootMetadata?
         // Where the entry being written starts, and its hash lane, until it is whole.
@@ -242,7 +242,7 @@ public final class SnapshotExtractor {
                         if e.fileType == 0o040000 { try directoryTimes.keep(SnapshotExtractor.indexPath(e), e.modificationTime) }
                     }
                     if increment { try TreeChanges.clearForEntry(SnapshotExtractor.indexPath(e), isDirectory: e.fileType == 0o040000) }
-                    if let w = try aw.writeHeader(e, "entry \(name)") { warn("entry \(name): \(w)") }
+                    if let w = try aw.begin(e, "entry \(name)") { warn("entry \(name): \(w)") }
                     let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
                     var logged = ArchiveLog.Entry(
                         offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
@@ -258,7 +258,12 @@ public final class SnapshotExtractor {
                     // the file system's largest file), is removed, not left
                     // part made.
                     var written = false
-                    defer { if isFile && !written { TreeFiles.removeRegularFile(path) } }
+                    defer {
+                        if isFile && !written {
+                            aw.abandon()
+                            TreeFiles.removeRegularFile(path)
+                        }
+                    }
                     while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
                         let size = block.count
                         if off != pos { logged.sparse = true }
@@ -273,13 +278,13 @@ public final class SnapshotExtractor {
                                 spill.set(UnsafeRawBufferPointer(start: buf, count: size))
                                 spillTicket = lanes.update(lane: lane, spill.base, size)
                             }
-                            try aw.writeBlock(block, at: off, "entry \(name)")
+                            try aw.write(block, at: off, "entry \(name)")
                         }
                         pos = off + Int64(size)
                         bytes += UInt64(size)
                         progress.update(bytes: bytes)
                     }
-                    if let f = try aw.finishEntry("entry \(name)") { warn("entry \(name): \(f)") }
+                    if let f = try aw.finish("entry \(name)") { warn("entry \(name): \(f)") }
                     written = true
                     if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
                     waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
@@ -294,12 +299,12 @@ public final class SnapshotExtractor {
                 guard try feed.goOn(after: error, entryStarted: started) else { throw error }
                 // The lane's hash of the lost file ends here, unused.
                 if let lane = openLane { _ = lanes.digest(lanes.finish(lane: lane), wait: true) }
-                _ = try? aw.finishEntry("entry")
+                aw.abandon()
                 (started, openLane) = (nil, nil)
             }
         }
-        // Directory times and modes are set at close.
-        try aw.close("cannot finish extraction")
+        // Directory times and modes are set at the end.
+        for w in try aw.end("cannot finish extraction") { warn(w) }
         (rootMetadata, rootOwner) = (root, restore.contains(.owner))
         if !increment { try finishDirectories() }
         try logEntries(all: true)

@@ -35,12 +35,12 @@ public final class TarReader {
 
     /// The next entry, valid until the next call; nil at the archive's end.
     /// `what` prefixes the message for a damaged archive.
-    public func nextEntry(_ what: String) throws -> ArchiveEntry? {
+    public func nextEntry(_ what: @autoclosure () -> String) throws -> ArchiveEntry? {
         var e: OpaquePointer?
         let r = archive_read_next_header(raw, &e)
         if let p = pendingError { throw p }
         if r == ARCHIVE_EOF { return nil }
-        if r < ARCHIVE_WARN { throw SeedError.data("\(what): \(archiveError(raw))") }
+        if r < ARCHIVE_WARN { throw SeedError.data("\(what()): \(archiveError(raw))") }
         return e.map(ArchiveEntry.init(borrowing:))
     }
 
@@ -49,14 +49,14 @@ public final class TarReader {
 
     /// The entry's next block of data and its offset in the file (holes
     /// between blocks); nil after the last.
-    public func nextBlock(_ what: String) throws -> (bytes: UnsafeRawBufferPointer, offset: Int64)? {
+    public func nextBlock(_ what: @autoclosure () -> String) throws -> (bytes: UnsafeRawBufferPointer, offset: Int64)? {
         var buf: UnsafeRawPointer?
         var size = 0
         var off: Int64 = 0
         let d = archive_read_data_block(raw, &buf, &size, &off)
         if d == ARCHIVE_EOF { return nil }
         if let p = pendingError { throw p }
-        if d < ARCHIVE_WARN { throw SeedError.data("\(what): \(archiveError(raw))") }
+        if d < ARCHIVE_WARN { throw SeedError.data("\(what()): \(archiveError(raw))") }
         return (UnsafeRawBufferPointer(start: buf, count: buf == nil ? 0 : size), off)
     }
 }

@@ -3,13 +3,22 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+        if let s = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) { return s }
+        return Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// The bytes at `b` in hex, written straight into the string's storage
+    /// (a digest per file: no array in between).
+    public static func encode(_ b: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: b.count * 2) { out in
+            digits.withUnsafeBufferPointer { d in
+                for (i, byte) in b.enumerated() {
+                    out[2 * i] = d[Int(byte >> 4)]
+                    out[2 * i + 1] = d[Int(byte & 0x0f)]
+                }
+            }
+            return b.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The bytes lower-case hex `text` spells; nil for anything else.

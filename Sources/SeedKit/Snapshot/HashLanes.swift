@@ -74,7 +74,7 @@ final class HashLanes {
                 lane.ran += 1
                 if let p = job.bytes, job.count > 0 { lane.sha.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: job.count)) }
                 guard job.finish else { return }
-                let digest = Hex.encode(lane.sha.finalize())
+                let digest = lane.sha.finalize().withUnsafeBytes { Hex.encode($0) }
                 lane.sha = SHA256()
                 lane.lock.lock()
                 lane.digests[lane.ran] = digest

@@ -225,7 +225,8 @@ public final class SnapshotExtractor {
                 let ar = try TarReader(source) { try feed.next() }
                 while let e = try ar.nextEntry("\(source): archive damaged") {
                     let path = e.path
-                    let name = path.isEmpty ? "(unnamed entry)" : quoted(bytes: path)
+                    // Made only for a message.
+                    func name() -> String { path.isEmpty ? "(unnamed entry)" : quoted(bytes: path) }
                     let headerPos = feed.archiveOffset(ar.headerPosition)
                     if let only, !only.matches(SnapshotExtractor.indexPath(e)) { continue }
                     if let l = e.hardlink, feed.lost(path: l) {
@@ -242,7 +243,7 @@ public final class SnapshotExtractor {
                         if e.fileType == 0o040000 { try directoryTimes.keep(SnapshotExtractor.indexPath(e), e.modificationTime) }
                     }
                     if increment { try TreeChanges.clearForEntry(SnapshotExtractor.indexPath(e), isDirectory: e.fileType == 0o040000) }
-                    if let w = try aw.begin(e, "entry \(name)") { warn("entry \(name): \(w)") }
+                    if let w = try aw.begin(e, "entry \(name())") { warn("entry \(name()): \(w)") }
                     let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
                     var logged = ArchiveLog.Entry(
                         offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
@@ -264,7 +265,7 @@ public final class SnapshotExtractor {
                             TreeFiles.removeRegularFile(path)
                         }
                     }
-                    while isFile, let (block, off) = try ar.nextBlock("entry \(name)") {
+                    while isFile, let (block, off) = try ar.nextBlock("entry \(name())") {
                         let size = block.count
                         if off != pos { logged.sparse = true }
                         if size > 0, let buf = block.baseAddress {
@@ -278,13 +279,13 @@ public final class SnapshotExtractor {
                                 spill.set(UnsafeRawBufferPointer(start: buf, count: size))
                                 spillTicket = lanes.update(lane: lane, spill.base, size)
                             }
-                            try aw.write(block, at: off, "entry \(name)")
+                            try aw.write(block, at: off, "entry \(name())")
                         }
                         pos = off + Int64(size)
                         bytes += UInt64(size)
                         progress.update(bytes: bytes)
                     }
-                    if let f = try aw.finish("entry \(name)") { warn("entry \(name): \(f)") }
+                    if let f = try aw.finish("entry \(name())") { warn("entry \(name()): \(f)") }
                     written = true
                     if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
                     waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
@@ -479,8 +480,11 @@ final class ArchiveLog {
 
     deinit { fclose(file) }
 
+    /// One entry's bytes, kept for the next.
+    private var rec: [UInt8] = []
+
     func append(_ e: Entry) throws {
-        var rec: [UInt8] = []
+        rec.removeAll(keepingCapacity: true)
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { rec.append(contentsOf: $0) } }
         u64(e.offset)
         u64(e.size)

@@ -89,9 +89,15 @@ final class TreeWriter {
     /// text, or nil. A full or failing disk is an I/O error, anything else
     /// (a path outside the tree, a symbolic link on the way) bad data;
     /// `what` prefixes the message.
-    func begin(_ e: ArchiveEntry, _ what: String) throws -> String? {
+    func begin(_ e: ArchiveEntry, _ describe: @autoclosure () -> String) throws -> String? {
         abandon()
         warnings = []
+        // The entry's name for a message, made only for one.
+        var named: String?
+        var what: String {
+            if named == nil { named = describe() }
+            return named!
+        }
         var path = e.path
         let type = e.fileType
         if type == S_IFDIR && path.count > 1 && path.last == 0x2f { path.removeLast() }
@@ -168,20 +174,20 @@ final class TreeWriter {
     }
 
     /// Writes a block of the entry's data at `offset`.
-    func write(_ b: UnsafeRawBufferPointer, at offset: Int64, _ what: String) throws {
+    func write(_ b: UnsafeRawBufferPointer, at offset: Int64, _ what: @autoclosure () -> String) throws {
         switch current {
-        case .fallback: try fallback.writeBlock(b, at: offset, what)
+        case .fallback: try fallback.writeBlock(b, at: offset, what())
         case .none: return
         case .file:
             guard offset >= 0, offset <= fileSize, Int64(b.count) <= fileSize - offset else {
-                throw SeedError.data("\(what): data past the \(fileSize) bytes its header gives")
+                throw SeedError.data("\(what()): data past the \(fileSize) bytes its header gives")
             }
             var done = 0
             while done < b.count {
                 let n = pwrite(file, b.baseAddress! + done, b.count - done, off_t(offset) + done)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw SeedError.io("\(what): write error: \(errnoMessage())")
+                    throw SeedError.io("\(what()): write error: \(errnoMessage())")
                 }
                 done += n
             }
@@ -191,20 +197,20 @@ final class TreeWriter {
 
     /// Ends the entry: a file gets its length (a hole at its end), owner,
     /// mode and times; a warning's text, or nil.
-    func finish(_ what: String) throws -> String? {
+    func finish(_ what: @autoclosure () -> String) throws -> String? {
         defer { closeDeep() }
         switch current {
         case .none: return nil
         case .fallback:
             current = .none
-            return try fallback.finishEntry(what)
+            return try fallback.finishEntry(what())
         case .file:
             current = .none
             let fd = file
             file = -1
             defer { close(fd) }
             if fileEnd < fileSize && ftruncate(fd, off_t(fileSize)) != 0 {
-                throw SeedError.io("\(what): cannot give it its \(fileSize) bytes: \(errnoMessage())")
+                throw SeedError.io("\(what()): cannot give it its \(fileSize) bytes: \(errnoMessage())")
             }
             var mode = fileMode
             var owned = false
@@ -302,13 +308,13 @@ final class TreeWriter {
     /// The directory holding the first `count` names of the split path,
     /// opened name by name from the target without following a link; a
     /// missing one is made (as tar makes them) when `making`.
-    private func parent(count: Int, _ what: String, making: Bool = true) throws -> Int32 {
+    private func parent(count: Int, _ what: @autoclosure () -> String, making: Bool = true) throws -> Int32 {
         closeDeep()
         dropChain(toPrefixOf: count)
         var fd = chainFds.last ?? root
         var depth = chainFds.count
         while depth < count {
-            let next = try openDirectory(in: fd, depth, what, making: making)
+            let next = try openDirectory(in: fd, depth, what(), making: making)
             if depth < TreeWriter.chainDepth {
                 chainNames.append(nameBytes(depth))
                 chainFds.append(next)
@@ -322,22 +328,22 @@ final class TreeWriter {
         return fd
     }
 
-    private func openDirectory(in dir: Int32, _ i: Int, _ what: String, making: Bool) throws -> Int32 {
+    private func openDirectory(in dir: Int32, _ i: Int, _ what: @autoclosure () -> String, making: Bool) throws -> Int32 {
         let start = starts[i]
         func openIt() -> Int32 { names.withUnsafeBufferPointer { openat(dir, rawName($0, start), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } }
         var fd = openIt()
         if fd < 0 && errno == ENOENT && making {
             if names.withUnsafeBufferPointer({ mkdirat(dir, rawName($0, start), 0o755) }) != 0 && errno != EEXIST {
-                throw createError(what, "cannot create the directory \(quoted(bytes: nameBytes(i))) on the way")
+                throw createError(what(), "cannot create the directory \(quoted(bytes: nameBytes(i))) on the way")
             }
             fd = openIt()
         }
         if fd < 0 {
             let e = errno
             let on = quoted(bytes: nameBytes(i))
-            if e == ELOOP { throw SeedError.data("\(what): \(on) on the way is a symbolic link, not followed") }
-            if e == ENOTDIR { throw SeedError.data("\(what): \(on) on the way is not a directory") }
-            throw createError(what, "cannot open \(on) on the way", errno: e)
+            if e == ELOOP { throw SeedError.data("\(what()): \(on) on the way is a symbolic link, not followed") }
+            if e == ENOTDIR { throw SeedError.data("\(what()): \(on) on the way is not a directory") }
+            throw createError(what(), "cannot open \(on) on the way", errno: e)
         }
         return fd
     }
@@ -368,34 +374,36 @@ final class TreeWriter {
 
     /// Runs `make` on the last name in `dir`; what is in the way (not a
     /// directory with anything in it) is removed and `make` run again.
-    private func create(_ dir: Int32, _ name: Int, _ what: String, _ failure: String, _ make: (Int32, UnsafePointer<CChar>) -> Int32) throws {
+    private func create(
+        _ dir: Int32, _ name: Int, _ what: @autoclosure () -> String, _ failure: String, _ make: (Int32, UnsafePointer<CChar>) -> Int32
+    ) throws {
         var r = names.withUnsafeBufferPointer { make(dir, rawName($0, name)) }
         if r != 0 && errno == EEXIST {
-            try clearWay(dir, name, what)
+            try clearWay(dir, name, what())
             r = names.withUnsafeBufferPointer { make(dir, rawName($0, name)) }
         }
-        if r != 0 { throw createError(what, failure) }
+        if r != 0 { throw createError(what(), failure) }
     }
 
     /// Removes what stands at the last name: a file, link or node, or an
     /// empty directory; a directory with entries stays, and is an error.
-    private func clearWay(_ dir: Int32, _ name: Int, _ what: String) throws {
+    private func clearWay(_ dir: Int32, _ name: Int, _ what: @autoclosure () -> String) throws {
         var st = stat()
         let r = names.withUnsafeBufferPointer { buf -> Int32 in
             let n = rawName(buf, name)
             guard fstatat(dir, n, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return 0 }
             return unlinkat(dir, n, (st.st_mode & S_IFMT) == S_IFDIR ? AT_REMOVEDIR : 0)
         }
-        if r != 0 { throw createError(what, "cannot replace what is there") }
+        if r != 0 { throw createError(what(), "cannot replace what is there") }
     }
 
-    private func hardLink(_ link: [UInt8], path: [UInt8], in dir: Int32, _ name: Int, _ what: String) throws {
-        if let problem = EntryName.pathProblem(link, rootAllowed: false) { throw SeedError.data("\(what): its link \(problem)") }
-        if link == path { throw SeedError.data("\(what): a hard link to itself") }
+    private func hardLink(_ link: [UInt8], path: [UInt8], in dir: Int32, _ name: Int, _ what: @autoclosure () -> String) throws {
+        if let problem = EntryName.pathProblem(link, rootAllowed: false) { throw SeedError.data("\(what()): its link \(problem)") }
+        if link == path { throw SeedError.data("\(what()): a hard link to itself") }
         let (tdir, tname): (Int32, [UInt8])
-        do { (tdir, tname) = try TreeFiles.parent(link, in: root) } catch let e as SeedError { throw SeedError.data("\(what): its link: \(e.message)") }
+        do { (tdir, tname) = try TreeFiles.parent(link, in: root) } catch let e as SeedError { throw SeedError.data("\(what()): its link: \(e.message)") }
         defer { close(tdir) }
-        try create(dir, name, what, "cannot link it to \(quoted(bytes: link))") { d, n in cString(tname) { linkat(tdir, $0, d, n, 0) } }
+        try create(dir, name, what(), "cannot link it to \(quoted(bytes: link))") { d, n in cString(tname) { linkat(tdir, $0, d, n, 0) } }
     }
 
     /// A link's or node's owner, mode and times, set by name without
@@ -454,9 +462,9 @@ final class TreeWriter {
 
     private func joinedWarnings() -> String? { warnings.isEmpty ? nil : warnings.joined(separator: "; ") }
 
-    private func createError(_ what: String, _ doing: String, errno e: Int32 = errno) -> SeedError {
+    private func createError(_ what: @autoclosure () -> String, _ doing: String, errno e: Int32 = errno) -> SeedError {
         let status: SeedExit = (e == ENOSPC || e == EIO || e == EROFS || e == EDQUOT) ? .ioError : .dataError
-        return SeedError(status, "\(what): \(doing): \(errnoMessage(e))")
+        return SeedError(status, "\(what()): \(doing): \(errnoMessage(e))")
     }
 
     // MARK: Owners

@@ -21,6 +21,12 @@ public enum Hex {
         }
     }
 
+    /// Whether every byte is a lower-case hex digit.
+    public static func isLowerHex(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in b where !((0x30...0x39).contains(c) || (0x61...0x66).contains(c)) { return false }
+        return true
+    }
+
     /// The bytes lower-case hex `text` spells; nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
         let t = Array(text.utf8)

@@ -1,5 +1,9 @@
 import SeedCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The rules every name a stream, journal or report carries must keep
 /// (seed-stream(5), Names): bytes with no NUL, since a NUL ends the C
 /// string a system call is given and the kernel would see another name;
@@ -10,7 +14,7 @@ package enum EntryName {
     /// extended attribute's name), or nil.
     package static func bytesProblem(_ b: [UInt8]) -> String? {
         if b.isEmpty { return "is empty" }
-        if b.contains(0) { return "holds a NUL byte" }
+        if b.withUnsafeBytes({ memchr($0.baseAddress!, 0, $0.count) }) != nil { return "holds a NUL byte" }
         return nil
     }
 
@@ -20,10 +24,18 @@ package enum EntryName {
         if let p = bytesProblem(b) { return p }
         if b == [0x2e] { return rootAllowed ? nil : "is the root" }
         if b.first == 0x2f { return "is absolute" }
-        for part in b.split(separator: 0x2f, omittingEmptySubsequences: false) {
-            if part.isEmpty { return "has an empty component" }
-            if part.count <= 2 && part.allSatisfy({ $0 == 0x2e }) { return "has a \(part.count == 1 ? "." : "..") component" }
+        // Component by component, in place: every index line's path comes here.
+        return b.withUnsafeBufferPointer { buf -> String? in
+            var start = 0
+            while true {
+                let slash = memchr(buf.baseAddress! + start, 0x2f, buf.count - start)
+                let end = slash.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - buf.baseAddress! } ?? buf.count
+                let n = end - start
+                if n == 0 { return "has an empty component" }
+                if n <= 2 && buf[start] == 0x2e && buf[end - 1] == 0x2e { return "has a \(n == 1 ? "." : "..") component" }
+                if end == buf.count { return nil }
+                start = end + 1
+            }
         }
-        return nil
     }
 }

@@ -118,6 +118,7 @@ public struct IndexEntry: Codable, Equatable, Sendable {
         if link != nil && linkB64 != nil { return "has both link and linkB64" }
         if let b = pathB64, Data(base64Encoded: b) == nil { return "pathB64 is not base64" }
         if let b = linkB64, Data(base64Encoded: b) == nil { return "linkB64 is not base64" }
+        let pathBytes = self.pathBytes
         if pathBytes.isEmpty { return "has an empty path" }
         if let why = EntryName.pathProblem(pathBytes) { return "path \(why)" }
         if let l = linkBytes {
@@ -136,9 +137,7 @@ public struct IndexEntry: Codable, Equatable, Sendable {
         if let u = user, u.utf8.contains(0) { return "user holds a NUL byte" }
         if let g = group, g.utf8.contains(0) { return "group holds a NUL byte" }
         if !EntryType.defined.contains(type) { return "type \(type) is not one seed-stream(5) names" }
-        if let d = sha256, d.utf8.count != 64 || !d.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
-            return "sha256 is not 64 lower-case hex digits"
-        }
+        if var d = sha256, d.utf8.count != 64 || !d.withUTF8({ Hex.isLowerHex($0) }) { return "sha256 is not 64 lower-case hex digits" }
         if type == .file && sha256 == nil { return "a file without sha256" }
         if type != .file && size != 0 { return "a \(type) with a size" }
         if mode & ~0o7777 != 0 { return "mode has bits beyond 07777" }

@@ -172,8 +172,13 @@ package enum IndexLineReader {
             let raw = UnsafeRawBufferPointer(rebasing: p[start..<end])
             if memchr(raw.baseAddress!, 0x5c, raw.count) == nil {
                 i = end + 1
-                guard !raw.contains(where: { $0 < 0x20 }) else { return nil }
-                return String(validating: raw, as: UTF8.self)
+                // Printable ASCII (nearly every name) needs no validating.
+                var ascii = true
+                for b in raw {
+                    if b < 0x20 { return nil }
+                    if b >= 0x80 { ascii = false }
+                }
+                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
             }
             // Escapes: read byte by byte (rare: a name with a quote, a
             // backslash or a control byte).

@@ -15,6 +15,16 @@ import Testing
         #expect(!p.matches(Array("other/docs".utf8)))
     }
 
+    @Test func aGlobMatchingADirectoryChoosesAllBelowItToo() throws {
+        let p = try #require(PathPatterns(["d?cs/[ab]"]))
+        #expect(p.matches(Array("docs/a".utf8)))
+        #expect(p.matches(Array("dxcs/b/deep/c.txt".utf8)))
+        #expect(!p.matches(Array("docs/c/a".utf8)))
+        #expect(!p.matches(Array("dcs/a/x".utf8)))
+        // The same path matched again, after the one before was cut in place.
+        #expect(p.matches(Array("docs/a/x".utf8)) && !p.matches(Array("docs/ab".utf8)))
+    }
+
     @Test func aStarMatchesSlashesToo() throws {
         let p = try #require(PathPatterns(["*.pdf"]))
         #expect(p.matches(Array("a/b/report.pdf".utf8)))

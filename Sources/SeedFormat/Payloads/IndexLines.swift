@@ -1,5 +1,6 @@
 import Foundation
 import SeedCore
+import CSeedSys
 import SeedIO
 
 #if canImport(Glibc)
@@ -13,11 +14,14 @@ package enum IndexLines {
 
     /// Every line of an index payload, checked; with the stream's record
     /// size, its place too (what random access relies on).
+    /// `worth` passes over a line it says cannot matter, before it is decoded.
     package static func decode(
-        _ payload: UnsafeRawBufferPointer, location: String, recordSize: UInt64? = nil, _ body: (IndexEntry) throws -> Void
+        _ payload: UnsafeRawBufferPointer, location: String, recordSize: UInt64? = nil, worth: ((UnsafeRawBufferPointer) -> Bool)? = nil,
+        _ body: (IndexEntry) throws -> Void
     ) throws {
         let decoder = JSONDecoder()
         try rawLines(payload, location: location, what: "index") { line, lineNo in
+            if let worth, !worth(line) { return }
             // Lines as seed writes them are read without JSONDecoder's
             // per-line cost; any other JSON, by it.
             guard let e = IndexLineReader.read(line) ?? (try? decoder.decode(IndexEntry.self, from: Data(line))) else {
@@ -55,5 +59,12 @@ package enum IndexLines {
             start = end + 1
             try body(line, lineNo)
         }
+    }
+
+    /// Whether a line can be a hard link's: it spells `hardlink`, or
+    /// holds an escape (which could spell it).
+    package static func mayBeHardLink(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let base = line.baseAddress else { return false }
+        return memchr(base, 0x5c, line.count) != nil || memmem(base, line.count, "hardlink", 8) != nil
     }
 }

@@ -155,7 +155,9 @@ public final class RandomAccess {
     // MARK: the index
 
     /// Every index entry, from the index stream given or the drives.
-    func forEachIndexEntry(_ body: (IndexEntry) throws -> Void) throws {
+    /// With `worth`, only the lines it does not pass over (each line is
+    /// checked in full by a pass without it).
+    func forEachIndexEntry(worth: ((UnsafeRawBufferPointer) -> Bool)? = nil, _ body: (IndexEntry) throws -> Void) throws {
         if let path = o.index {
             let src = try SnapshotSource(input: path)
             while let item = try src.next(decodeData: false) {
@@ -163,7 +165,7 @@ public final class RandomAccess {
                     throw SeedError.data("\(src.source): the index of session \(m.session), not of the drives' \(drives.session)")
                 }
                 if recordSize == 0, let s = src.metadata.flatMap({ StreamMetadata.recordSize($0.stages) }) { recordSize = s }
-                if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, recordSize: src.recordSize, body) }
+                if item.kind == .index { try IndexLines.decode(item.payload, location: item.location, recordSize: src.recordSize, worth: worth, body) }
             }
             return
         }
@@ -181,7 +183,7 @@ public final class RandomAccess {
             do { payload = try decoded(v, line, segment) } catch let e as SeedError where e.status == .dataError {
                 throw SeedError.data(e.message, hint: "the index is damaged on the drive: give --index with the index stream")
             }
-            try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", recordSize: recordSize == 0 ? nil : recordSize, body)
+            try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", recordSize: recordSize == 0 ? nil : recordSize, worth: worth, body)
         }
     }
 
@@ -197,7 +199,8 @@ public final class RandomAccess {
     func choose(_ only: PathPatterns?) throws -> Selection {
         guard let only else { return Selection(only: nil) }
         var targets = Set<[UInt8]>()
-        try forEachIndexEntry { e in
+        // Only hard links matter here: other lines are not decoded.
+        try forEachIndexEntry(worth: IndexLines.mayBeHardLink) { e in
             guard only.matches(e.pathBytes), e.type == .hardlink, let l = e.linkBytes, !only.matches(l) else { return }
             targets.insert(l)
         }

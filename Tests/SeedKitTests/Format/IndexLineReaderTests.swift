@@ -95,4 +95,13 @@ import Testing
         }
         #expect(taken > 100)
     }
+
+    @Test func onlyALineThatCouldBeAHardLinksIsWorthAHardLinkPass() {
+        func worth(_ line: [UInt8]) -> Bool { line.withUnsafeBytes { IndexLines.mayBeHardLink($0) } }
+        let samples = Self.samples()
+        #expect(worth(Self.line(samples[3])))
+        #expect(!worth(Self.line(samples[2])))
+        // "hard\u006cink" spells it too: a line with any escape is decoded.
+        #expect(worth(Array(#"{"type":"hard\u006cink"}"#.utf8)))
+    }
 }

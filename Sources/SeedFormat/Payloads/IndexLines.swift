@@ -1,6 +1,6 @@
+import CSeedSys
 import Foundation
 import SeedCore
-import CSeedSys
 import SeedIO
 
 #if canImport(Glibc)

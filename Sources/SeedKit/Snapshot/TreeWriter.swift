@@ -116,13 +116,14 @@ final class TreeWriter {
         guard split(path) else { throw SeedError.data("\(what): the path holds a NUL byte") }
         let dir = try parent(count: starts.count - 1, what)
         let name = nameIndex(starts.count - 1)
-        let mode = mode_t(e.permissions & 0o7777)
-        let owner = ownerIDs(e)
-        let mtime = e.modificationTimeIsSet ? e.modificationTime : nil
+        // A hard link is a name for a file already written: nothing of its own to set.
         if let link = e.hardlink {
             try hardLink(link, path: path, in: dir, name, what)
             return nil
         }
+        let mode = mode_t(e.permissions & 0o7777)
+        let owner = ownerIDs(e)
+        let mtime = e.modificationTimeIsSet ? e.modificationTime : nil
         switch type {
         case S_IFREG:
             var fd = names.withUnsafeBufferPointer { openat(dir, rawName($0, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o777) }

@@ -37,31 +37,32 @@ public final class PaxWriter {
 
     deinit { archive_write_free(raw) }
 
-    public func writeHeader(_ entry: ArchiveEntry, _ what: String) throws { try check(archive_write_header(raw, entry.raw), what) }
+    /// `what` (made only for a message) prefixes an error's text.
+    public func writeHeader(_ entry: ArchiveEntry, _ what: @autoclosure () -> String) throws { try check(archive_write_header(raw, entry.raw), what) }
 
     /// Hands `b` to the archive; it takes no more than the header's size.
-    public func writeData(_ b: UnsafeRawBufferPointer, _ what: String) throws {
+    public func writeData(_ b: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws {
         var done = 0
         while done < b.count {
             let n = archive_write_data(raw, b.baseAddress! + done, b.count - done)
-            if n < 0 { throw pendingError ?? SeedError.io("\(what): \(archiveError(raw))") }
+            if n < 0 { throw pendingError ?? SeedError.io("\(what()): \(archiveError(raw))") }
             if n == 0 { break }
             done += n
         }
     }
 
-    public func finishEntry(_ what: String) throws { try check(archive_write_finish_entry(raw), what) }
+    public func finishEntry(_ what: @autoclosure () -> String) throws { try check(archive_write_finish_entry(raw), what) }
 
     /// Writes the archive's end.
-    public func close(_ what: String) throws { try check(archive_write_close(raw), what) }
+    public func close(_ what: @autoclosure () -> String) throws { try check(archive_write_close(raw), what) }
 
     /// The error to report for whatever failed last: `write`'s own, if it threw.
     public var failure: Error? { pendingError }
 
-    private func check(_ r: Int32, _ what: String) throws {
+    private func check(_ r: Int32, _ what: () -> String) throws {
         if r == ARCHIVE_OK || r == ARCHIVE_WARN { return }
         if let e = pendingError { throw e }
-        throw SeedError(.failure, "\(what): \(archiveError(raw))")
+        throw SeedError(.failure, "\(what()): \(archiveError(raw))")
     }
 }
 

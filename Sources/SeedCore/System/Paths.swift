@@ -32,6 +32,22 @@ package func cString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -
     return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
 }
 
+/// `cString` with one buffer kept from call to call: for the names a
+/// walk passes to the kernel, one per entry, without an allocation each.
+package final class CNameBuffer {
+    private var z: [UInt8] = []
+
+    package init() {}
+
+    package func with<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+        if bytes.withUnsafeBytes({ $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil }) { return body("") }
+        z.removeAll(keepingCapacity: true)
+        z.append(contentsOf: bytes)
+        z.append(0)
+        return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+    }
+}
+
 package func cBytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
     Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
 }

@@ -198,7 +198,19 @@ extension IndexEntry {
         }
         func number<T: BinaryInteger>(_ k: StaticString, _ v: T) {
             key(k)
-            out.append(contentsOf: String(v).utf8)
+            if v < 0 { out.append(0x2d) }
+            // Digits straight into the line (String(v) per number was a
+            // tenth of a snapshot's time on small files).
+            var m = UInt64(truncatingIfNeeded: v.magnitude)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { d in
+                var n = 20
+                repeat {
+                    n -= 1
+                    d[n] = 0x30 + UInt8(m % 10)
+                    m /= 10
+                } while m > 0
+                out.append(contentsOf: d[n..<20])
+            }
         }
         func string(_ k: StaticString, _ v: String) {
             key(k)

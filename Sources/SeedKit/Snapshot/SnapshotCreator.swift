@@ -374,7 +374,7 @@ public final class SnapshotCreator {
                 enter = r.ancestors.contains(path)
             }
             var st = stat()
-            let r = cString(name) { lstat($0, &st) }
+            let r = cName.with(name) { lstat($0, &st) }
             if r != 0 {
                 let e = errno
                 warn(
@@ -495,6 +495,9 @@ public final class SnapshotCreator {
 
     // MARK: one entry
 
+    /// The buffer the walk's names go to the kernel in.
+    let cName = CNameBuffer()
+
     func add(name: [UInt8], path: [UInt8], st lst: stat) throws {
         let type = lst.st_mode & S_IFMT
         if type == S_IFSOCK {
@@ -511,8 +514,8 @@ public final class SnapshotCreator {
         // path: its first bytes are dropped, not taken in place.
         var copying = sink.dropping
         while true {
-            var handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | CSeedSys_O_NOATIME) }
-            if handle < 0 && errno == EPERM { handle = cString(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
+            var handle = cName.with(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | CSeedSys_O_NOATIME) }
+            if handle < 0 && errno == EPERM { handle = cName.with(name) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) } }
             if handle < 0 {
                 let e = errno
                 warn(

@@ -1,7 +1,10 @@
 import CSeedSys
+import Foundation
 import SeedArchive
 import SeedCore
 import SeedFormat
+import SeedIO
+import SeedRunner
 
 #if canImport(Glibc)
     import Glibc
@@ -39,12 +42,26 @@ final class TreeWriter {
     private enum Current { case none, file, fallback }
     private var current = Current.none
     private var file: Int32 = -1
-    private var fileSize: Int64 = 0
     private var fileEnd: Int64 = 0
-    private var fileMode: mode_t = 0
-    private var fileOwner: (uid: uid_t, gid: gid_t)?
-    private var fileTimes: timespec?
+    private var settling = Settling(size: 0, mode: 0, owner: nil, wanted: (0, 0), times: nil)
+    /// A small file's data, gathered to be written with the rest of it on
+    /// a worker; nil while the file is written here.
+    private var gathered: ByteBuffer?
+    /// The entry being written's path, for a worker's messages.
+    private var entryPath: [UInt8] = []
     private var warnings: [String] = []
+
+    /// What a file gets once its data is in.
+    struct Settling {
+        var size: Int64
+        var mode: mode_t
+        var owner: (uid: uid_t, gid: gid_t)?
+        /// The ids the entry names (before any lookup by name): a
+        /// set-ID bit stays only where the file has them.
+        var wanted: (uid: uid_t, gid: gid_t)
+        var times: timespec?
+    }
+
 
     /// Directories written, for their mode and times at the end.
     private var fixups: [(path: [UInt8], mode: mode_t, mtime: timespec?)] = []
@@ -68,9 +85,15 @@ final class TreeWriter {
         umaskBits = m
         root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if root < 0 { throw SeedError(.cannotCreate, "cannot open the target: \(errnoMessage())") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if cores > 1 { smallFiles = SmallFileWriters(threads: min(cores - 1, 4), umask: umaskBits) }
     }
 
+    /// The workers small files go to; nil on one core.
+    private var smallFiles: SmallFileWriters?
+
     deinit {
+        if let f = smallFiles { _ = f.fail(SeedError.io("extraction stopped"), root: root) }
         abandon()
         dropChain(to: 0)
         close(root)
@@ -132,7 +155,9 @@ final class TreeWriter {
                 fd = names.withUnsafeBufferPointer { openat(dir, rawName($0, name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0o777) }
             }
             if fd < 0 { throw createError(what, "cannot create the file") }
-            (current, file, fileSize, fileEnd, fileMode, fileOwner, fileTimes) = (.file, fd, max(e.size, 0), 0, mode, owner, mtime)
+            (current, file, fileEnd, entryPath) = (.file, fd, 0, path)
+            settling = Settling(size: max(e.size, 0), mode: mode, owner: owner, wanted: wantedIDs, times: mtime)
+            if let f = smallFiles, settling.size <= SmallFileWriters.largest && !e.isSparse { gathered = f.takeBuffer() }
             if e.hasXattrs { setXattrs(e, fd: fd) }
         case S_IFDIR:
             var existing = false
@@ -180,19 +205,37 @@ final class TreeWriter {
         case .fallback: try fallback.writeBlock(b, at: offset, what())
         case .none: return
         case .file:
-            guard offset >= 0, offset <= fileSize, Int64(b.count) <= fileSize - offset else {
-                throw SeedError.data("\(what()): data past the \(fileSize) bytes its header gives")
+            let size = settling.size
+            guard offset >= 0, offset <= size, Int64(b.count) <= size - offset else {
+                throw SeedError.data("\(what()): data past the \(size) bytes its header gives")
             }
-            var done = 0
-            while done < b.count {
-                let n = pwrite(file, b.baseAddress! + done, b.count - done, off_t(offset) + done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SeedError.io("\(what()): write error: \(errnoMessage())")
+            if let g = gathered {
+                if offset == g.count {
+                    g.reserveKeeping(g.count + b.count)
+                    memcpy(g.base + g.count, b.baseAddress!, b.count)
+                    g.count += b.count
+                    fileEnd = offset + Int64(b.count)
+                    return
                 }
-                done += n
+                // Not in order after all: what was gathered is written here, and the rest.
+                gathered = nil
+                defer { smallFiles?.giveBack(g) }
+                try TreeWriter.writeAll(file, g.bytes, at: 0, what)
             }
+            try TreeWriter.writeAll(file, b, at: offset, what)
             fileEnd = max(fileEnd, offset + Int64(b.count))
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ b: UnsafeRawBufferPointer, at offset: Int64, _ what: () -> String) throws {
+        var done = 0
+        while done < b.count {
+            let n = pwrite(fd, b.baseAddress! + done, b.count - done, off_t(offset) + done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SeedError.io("\(what()): write error: \(errnoMessage())")
+            }
+            done += n
         }
     }
 
@@ -209,27 +252,42 @@ final class TreeWriter {
             current = .none
             let fd = file
             file = -1
+            if let g = gathered, let f = smallFiles {
+                gathered = nil
+                do { try f.submit(fd: fd, data: g, settling: settling, path: entryPath) } catch {
+                    smallFiles = nil
+                    throw f.fail(error, root: root)
+                }
+                return joinedWarnings()
+            }
             defer { close(fd) }
-            if fileEnd < fileSize && ftruncate(fd, off_t(fileSize)) != 0 {
-                throw SeedError.io("\(what()): cannot give it its \(fileSize) bytes: \(errnoMessage())")
-            }
-            var mode = fileMode
-            var owned = false
-            if let o = fileOwner {
-                if fchown(fd, o.uid, o.gid) == 0 { owned = true } else { warnings.append("cannot set its owner: \(errnoMessage())") }
-            }
-            if mode & (S_ISUID | S_ISGID) != 0 && !owned { mode = dropSetIDBits(mode, fd: fd) }
-            // The umask took nothing the file needs, or it is set back.
-            if mode != mode & 0o777 & ~umaskBits {
-                if fchmod(fd, mode) != 0 { warnings.append("cannot set its mode: \(errnoMessage())") }
-            }
-            if let t = fileTimes {
-                var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), t]
-                if futimens(fd, &times) != 0 { warnings.append("cannot set its times: \(errnoMessage())") }
-            }
+            try TreeWriter.settle(fd, settling, end: fileEnd, umask: umaskBits, what) { warnings.append($0) }
             return joinedWarnings()
         }
     }
+
+    /// Gives the file at `fd` (written up to `end`) its length (a hole at
+    /// its end), owner, mode and times; `warn` hears what could not be set.
+    static func settle(_ fd: Int32, _ s: Settling, end: Int64, umask: mode_t, _ what: () -> String, warn: (String) -> Void) throws {
+        if end < s.size && ftruncate(fd, off_t(s.size)) != 0 {
+            throw SeedError.io("\(what()): cannot give it its \(s.size) bytes: \(errnoMessage())")
+        }
+        var mode = s.mode
+        var owned = false
+        if let o = s.owner {
+            if fchown(fd, o.uid, o.gid) == 0 { owned = true } else { warn("cannot set its owner: \(errnoMessage())") }
+        }
+        if mode & (S_ISUID | S_ISGID) != 0 && !owned { mode = dropSetIDBits(mode, fd: fd, wanted: s.wanted) }
+        // The umask took nothing the file needs, or it is set back.
+        if mode != mode & 0o777 & ~umask {
+            if fchmod(fd, mode) != 0 { warn("cannot set its mode: \(errnoMessage())") }
+        }
+        if let t = s.times {
+            var times = [timespec(tv_sec: 0, tv_nsec: CSeedSys_UTIME_OMIT), t]
+            if futimens(fd, &times) != 0 { warn("cannot set its times: \(errnoMessage())") }
+        }
+    }
+
 
     /// Leaves the entry being written (after an error): its file is
     /// closed, and its removal left to the caller.
@@ -239,6 +297,10 @@ final class TreeWriter {
         case .file:
             close(file)
             file = -1
+            if let g = gathered {
+                gathered = nil
+                smallFiles?.giveBack(g)
+            }
         case .fallback: _ = try? fallbackWriter?.finishEntry("entry")
         }
         current = .none
@@ -249,7 +311,13 @@ final class TreeWriter {
     /// libarchive's writer finish what it wrote.
     func end(_ what: String) throws -> [String] {
         abandon()
+        // Every file is whole before a directory's time is set.
         var out: [String] = []
+        if let f = smallFiles {
+            smallFiles = nil
+            do { try f.finish() } catch { throw f.fail(error, root: root) }
+            out = f.takeWarnings()
+        }
         fixups.sort { $1.path.lexicographicallyPrecedes($0.path) }
         for f in fixups {
             // A directory replaced since, or gone, is left alone.
@@ -432,11 +500,10 @@ final class TreeWriter {
 
     /// A set-user-ID or set-group-ID bit stays only where the file has
     /// the owner or group it names (as tar and libarchive do).
-    private func dropSetIDBits(_ mode: mode_t, fd: Int32) -> mode_t {
+    private static func dropSetIDBits(_ mode: mode_t, fd: Int32, wanted want: (uid: uid_t, gid: gid_t)) -> mode_t {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return mode & ~(S_ISUID | S_ISGID) }
         var m = mode
-        let want = wantedIDs
         if st.st_uid != want.uid { m &= ~S_ISUID }
         if st.st_gid != want.gid { m &= ~S_ISGID }
         return m

@@ -62,7 +62,6 @@ final class TreeWriter {
         var times: timespec?
     }
 
-
     /// Directories written, for their mode and times at the end.
     private var fixups: [(path: [UInt8], mode: mode_t, mtime: timespec?)] = []
     private var fallbackWriter: DiskWriter?
@@ -287,7 +286,6 @@ final class TreeWriter {
             if futimens(fd, &times) != 0 { warn("cannot set its times: \(errnoMessage())") }
         }
     }
-
 
     /// Leaves the entry being written (after an error): its file is
     /// closed, and its removal left to the caller.

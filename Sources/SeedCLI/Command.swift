@@ -18,14 +18,19 @@ public protocol SeedCommand: ParsableCommand {
     var common: CommonOptions { get }
     /// The tool's work; returns its exit status.
     func body(_ diag: Diagnostics) throws -> SeedExit
+    /// The command line in the form the parser reads: a tool may take a
+    /// habit of its stock twin's (zstd's `-19`) as one of its options.
+    static func arguments(_ given: [String]) -> [String]
 }
 
 extension SeedCommand {
+    public static func arguments(_ given: [String]) -> [String] { given }
+
     public static func main() {
         let name = configuration.commandName ?? "seed"
         let command: Self
         do {
-            var parsed = try parseAsRoot()
+            var parsed = try parseAsRoot(arguments(Array(CommandLine.arguments.dropFirst())))
             guard let ours = parsed as? Self else {
                 // --help: ArgumentParser's own command, which ends in CleanExit.
                 try parsed.run()
@@ -66,7 +71,8 @@ public struct OutputOption: ParsableArguments {
 
 /// -T N, for every tool with worker threads.
 public struct ThreadOption: ParsableArguments {
-    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("Worker threads (0: one per core).", valueName: "N"))
+    @Option(
+        name: [.customShort("T", allowingJoined: true), .long], help: ArgumentHelp("Worker threads (0: one per core); -T0 as zstd takes it.", valueName: "N"))
     public var threads = 0
 
     public init() {}

@@ -30,7 +30,25 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(try s.sh("seed-snapshot -t -d x").status == 64)
         #expect(try s.sh("seed-compress --no-such-option").status == 64)
         let r = try s.sh("seed-compress -l 99 < /dev/null")
-        #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd\n")
+        #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd (or --fast=1 to --fast=131072)\n")
+    }
+
+    @Test func aLevelIsTakenAsZstdTakesIt() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && seq 1 200000 > src/n && seed-snapshot src > s.seed")
+        // -19 is --level 19, byte for byte; -T0 and -o - are not levels.
+        let r = try s.sh("seed-compress -19 s.seed > a && seed-compress --level 19 -T0 -o - s.seed > b && cmp a b")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try s.sh("seed-compress --gzip -9 s.seed | cmp - <(seed-compress --gzip -l 9 s.seed)").status == 0)
+        // --fast and --fast=N are zstd's negative levels; they round-trip.
+        for fast in ["--fast", "--fast=7"] {
+            let f = try s.sh("seed-compress \(fast) s.seed | seed-compress -d | cmp - s.seed")
+            #expect(f.status == 0, "\(fast): \(f.stderr)")
+        }
+        #expect(try s.sh("seed-compress --fast=7 s.seed | cmp -s - <(seed-compress s.seed)").status == 1, "a level of its own")
+        for bad in ["-20", "-0", "--fast -3", "--fast=0"] {
+            #expect(try s.sh("seed-compress \(bad) < s.seed > /dev/null").status == 64, "\(bad)")
+        }
     }
 
     @Test(arguments: tools) func usageErrorsFoundByTheParserSpeakLikeEveryOtherError(tool: String) throws {

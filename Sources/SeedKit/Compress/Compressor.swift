@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import SeedCore
 import SeedFormat
@@ -24,9 +25,13 @@ public struct CompressOptions {
 public enum Compressor {
     public static func run(_ o: CompressOptions, diag: Diagnostics) throws -> SeedExit {
         if !o.decode {
-            let range = o.codec == .gzip ? 1...9 : 1...19
-            if !range.contains(o.effectiveLevel) {
-                throw SeedError.usage("compression level \(o.effectiveLevel) is out of range \(range.lowerBound)-\(range.upperBound) for \(o.codec.name)")
+            // zstd's negative levels are its --fast ones.
+            let range = o.codec == .gzip ? 1...9 : Int(ZSTD_minCLevel())...19
+            if !range.contains(o.effectiveLevel) || o.effectiveLevel == 0 {
+                throw SeedError.usage(
+                    o.codec == .gzip
+                        ? "compression level \(o.effectiveLevel) is out of range 1-9 for gzip"
+                        : "compression level \(o.effectiveLevel) is out of range 1-19 for zstd (or --fast=1 to --fast=\(-ZSTD_minCLevel()))")
             }
         }
         let runner = try StageRunner(o.io, label: "seed-compress")

@@ -197,6 +197,28 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(twice.stderr.contains("both hold volume 1"))
     }
 
+    @Test func aBlankDriveOrOneOfAnotherSeedInTheBayIsPassedOverWithAWarning() throws {
+        let s = try Scratch()
+        let drives = try shippedToFiles(s).joined(separator: " ")
+        try s.sh("mkdir other && cd other && cp -r ../src . && seed-snapshot src | seed-split --volume-size 6M | seed-writeblk o1 o2 o3 o4 o5 o6")
+        try s.sh("truncate -s 64M blank && seed-writeblk -d \(drives) > whole")
+        // The bay's every drive, in any order: the seed's volumes stream whole.
+        let r = try s.sh("seed-writeblk -d blank other/o2 \(drives) > read")
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(
+            r.stderrLines == [
+                "seed-writeblk: warning: 'blank' is not a seed drive (it has no seed label): passed over",
+                r.stderrLines.last ?? "",
+            ], "\(r.stderr)")
+        #expect(r.stderrLines.last?.hasPrefix("seed-writeblk: warning: 'other/o2' holds volume 2 of session") == true, "\(r.stderr)")
+        #expect(r.stderrLines.last?.hasSuffix("(a drive of another seed): passed over") == true, "\(r.stderr)")
+        #expect(try s.sh("cmp read whole").status == 0)
+        #expect(try s.sh("seed-writeblk -d blank other/o2 \(drives) 2> /dev/null | seed-journal --check J > /dev/null; echo ${PIPESTATUS[*]}").stdout == "2 0\n")
+        // Blank drives alone hold nothing to read.
+        let none = try s.sh("seed-writeblk -d blank > /dev/null")
+        #expect(none.status == 65 && none.stderr.contains("none of the drives given holds a seed volume"), "\(none.stderr)")
+    }
+
     @Test func fewerDrivesThanVolumesStopsWithNextDriveNeededAndGoesOnLater() throws {
         let s = try Scratch()
         try setUp(s)

@@ -15,7 +15,13 @@ import SystemPackage
 enum BlockReader {
     static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
         guard !o.targets.isEmpty else { throw SeedError.usage("-d needs the drives to read") }
-        let (volumes, sets) = try drives(o.targets)
+        // A blank drive, or one of another seed, in the bay is passed over:
+        // only a volume missing is an error.
+        var passedOver = false
+        let (volumes, sets) = try drives(o.targets) { m in
+            diag.warning("\(m): passed over")
+            passedOver = true
+        }
         let last = volumes.first { $0.label.lastVolume }?.label.volume
         let upTo = last ?? volumes.last!.label.volume
         // A label's volume number sizes nothing: the gaps are counted
@@ -144,7 +150,7 @@ enum BlockReader {
         }
         try output.commit()
         if o.partial && missing.count > 0 { diag.info("volumes not read: \(missing.text)") }
-        return rebuiltAny ? .warnings : .success
+        return rebuiltAny || passedOver ? .warnings : .success
     }
 
     typealias Drive = (path: String, label: VolumeLabel)
@@ -152,22 +158,41 @@ enum BlockReader {
     /// The labels of the drives given, checked: complete volumes of one
     /// session, none twice. One drive per volume in volume order (for a
     /// set, its first member given), and each set's members by volume.
-    static func drives(_ targets: [String]) throws -> (volumes: [Drive], sets: [UInt32: [Drive]]) {
+    /// With `passOver`, a drive without a label or of another session
+    /// (not the one most drives given hold) is told to it and left out;
+    /// without, it is an error.
+    static func drives(_ targets: [String], passOver: ((String) -> Void)? = nil) throws -> (volumes: [Drive], sets: [UInt32: [Drive]]) {
         var volumes: [Drive] = []
         var all: [Drive] = []
         // A set's members, by volume: `volumes` holds the first of them.
         var sets: [UInt32: [Drive]] = [:]
+        var labelled: [Drive] = []
         for path in targets {
             guard let label = try Target.readLabel(path) else {
-                throw SeedError.data("\(quoted(path)) is not a seed drive (it has no seed label)")
+                let m = "\(quoted(path)) is not a seed drive (it has no seed label)"
+                guard let passOver else { throw SeedError.data(m) }
+                passOver(m)
+                continue
             }
+            labelled.append((path, label))
+        }
+        // The session most of the drives hold; among equals, the first given's.
+        var counts: [String: Int] = [:]
+        for d in labelled { counts[d.label.session, default: 0] += 1 }
+        let best = counts.values.max() ?? 0
+        let session = passOver == nil ? labelled.first?.label.session : labelled.first { counts[$0.label.session] == best }?.label.session
+        let sessionDrive = labelled.first { $0.label.session == session }
+        for (path, label) in labelled {
             guard label.complete else {
                 throw SeedError.data("\(quoted(path)) holds volume \(label.volume), but its writing never finished", hint: "write the volume again")
             }
-            if let first = volumes.first, first.label.session != label.session {
-                throw SeedError.data(
-                    "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(first.label.session) "
-                        + "as \(quoted(first.path)) does (a drive of another seed)")
+            if let session, let first = sessionDrive, label.session != session {
+                let m =
+                    "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(session) "
+                    + "as \(quoted(first.path)) does (a drive of another seed)"
+                guard let passOver else { throw SeedError.data(m) }
+                passOver(m)
+                continue
             }
             if let twin = all.first(where: { $0.label.volume == label.volume && $0.label.member == label.member }) {
                 let what = label.set == nil ? "volume \(label.volume)" : "member \(label.member) of volume \(label.volume)"
@@ -183,6 +208,7 @@ enum BlockReader {
             }
             volumes.append((path, label))
         }
+        guard !volumes.isEmpty else { throw SeedError.data("none of the drives given holds a seed volume") }
         volumes.sort { $0.label.volume < $1.label.volume }
         return (volumes, sets)
     }

@@ -24,6 +24,12 @@ public enum StreamFiles {
             let e = errno
             throw SeedError(e == ENOENT ? .noInput : .ioError, "cannot open \(quoted(path!)): \(errnoMessage(e))")
         }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw SeedError.usage(
+                "\(quoted(path!)) is a directory, not a seed stream", hint: "a tree is read by seed-snapshot \(quoted(path!)) (list it with: seed-snapshot \(quoted(path!)) | seed-snapshot -t)")
+        }
         return FileDescriptor(rawValue: fd)
     }
 

@@ -33,6 +33,16 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd (or --fast=1 to --fast=131072)\n")
     }
 
+    @Test func aDirectoryGivenForAStreamIsNamedAsADirectory() throws {
+        let s = try Scratch()
+        try s.sh("mkdir tree J")
+        for tool in ["seed-snapshot -t", "seed-compress -d", "seed-journal --check J"] {
+            let r = try s.sh("\(tool) tree")
+            #expect(r.status == 64, "\(tool): \(r.stderr)")
+            #expect(r.stderrLines.first == "\(tool.split(separator: " ")[0]): error: 'tree' is a directory, not a seed stream", "\(tool): \(r.stderr)")
+        }
+    }
+
     @Test func aLevelIsTakenAsZstdTakesIt() throws {
         let s = try Scratch()
         try s.sh("mkdir src && seq 1 200000 > src/n && seed-snapshot src > s.seed")

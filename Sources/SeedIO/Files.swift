@@ -27,8 +27,9 @@ public enum StreamFiles {
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
             close(fd)
+            let name = quoted(path!)
             throw SeedError.usage(
-                "\(quoted(path!)) is a directory, not a seed stream", hint: "a tree is read by seed-snapshot \(quoted(path!)) (list it with: seed-snapshot \(quoted(path!)) | seed-snapshot -t)")
+                "\(name) is a directory, not a seed stream", hint: "a tree is read by seed-snapshot \(name) (list it with: seed-snapshot \(name) | seed-snapshot -t)")
         }
         return FileDescriptor(rawValue: fd)
     }

@@ -29,7 +29,8 @@ public enum StreamFiles {
             close(fd)
             let name = quoted(path!)
             throw SeedError.usage(
-                "\(name) is a directory, not a seed stream", hint: "a tree is read by seed-snapshot \(name) (list it with: seed-snapshot \(name) | seed-snapshot -t)")
+                "\(name) is a directory, not a seed stream",
+                hint: "a tree is read by seed-snapshot \(name) (list it with: seed-snapshot \(name) | seed-snapshot -t)")
         }
         return FileDescriptor(rawValue: fd)
     }

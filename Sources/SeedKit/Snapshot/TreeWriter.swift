@@ -556,38 +556,41 @@ final class TreeWriter {
     }
 
     private func lookUp(user name: [UInt8]) -> uid_t? {
-        if let id = userIDs[name] { return id == uid_t.max ? nil : id }
-        var pw = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var id = uid_t.max
-        while true {
-            let r = cString(name) { getpwnam_r($0, &pw, &lookupBuffer, lookupBuffer.count, &result) }
-            if r == ERANGE && lookupBuffer.count < 1 << 20 {
-                lookupBuffer = [CChar](repeating: 0, count: lookupBuffer.count * 4)
-                continue
-            }
-            if r == 0, let p = result { id = p.pointee.pw_uid }
-            break
+        lookUp(name, in: &userIDs) { n, buf, len in
+            var pw = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            let r = getpwnam_r(n, &pw, buf, len, &found)
+            return (r, found.map { $0.pointee.pw_uid })
         }
-        userIDs[name] = id
-        return id == uid_t.max ? nil : id
     }
 
     private func lookUp(group name: [UInt8]) -> gid_t? {
-        if let id = groupIDs[name] { return id == gid_t.max ? nil : id }
-        var gr = group()
-        var result: UnsafeMutablePointer<group>?
-        var id = gid_t.max
+        lookUp(name, in: &groupIDs) { n, buf, len in
+            var gr = group()
+            var found: UnsafeMutablePointer<group>?
+            let r = getgrnam_r(n, &gr, buf, len, &found)
+            return (r, found.map { $0.pointee.gr_gid })
+        }
+    }
+
+    /// An id by name from a reentrant lookup (`call`: getpwnam_r or
+    /// getgrnam_r, its result and the id found), the buffer grown while
+    /// it is too small; cached, and nil for a name the system does not know.
+    private func lookUp(
+        _ name: [UInt8], in cache: inout [[UInt8]: UInt32], _ call: (UnsafePointer<CChar>, UnsafeMutablePointer<CChar>, Int) -> (Int32, UInt32?)
+    ) -> UInt32? {
+        if let id = cache[name] { return id == UInt32.max ? nil : id }
+        var id = UInt32.max
         while true {
-            let r = cString(name) { getgrnam_r($0, &gr, &lookupBuffer, lookupBuffer.count, &result) }
+            let (r, found) = cString(name) { n in lookupBuffer.withUnsafeMutableBufferPointer { call(n, $0.baseAddress!, $0.count) } }
             if r == ERANGE && lookupBuffer.count < 1 << 20 {
                 lookupBuffer = [CChar](repeating: 0, count: lookupBuffer.count * 4)
                 continue
             }
-            if r == 0, let p = result { id = p.pointee.gr_gid }
+            if r == 0, let f = found { id = f }
             break
         }
-        groupIDs[name] = id
-        return id == gid_t.max ? nil : id
+        cache[name] = id
+        return id == UInt32.max ? nil : id
     }
 }

@@ -28,4 +28,27 @@ import Testing
         let u = try s.sh("\(make) uninstall && find root -type f")
         #expect(u.status == 0 && u.stdout == "", "\(u.stdout) \(u.stderr)")
     }
+
+    @Test func theDebianPackageHoldsTheToolsPagesAndCompletionsAndDependsOnTheLibrariesTheyLink() throws {
+        let s = try Scratch()
+        let r = try s.sh("BUILT='\(toolsDir)' '\(Self.repo)/scripts/package-deb' out")
+        #expect(r.status == 0, "\(r.stderr)")
+        let deb = s.path("out/seed_0.1.0_\(try s.sh("dpkg --print-architecture").stdout.trimmingCharacters(in: .whitespacesAndNewlines)).deb")
+        let contents = try s.sh("dpkg-deb -c '\(deb)'").stdout
+        for t in Self.tools {
+            for file in ["usr/bin/\(t)", "usr/share/man/man1/\(t).1.gz", "usr/share/bash-completion/completions/\(t)", "usr/share/zsh/site-functions/_\(t)"] {
+                #expect(contents.contains("./\(file)\n"), "\(file)")
+            }
+        }
+        for file in ["usr/share/man/man5/seed-stream.5.gz", "usr/share/man/man7/seed.7.gz", "usr/bin/seed-window", "usr/bin/seed-plan"] {
+            #expect(contents.contains("./\(file)\n"), "\(file)")
+        }
+        let depends = try s.sh("dpkg-deb -f '\(deb)' Depends").stdout
+        for pkg in ["libarchive13 (>= ", "libzstd1 (>= ", "libisal2 (>= ", "libdeflate0 (>= ", "libblkid1 (>= ", "zlib1g (>= ", "libc6 (>= "] {
+            #expect(depends.contains(pkg), "\(pkg) in \(depends)")
+        }
+        // Unpacked into a scratch root, the tools run and man finds the pages.
+        let x = try s.sh("dpkg-deb -x '\(deb)' x && x/usr/bin/seed-snapshot --version && man -M x/usr/share/man -w seed-stream")
+        #expect(x.stdout == "0.1.0\n\(s.path("x/usr/share/man/man5/seed-stream.5.gz"))\n", "\(x.stdout) \(x.stderr)")
+    }
 }

@@ -8,7 +8,7 @@ DESTDIR ?=
 
 TOOLS := seed-snapshot seed-compress seed-split seed-encrypt seed-journal seed-writeblk
 SCRIPTS := seed-window seed-plan
-PAGES1 := $(addsuffix .1,$(TOOLS))
+PAGES1 := $(addsuffix .1,$(TOOLS) $(SCRIPTS))
 PAGES5 := seed-stream.5 seed-journal.5
 PAGES7 := seed.7
 

@@ -31,6 +31,8 @@ struct SeedWriteblk: SeedCommand {
     var scrub = false
     @Option(help: ArgumentHelp("With --scrub: hold every record to its journal in DIR as well.", valueName: "DIR"))
     var journalDir: String?
+    @Flag(help: "Print each TARGET's session, volume and state from its label, and nothing else.")
+    var sessionOf = false
     @Flag(help: "Read every volume back after writing it and compare its SHA-256.")
     var verify = false
     @Flag(help: "Overwrite a drive that holds a filesystem, a partition table or another seed's volume.")
@@ -50,8 +52,15 @@ struct SeedWriteblk: SeedCommand {
     var targets: [String] = []
 
     func body(_ diag: Diagnostics) throws -> SeedExit {
-        let modes = [decode, scrub, rebuild != nil].filter { $0 }.count
-        if modes > 1 { throw SeedError.usage("give one of -d, --scrub and --rebuild") }
+        let modes = [decode, scrub, rebuild != nil, sessionOf].filter { $0 }.count
+        if modes > 1 { throw SeedError.usage("give one of -d, --scrub, --rebuild and --session-of") }
+        if sessionOf {
+            if targets.isEmpty { throw SeedError.usage("name the drives whose labels to read") }
+            if out.output != nil || input != nil { throw SeedError.usage("--session-of reads only the labels, and prints to standard output") }
+            var o = WriteOptions()
+            (o.targets, o.sessionOf) = (targets, true)
+            return try BlockWriter.run(o, diag: diag)
+        }
         if member != nil && rebuild == nil { throw SeedError.usage("--member goes with --rebuild") }
         if journalDir != nil && !scrub { throw SeedError.usage("--journal-dir goes with --scrub") }
         if (scrub || rebuild != nil) && targets.isEmpty { throw SeedError.usage("name the set's drives") }

@@ -220,6 +220,22 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(none.status == 65 && none.stderr.contains("none of the drives given holds a seed volume"), "\(none.stderr)")
     }
 
+    @Test func sessionOfTellsEachDrivesSeedVolumeAndStateFromItsLabel() throws {
+        let s = try Scratch()
+        let drives = try shippedToFiles(s)
+        try s.sh("truncate -s 8M blank")
+        let r = try s.sh("seed-writeblk --session-of \(drives.last!) d1 blank")
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        try #require(lines.count == 3, "\(r.stdout)")
+        let session = lines[1][1]
+        #expect(UUID(uuidString: session) != nil, "\(session)")
+        #expect(lines[0] == [drives.last!, session, "volume \(drives.count), the last, complete"])
+        #expect(lines[1] == ["d1", session, "volume 1, complete"])
+        #expect(lines[2] == ["blank", "-", "no seed label"])
+        #expect(try s.sh("seed-writeblk --session-of -d d1").status == 64)
+    }
+
     @Test func fewerDrivesThanVolumesStopsWithNextDriveNeededAndGoesOnLater() throws {
         let s = try Scratch()
         try setUp(s)

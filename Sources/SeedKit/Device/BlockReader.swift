@@ -155,6 +155,26 @@ enum BlockReader {
 
     typealias Drive = (path: String, label: VolumeLabel)
 
+    /// --session-of: a line for each target, from its label alone:
+    /// the target, its session (`-` without a label), and what it holds.
+    /// A bay's drives are told apart before anything is read from them.
+    static func printLabels(_ targets: [String]) throws -> SeedExit {
+        var text = ""
+        for path in targets {
+            guard let l = try Target.readLabel(path) else {
+                text += "\(path)\t-\tno seed label\n"
+                continue
+            }
+            let member = l.set.map { " member \(l.member + 1) of \($0.data)+\($0.parity)" } ?? ""
+            let last = l.lastVolume ? ", the last" : ""
+            text += "\(path)\t\(l.session)\tvolume \(l.volume)\(member)\(last), \(l.complete ? "complete" : "writing never finished")\n"
+        }
+        let out = RecordlessOutput(fd: .standardOutput, name: "standard output")
+        try out.write(Array(text.utf8))
+        try out.flush()
+        return .success
+    }
+
     /// The labels of the drives given, checked: complete volumes of one
     /// session, none twice. One drive per volume in volume order (for a
     /// set, its first member given), and each set's members by volume.

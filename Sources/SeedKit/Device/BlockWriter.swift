@@ -25,6 +25,8 @@ public struct WriteOptions {
     public var rebuild: String?
     public var member: Int?
     public var scrub = false
+    /// --session-of: only each target's label, a line each.
+    public var sessionOf = false
     /// With `scrub`: the journals every record is held to as well.
     public var journalDir: String?
     public var checkpoint: UInt64 = 1 << 30
@@ -40,6 +42,7 @@ public struct WriteOptions {
 /// (with --verify) reads each one back.
 public enum BlockWriter {
     public static func run(_ o: WriteOptions, diag: Diagnostics) throws -> SeedExit {
+        if o.sessionOf { return try BlockReader.printLabels(o.targets) }
         if o.decode { return try BlockReader.run(o, diag: diag) }
         if o.scrub { return try SetTools.scrub(o, diag: diag) }
         if o.rebuild != nil { return try SetTools.rebuild(o, diag: diag) }

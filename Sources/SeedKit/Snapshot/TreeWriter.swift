@@ -56,8 +56,8 @@ final class TreeWriter {
         var size: Int64
         var mode: mode_t
         var owner: (uid: uid_t, gid: gid_t)?
-        /// The ids the entry names (before any lookup by name): a
-        /// set-ID bit stays only where the file has them.
+        /// The ids the file should have (the owner's, else the entry's
+        /// numbers): a set-ID bit stays only where the file has them.
         var wanted: (uid: uid_t, gid: gid_t)
         var times: timespec?
     }
@@ -155,7 +155,8 @@ final class TreeWriter {
             }
             if fd < 0 { throw createError(what, "cannot create the file") }
             (current, file, fileEnd, entryPath) = (.file, fd, 0, path)
-            settling = Settling(size: max(e.size, 0), mode: mode, owner: owner, wanted: wantedIDs, times: mtime)
+            let wanted = owner ?? (uid_t(truncatingIfNeeded: e.uid), gid_t(truncatingIfNeeded: e.gid))
+            settling = Settling(size: max(e.size, 0), mode: mode, owner: owner, wanted: wanted, times: mtime)
             if let f = smallFiles, settling.size <= SmallFileWriters.largest && !e.isSparse { gathered = f.takeBuffer() }
             if e.hasXattrs { setXattrs(e, fd: fd) }
         case S_IFDIR:
@@ -507,9 +508,6 @@ final class TreeWriter {
         return m
     }
 
-    /// The ids the entry being written names (before any lookup by name).
-    private var wantedIDs: (uid: uid_t, gid: gid_t) = (0, 0)
-
     private func setXattrs(_ e: ArchiveEntry, fd: Int32) {
         for x in e.xattrs {
             let r = cString(x.name) { n in x.value.withUnsafeBytes { fsetxattr(fd, n, $0.baseAddress, $0.count, 0) } }
@@ -540,7 +538,6 @@ final class TreeWriter {
     private func ownerIDs(_ e: ArchiveEntry) -> (uid: uid_t, gid: gid_t)? {
         let uid = e.uid
         let gid = e.gid
-        wantedIDs = (uid_t(truncatingIfNeeded: uid), gid_t(truncatingIfNeeded: gid))
         guard owners else { return nil }
         guard (0..<Int64(UInt32.max)).contains(uid), (0..<Int64(UInt32.max)).contains(gid) else {
             warnings.append("owner \(uid):\(gid) out of range, not set")
@@ -551,7 +548,6 @@ final class TreeWriter {
             if let u = e.withUserName({ $0.map(cBytes) }), !u.isEmpty, let found = lookUp(user: u) { ids.uid = found }
             if let g = e.withGroupName({ $0.map(cBytes) }), !g.isEmpty, let found = lookUp(group: g) { ids.gid = found }
         }
-        wantedIDs = ids
         return ids
     }
 

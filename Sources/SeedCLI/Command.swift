@@ -44,8 +44,7 @@ extension SeedCommand {
                 Glibc.exit(0)
             }
             let diag = Diagnostics(tool: name)
-            diag.error(message(for: error))
-            diag.hint("see '\(name) --help'")
+            diag.error(SeedError(.usage, SeedMessage(verbatim: message(for: error)), hint: "see '\(name) --help'"))
             Glibc.exit(SeedExit.usage.rawValue)
         }
         do {

@@ -14,6 +14,11 @@ public struct CommonOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Show progress on stderr (default: only when stderr is a terminal).")
     public var progress: Bool?
 
+    @Option(
+        name: .customLong("log-json"),
+        help: ArgumentHelp("Append the run's events to FILE as JSON Lines (-: standard error); see seed(7), EVENTS.", valueName: "FILE"))
+    public var logJSON: String?
+
     public init() {}
 
     public var verbosity: Int { quiet ? 0 : 1 + verbose }

@@ -21,17 +21,18 @@ public enum Tool {
         common?.apply(to: diag)
         var status: SeedExit
         do {
+            if let log = common?.logJSON {
+                try EventLog.open(log, tool: name)
+                EventLog.emit("start", [("args", .strings(Array(CommandLine.arguments.dropFirst()))), ("version", .string(version))])
+            }
             status = try body(diag)
         } catch let e as SeedError {
             status = e.status
-            if interrupted(status) == nil {
-                diag.error(e.message)
-                if let h = e.hint { diag.hint(h) }
-            }
+            if interrupted(status) == nil { diag.error(e) }
         } catch let e as ExitCode {
             throw e
         } catch {
-            diag.error("\(error)")
+            diag.error(SeedError(.failure, SeedMessage(verbatim: "\(error)")))
             status = .failure
         }
         if let s = interrupted(status) {
@@ -42,6 +43,8 @@ public enum Tool {
             diag.info("interrupted by \(s == SeedExit.interrupted ? "SIGINT" : "SIGTERM") before the stream's end (status \(s.rawValue))")
             status = s
         }
+        if status == .resumable { EventLog.emit("stop", [("resumable", .bool(true)), ("reason", .string(GracefulStop.stopReason))]) }
+        EventLog.emit("done", [("status", .int(Int64(status.rawValue))), ("outcome", .string(status.name))] + EventLog.totals)
         if status != .success { throw ExitCode(status.rawValue) }
     }
 }

@@ -19,9 +19,33 @@ public final class Diagnostics: @unchecked Sendable {
         verbosity = Diagnostics.processVerbosity
     }
 
-    public func error(_ m: String) { emit("\(tool): error: \(m)\n") }
+    /// Damage found and reported on the way, the run going on to say all of it.
+    public func error(_ m: SeedMessage, path: [UInt8]? = nil, volume: UInt32? = nil) {
+        emit("\(tool): error: \(m.text)\n")
+        EventLog.emit("error", Diagnostics.fields(code: m.code("data"), message: m.text, path: path, volume: volume, record: nil))
+    }
+    /// The error a run ends with.
+    public func error(_ e: SeedError) {
+        emit("\(tool): error: \(e.message)\n")
+        if let h = e.hint { hint(h) }
+        var f = Diagnostics.fields(code: e.code, message: e.message, path: e.path, volume: e.volume, record: e.record)
+        f.append(("status", .int(Int64(e.status.rawValue))))
+        if let h = e.hint { f.append(("hint", .string(h))) }
+        EventLog.emit("error", f)
+    }
     public func hint(_ m: String) { emit("\(tool): hint: \(m)\n") }
-    public func warning(_ m: String) { if verbosity >= 1 { emit("\(tool): warning: \(m)\n") } }
+    public func warning(_ m: SeedMessage, path: [UInt8]? = nil, volume: UInt32? = nil) {
+        if verbosity >= 1 { emit("\(tool): warning: \(m.text)\n") }
+        EventLog.emit("warning", Diagnostics.fields(code: m.code("warning"), message: m.text, path: path, volume: volume, record: nil))
+    }
+
+    static func fields(code: String, message: String, path: [UInt8]?, volume: UInt32?, record: UInt64?) -> [(String, EventValue)] {
+        var f: [(String, EventValue)] = [("code", .string(code)), ("message", .string(message))]
+        if let p = path { f.append(("path", .bytes(p))) }
+        if let v = volume { f.append(("volume", .int(Int64(v)))) }
+        if let r = record { f.append(("record", .int(Int64(r)))) }
+        return f
+    }
     public func info(_ m: String) { if verbosity >= 1 { emit("\(tool): \(m)\n") } }
     public func verbose(_ m: String) { if verbosity >= 2 { emit("\(tool): \(m)\n") } }
 

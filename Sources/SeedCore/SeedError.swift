@@ -7,18 +7,38 @@ public struct SeedError: Error, CustomStringConvertible, Equatable {
     public var status: SeedExit
     public var message: String
     public var hint: String?
+    /// What kind of error this is, stable from run to run and across
+    /// versions while the message's wording stays: a name given where the
+    /// error is made (`record-bad-magic`), else the status's class and a
+    /// hash of the message's template (`data-4f1c2a9e`). Events carry it
+    /// (seed(7), EVENTS); TROUBLESHOOTING lists the named ones.
+    public var code: String
+    /// The entry, volume and record it concerns, where known, for events.
+    public var path: [UInt8]?
+    public var volume: UInt32?
+    public var record: UInt64?
 
-    public init(_ status: SeedExit, _ message: String, hint: String? = nil) {
+    public init(_ status: SeedExit, _ message: SeedMessage, hint: String? = nil, code: String? = nil) {
         self.status = status
-        self.message = message
+        self.message = message.text
         self.hint = hint
+        self.code = code ?? message.errno.map { errnoCode($0, status) } ?? message.code(status.name)
     }
 
     public var description: String { message }
 
-    public static func usage(_ m: String, hint: String? = nil) -> SeedError { SeedError(.usage, m, hint: hint) }
-    public static func data(_ m: String, hint: String? = nil) -> SeedError { SeedError(.dataError, m, hint: hint) }
-    public static func io(_ m: String, hint: String? = nil) -> SeedError { SeedError(.ioError, m, hint: hint) }
+    public static func usage(_ m: SeedMessage, hint: String? = nil, code: String? = nil) -> SeedError { SeedError(.usage, m, hint: hint, code: code) }
+    public static func data(_ m: SeedMessage, hint: String? = nil, code: String? = nil) -> SeedError { SeedError(.dataError, m, hint: hint, code: code) }
+    public static func io(_ m: SeedMessage, hint: String? = nil, code: String? = nil) -> SeedError { SeedError(.ioError, m, hint: hint, code: code) }
+
+    /// The same error, said to concern `path`, `volume` or `record` (for events).
+    public func concerning(path: [UInt8]? = nil, volume: UInt32? = nil, record: UInt64? = nil) -> SeedError {
+        var e = self
+        if let p = path { e.path = p }
+        if let v = volume { e.volume = v }
+        if let r = record { e.record = r }
+        return e
+    }
 }
 
 /// The exit statuses shared by all seed tools. New statuses may be added;
@@ -54,6 +74,26 @@ public struct SeedExit: RawRepresentable, Hashable, Sendable {
     public static let brokenPipe = SeedExit(rawValue: 141)
     /// Terminated by SIGTERM (128 + 15).
     public static let terminated = SeedExit(rawValue: 143)
+
+    /// The status's class, as codes and events spell it.
+    public var name: String {
+        switch self {
+        case .success: return "success"
+        case .failure: return "failure"
+        case .warnings: return "warning"
+        case .nextDrive: return "next-drive"
+        case .usage: return "usage"
+        case .dataError: return "data"
+        case .noInput: return "no-input"
+        case .cannotCreate: return "cannot-create"
+        case .ioError: return "io"
+        case .resumable: return "stopped"
+        case .interrupted: return "interrupted"
+        case .brokenPipe: return "broken-pipe"
+        case .terminated: return "terminated"
+        default: return "status-\(rawValue)"
+        }
+    }
 
     /// Every status above: the table seed(7) documents.
     public static let all: [SeedExit] = [

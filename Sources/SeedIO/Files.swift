@@ -189,6 +189,17 @@ public struct StreamOutput {
         if let input, StreamFiles.sameFile(input.rawValue, path) {
             throw SeedError.usage("input and output are the same file \(quoted(path))")
         }
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+            // A device, FIFO or socket (/dev/null, a tape, a named pipe) is
+            // written to, never replaced by a file of that name.
+            let r = open(path, O_WRONLY | O_CLOEXEC)
+            if r < 0 { throw SeedError(.cannotCreate, "cannot open \(quoted(path)): \(errnoMessage())") }
+            fd = FileDescriptor(rawValue: r)
+            name = quoted(path)
+            atomic = nil
+            return
+        }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         atomic = try AtomicOutput(path: absolute)
         fd = atomic!.fd

@@ -50,6 +50,9 @@ public enum GracefulStop {
 
     /// What to say of the stop, for the message.
     public static var reason: String { signalled != 0 ? "a signal" : "the deadline" }
+    /// What stopped a resumable run, for events: `signal`, `deadline`, or
+    /// `upstream` (a stop record came down the pipe).
+    public static var stopReason: String { signalled != 0 ? "signal" : deadlinePassed != 0 ? "deadline" : "upstream" }
 
     /// Takes `role` for this process's SIGINT and SIGTERM.
     public static func install(_ r: Role) {

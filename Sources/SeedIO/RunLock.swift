@@ -42,7 +42,7 @@ public final class RunLock {
             if errno == EINTR { continue }
             if errno != EWOULDBLOCK { throw SeedError.io("cannot lock \(what): \(errnoMessage())") }
             let by = holder(fd).map { " by \(describe($0))" } ?? " by another process"
-            throw SeedError.io("\(what) is in use\(by)", hint: "one run at a time; wait for it to end, or stop it")
+            throw SeedError.io("\(what) is in use\(by)", hint: "one run at a time; wait for it to end, or stop it", code: "in-use")
         }
     }
 

@@ -16,6 +16,6 @@ extension SeedError {
         if e == .brokenPipe {
             return SeedError(.brokenPipe, "cannot write to \(destination): the next stage stopped reading (broken pipe)")
         }
-        return SeedError.io("cannot write to \(destination): \(e.message)")
+        return SeedError.io("cannot write to \(destination): \(errnoMessage(e.rawValue))")
     }
 }

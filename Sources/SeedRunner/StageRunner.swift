@@ -71,6 +71,12 @@ extension RecordStage {
     }
 }
 
+/// What a run put out, for the `done` event; kept on the writing thread.
+private final class OutputTotals {
+    var records: UInt64 = 0
+    var bytes: UInt64 = 0
+}
+
 /// Where a first stage given --resume goes on: the resume record it
 /// starts with, and the byte of its input and the order to read on from.
 package struct ResumeStart {
@@ -174,6 +180,8 @@ package final class StageRunner {
         let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: false, input: input))
         let progress = ProgressMeter(enabled: showProgress, label: label)
         let source = self.source
+        let totals = OutputTotals()
+        let reportsVolumes = self.reportsVolumes
         let pipeline = OrderedPipeline(
             threads: threads,
             work: { slot, lane in
@@ -189,7 +197,15 @@ package final class StageRunner {
                 } else {
                     try output.put(h, slot.input.bytes, slot)
                 }
-                progress.advance(by: slot.framed ? UInt64(slot.input.count) : UInt64(RecordHeader.size) + slot.header.payloadLength)
+                let n = slot.framed ? UInt64(slot.input.count) : UInt64(RecordHeader.size) + slot.header.payloadLength
+                progress.advance(by: n)
+                totals.records += 1
+                totals.bytes += n
+                if reportsVolumes && (h.kind == .volumeBegin || h.kind == .volumeEnd) {
+                    EventLog.emit(
+                        h.kind == .volumeBegin ? "volume-begin" : "volume-end",
+                        [("volume", .int(Int64(h.volume))), ("sequence", .int(Int64(h.sequence))), ("bytes_out", .int(Int64(totals.bytes)))])
+                }
             })
         self.pipeline = pipeline
         do {
@@ -203,6 +219,8 @@ package final class StageRunner {
             throw error
         }
         progress.finish()
+        EventLog.count("records_out", Int64(totals.records))
+        EventLog.count("bytes_out", Int64(totals.bytes))
         // A stop that says the session was whole already ends the run as
         // one that had nothing to do.
         if let s = completeSession {
@@ -212,6 +230,10 @@ package final class StageRunner {
         return stopped ?? .success
     }
 
+    /// Whether volume-begin and volume-end events are this stage's to
+    /// give (the stages that make, write and check volumes).
+    package var reportsVolumes = false
+
     /// Set by a stop record saying its session is complete (and by
     /// `sendComplete`).
     package private(set) var completeSession: String?
@@ -219,6 +241,7 @@ package final class StageRunner {
     /// A first stage given --resume whose journals say `session` is whole:
     /// the stop record that says so goes out alone, nothing else does.
     package func sendComplete(_ session: String) throws {
+        EventLog.session = session
         let payload = StopRecord.Complete(session: session).encoded()
         var h = RecordHeader(kind: .stop, volume: 0, payloadLength: UInt64(payload.count))
         h.payloadCRC = payload.withUnsafeBytes { CRC32.checksum($0) }
@@ -239,6 +262,7 @@ package final class StageRunner {
             switch r.header.kind {
             case .streamHeader:
                 let meta = try StreamMetadata.decode(r.payload, record: locate(r))
+                EventLog.session = meta.session
                 if let start = try resumer?(r, meta) {
                     try resume(stage, from: start)
                 } else if completeSession == nil {
@@ -246,21 +270,30 @@ package final class StageRunner {
                 }
             case .resume:
                 startsResumed = reader.recordsRead == 1
-                try stage.resume(r, try ResumePoint.decode(r.payload, record: locate(r)), self)
+                let point = try ResumePoint.decode(r.payload, record: locate(r))
+                EventLog.session = point.session
+                try stage.resume(r, point, self)
             case .stop:
                 let complete = try StopRecord.complete(r.payload, record: locate(r))
                 try stage.stopRecord(r, self)
                 stop(.resumable)
-                if let s = complete { completeSession = s }
+                if let s = complete {
+                    completeSession = s
+                    EventLog.session = s
+                }
             case .volumeBegin where reader.recordsRead == 1 && resumer != nil:
                 // A staging file written after seed-split.
                 let b = try VolumeBegin.decode(r.payload, record: locate(r))
+                EventLog.session = b.session
                 if let start = try resumer?(r, StreamMetadata(session: b.session, stages: b.stages ?? [])) {
                     try resume(stage, from: start)
                 } else if completeSession == nil {
                     try stage.record(r, at: locate(r), self)
                 }
             default:
+                if r.header.kind == .volumeBegin && EventLog.enabled && EventLog.session == nil {
+                    EventLog.session = try VolumeBegin.decode(r.payload, record: locate(r)).session
+                }
                 if let payload = try resumedVolumes.payload(for: r, at: locate(r)) {
                     try replaced(r, payload: payload, stage)
                 } else {

@@ -111,6 +111,20 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(forced.status == 0)
     }
 
+    /// -o names a FIFO or a device: it is written to, never replaced by a
+    /// file of its name (as a regular file's partial output is).
+    @Test func anOutputThatIsAFIFOIsWrittenToNotReplaced() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && echo hi > src/f && seed-snapshot src > snap.seed && mkfifo p
+            cat p > got & seed-snapshot -o p src; echo $?; wait
+            test -p p && echo still a fifo
+            seed-snapshot -t got
+            """)
+        #expect(r.stdout == "0\nstill a fifo\n.\nf\n", "\(r.stderr)")
+    }
+
     @Test func progressIsShownWhenAskedAndOnlyThen() throws {
         let s = try Scratch()
         try s.sh("mkdir src && head -c 1000000 /dev/urandom > src/r")

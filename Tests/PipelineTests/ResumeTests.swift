@@ -424,6 +424,48 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
     }
 }
 
+extension SeedWindowTests {
+    /// --metrics: a node_exporter textfile from the window's events, and a
+    /// summary that says what this window wrote.
+    @Test func aWindowWritesItsMetricsAndSummaryFromItsEvents() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && for i in $(seq 1 30); do head -c 1000000 /dev/urandom > src/f$i; done
+            seed-snapshot --record-size 256K src | seed-compress -o files.seed
+            \(scriptsDir)/seed-window --max-duration 60s --staging files.seed --journal-dir J --volume-size 20M --metrics seed.prom d1 d2; echo $?
+            cat seed.prom
+            jq -r 'select(.event == "drive-done") | .drive' J/events.jsonl
+            """)
+        #expect(r.stdout.contains("\n0\n"), "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("seed-window: done: the whole stream of session "), "\(r.stdout)")
+        #expect(r.stdout.contains("drives finished: d1 (volume 1), d2 (volume 2)"), "\(r.stdout)")
+        #expect(r.stdout.contains("seed_window_drives_done{journal=\"J\"} 2\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("seed_window_exit_status{journal=\"J\"} 0\n"), "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("d1\nd2\n"), "\(r.stdout)")
+        let bytes = try s.sh("sed -n 's/^seed_window_bytes_written{journal=\"J\"} //p' seed.prom").stdout
+        let staged = try s.sh("stat -c %s files.seed").stdout
+        #expect((Int(bytes.dropLast()) ?? 0) > (Int(staged.dropLast()) ?? .max), "\(bytes) against \(staged)")
+        let success = try s.sh("sed -n 's/^seed_window_last_success_timestamp_seconds{journal=\"J\"} //p' seed.prom").stdout
+        #expect((Int(success.dropLast()) ?? 0) > 1_700_000_000)
+        // Node_exporter's own check of a textfile: every sample's metric has HELP and TYPE.
+        let names = try s.sh("grep -v '^#' seed.prom | sed 's/{.*//' | sort -u").stdout.split(separator: "\n")
+        for n in names { #expect(try s.sh("grep -c '^# TYPE \(n) gauge' seed.prom").stdout == "1\n") }
+    }
+
+    @Test func aFailedWindowNamesTheErrorWithItsCode() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            head -c 100000 /dev/urandom > files.seed
+            \(scriptsDir)/seed-window --max-duration 60s --staging files.seed --journal-dir J --volume-size 20M --metrics seed.prom d1; echo $?
+            grep exit_status seed.prom
+            """)
+        #expect(r.stdout.contains("  seed-split: standard input: record 0 at byte 0: not a seed stream (bad magic) [not-a-seed-stream]"), "\(r.stdout)")
+        #expect(r.stdout.contains("seed_window_exit_status{journal=\"J\"} 65"), "\(r.stdout)")
+    }
+}
+
 /// seed-snapshot as the first stage: --resume goes on from the journals and
 /// the state it keeps beside them, in the middle of a file if need be.
 @Suite(.serialized) struct SnapshotResumeTests {

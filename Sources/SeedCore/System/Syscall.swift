@@ -14,13 +14,32 @@ package func syscall<T: FixedWidthInteger>(_ what: @autoclosure () -> String, st
         if r == -1 {
             let e = errno
             if e == EINTR { continue }
-            throw SeedError(status, "\(what()): \(String(cString: strerror(e)))")
+            throw SeedError(status, SeedMessage(verbatim: "\(what()): \(String(cString: strerror(e)))"), code: errnoCode(e, status))
         }
         return r
     }
 }
 
-package func errnoMessage(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
+/// A failed call's code: its status's class and the error's name
+/// (`io-enospc`), so a full disk reads the same whichever call met it.
+public func errnoCode(_ e: Int32, _ status: SeedExit = .ioError) -> String {
+    let names: [Int32: String] = [
+        EPERM: "eperm", ENOENT: "enoent", EIO: "eio", ENXIO: "enxio", EBADF: "ebadf", ENOMEM: "enomem", EACCES: "eacces",
+        EBUSY: "ebusy", EEXIST: "eexist", EXDEV: "exdev", ENOTDIR: "enotdir", EISDIR: "eisdir", EINVAL: "einval", EMFILE: "emfile",
+        ENFILE: "enfile", EFBIG: "efbig", ENOSPC: "enospc", EROFS: "erofs", EPIPE: "epipe", ENAMETOOLONG: "enametoolong",
+        ENOTEMPTY: "enotempty", ELOOP: "eloop", EDQUOT: "edquot", EOPNOTSUPP: "eopnotsupp", ETIMEDOUT: "etimedout", ENODEV: "enodev",
+    ]
+    return status.name + "-" + (names[e] ?? "errno-\(e)")
+}
+
+/// strerror's text for `e`; in an error's message it also gives the error
+/// its code (`io-enospc`), unless the error names one.
+package func errnoMessage(_ e: Int32 = errno) -> ErrnoText { ErrnoText(errno: e) }
+
+public struct ErrnoText: CustomStringConvertible, Sendable {
+    public let errno: Int32
+    public var description: String { String(cString: strerror(errno)) }
+}
 
 extension Errno {
     /// strerror text, lower-cased first letter kept as the C library says it.

@@ -76,7 +76,7 @@ package final class JournalFile {
         switch last {
         case .signed: return
         case .badSignature:
-            throw SeedError.data("journal \(quoted(path)) is not signed by the signer given (altered, or signed by someone else)")
+            throw SeedError.data("journal \(quoted(path)) is not signed by the signer given (altered, or signed by someone else)", code: "journal-not-signed")
         case .line where sawSignature:
             throw SeedError.data("journal \(quoted(path)) has lines after its signature, which it does not cover (altered)")
         default:

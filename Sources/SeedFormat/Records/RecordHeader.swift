@@ -185,6 +185,21 @@ public struct RecordHeader: Equatable, Sendable {
         /// A flag or length that the kind does not allow (seed-stream(5), Flags).
         case inconsistent(String)
 
+        /// The error code (seed(7), TROUBLESHOOTING).
+        public var code: String {
+            switch self {
+            case .badMagic: return "record-bad-magic"
+            case .badChecksum: return "record-header-checksum"
+            case .badVersion: return "record-version"
+            case .nonzeroReserved: return "record-reserved-field"
+            case .tooLong: return "record-too-long"
+            case .reservedKind: return "record-reserved-kind"
+            case .reservedFlags: return "record-reserved-flags"
+            case .unknownCodec: return "record-reserved-codec"
+            case .inconsistent: return "record-inconsistent"
+            }
+        }
+
         /// What is wrong, for messages.
         public var message: String {
             switch self {

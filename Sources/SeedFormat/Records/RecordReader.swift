@@ -25,7 +25,7 @@ public struct Record {
     /// every record unless a caller verifies in its worker threads instead.
     public func verifyPayload(source: String) throws {
         if CRC32.checksum(payload) != header.payloadCRC {
-            throw SeedError.data("\(source): \(location): payload checksum mismatch (\(header.kind) record damaged)")
+            throw SeedError.data("\(source): \(location): payload checksum mismatch (\(header.kind) record damaged)", code: "record-payload-checksum")
         }
     }
 }
@@ -137,15 +137,16 @@ public final class RecordReader {
         }
         let here = RecordReader.describe(sequence: order.nextSequence, volume: currentVolume ?? 0, offset: position)
         if recordsRead == 0, !RecordReader.startsWithMagic(buffer + start, avail) {
-            throw SeedError.data("\(source): \(here): not a seed stream (bad magic)")
+            throw SeedError.data("\(source): \(here): not a seed stream (bad magic)", code: "not-a-seed-stream")
         }
         if avail < RecordHeader.size {
-            throw SeedError.data("\(source): stream truncated at byte \(position): incomplete record header (\(avail) of \(RecordHeader.size) bytes)")
+            throw SeedError.data(
+                "\(source): stream truncated at byte \(position): incomplete record header (\(avail) of \(RecordHeader.size) bytes)", code: "stream-truncated")
         }
         let header: RecordHeader
         switch RecordHeader.decode(buffer + start) {
         case .success(let h): header = h
-        case .failure(let p): throw SeedError.data("\(source): \(here): \(p.message)")
+        case .failure(let p): throw SeedError.data("\(source): \(here): \(p.message)", code: p.code)
         }
         let loc = RecordReader.describe(sequence: header.sequence, volume: header.volume, offset: position)
         try order.check(header, loc)
@@ -153,7 +154,8 @@ public final class RecordReader {
         if seekable, end - start < total, let skip = skipPayload, skip(header) {
             let stop = fileBase + Int64(position) + Int64(total)
             if stop > fileSize {
-                throw SeedError.data("\(source): \(loc): truncated \(header.kind) record (the file ends \(stop - fileSize) bytes short)")
+                throw SeedError.data(
+                    "\(source): \(loc): truncated \(header.kind) record (the file ends \(stop - fileSize) bytes short)", code: "stream-truncated")
             }
             if lseek(fd.rawValue, off_t(stop), SEEK_SET) < 0 { throw SeedError.io("\(source): cannot seek: \(errnoMessage())") }
             start = 0
@@ -177,7 +179,8 @@ public final class RecordReader {
         try fill(total)
         if end - start < total {
             throw SeedError.data(
-                "\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)")
+                "\(source): \(loc): truncated \(header.kind) record (\(end - start - RecordHeader.size) of \(header.payloadLength) payload bytes)",
+                code: "stream-truncated")
         }
         let record = Record(
             header: header, payload: UnsafeRawBufferPointer(start: buffer + start + RecordHeader.size, count: Int(header.payloadLength)), offset: position)
@@ -206,7 +209,7 @@ public final class RecordReader {
         if end - start < n { throw truncatedPayload(n - (end - start)) }
         let payload = UnsafeRawBufferPointer(start: buffer + start, count: n)
         if CRC32.checksum(payload) != pendingCRC {
-            throw SeedError.data("\(source): \(pendingLocation): payload checksum mismatch (\(pendingKind) record damaged)")
+            throw SeedError.data("\(source): \(pendingLocation): payload checksum mismatch (\(pendingKind) record damaged)", code: "record-payload-checksum")
         }
         start += n
         return payload

@@ -86,7 +86,7 @@ public struct StreamOrder {
             }
         }
         if let want = expectedSequence, h.sequence != want {
-            throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)")
+            throw SeedError.data("\(source): \(loc): expected record \(want) (a record is missing, repeated or out of order)", code: "record-out-of-order")
         }
     }
 

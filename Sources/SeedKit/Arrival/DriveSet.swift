@@ -164,7 +164,7 @@ final class DriveSet {
     private func check(_ what: String, _ line: JournalLine.Entry, _ digest: [UInt8], volume: UInt32, at: UInt64, source: String) throws -> Record {
         let bytes = UnsafeRawBufferPointer(start: buffer.base, count: Int(line.length))
         guard Array(SHA256.hash(data: bytes)) == digest else {
-            throw SeedError.data("\(what) at byte \(at): does not match its journal (damaged on the drive)")
+            throw SeedError.data("\(what) at byte \(at): does not match its journal (damaged on the drive)", code: "journal-mismatch")
         }
         let h: RecordHeader
         switch RecordHeader.decode(buffer.base) {
@@ -217,7 +217,7 @@ final class SegmentKeys {
         let id = "\(volume):\(clear.first?.seq ?? 0)"
         if let k = cache[id] { return k }
         guard !identities.isEmpty || keyFile != nil || passphrase != nil else {
-            throw SeedError.usage("the stream is encrypted: nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file")
+            throw SeedError.usage("the stream is encrypted: nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file", code: "no-key")
         }
         var transcript = ClearTranscript()
         var key: DataKey?

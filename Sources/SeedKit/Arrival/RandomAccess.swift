@@ -181,7 +181,8 @@ public final class RandomAccess {
         for (v, line, segment) in indexLines {
             let payload: UnsafeRawBufferPointer
             do { payload = try decoded(v, line, segment) } catch let e as SeedError where e.status == .dataError {
-                throw SeedError.data(e.message, hint: "the index is damaged on the drive: give --index with the index stream")
+                throw SeedError(
+                    .dataError, SeedMessage(verbatim: e.message), hint: "the index is damaged on the drive: give --index with the index stream", code: e.code)
             }
             try IndexLines.decode(payload, location: "volume \(v) record \(line.seq)", recordSize: recordSize == 0 ? nil : recordSize, worth: worth, body)
         }
@@ -272,7 +273,7 @@ public final class RandomAccess {
             }
             lost = feed.lostOffsets.count
         }
-        for line in a.drives.mends { diag.warning(line) }
+        for line in a.drives.mends { diag.warning(SeedMessage(verbatim: line)) }
         for line in a.drives.readSummary { diag.verbose(line) }
         if lost > 0 {
             throw SeedError.data(
@@ -289,7 +290,7 @@ public final class RandomAccess {
         let lister = SnapshotLister(long: long, only: PathPatterns(only))
         try a.forEachIndexEntry { try lister.list($0) }
         try lister.out.flush()
-        for line in a.drives.mends { diag.warning(line) }
+        for line in a.drives.mends { diag.warning(SeedMessage(verbatim: line)) }
         for line in a.drives.readSummary { diag.verbose(line) }
         return lister.finish(diag)
     }
@@ -412,7 +413,7 @@ final class RandomFeed: ExtractFeed {
             }
         }
         let start = min(entryStarted ?? .max, hit.first?.offset ?? .max)
-        diag.error(damage.error.message)
+        diag.error(damage.error)
         for h in hit where h.offset >= start { lose(path: h.path, at: h.offset, linkingTo: nil, absent: damage.absent) }
         // A fresh archive reader starts at the next whole entry.
         current = nil

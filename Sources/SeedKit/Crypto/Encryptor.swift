@@ -151,7 +151,8 @@ final class EncryptStage: RecordStage {
         passphrase = try KeyFiles.passphrase(file: o.passphraseFile)
         if o.decrypt {
             if identities.isEmpty && keyFile == nil && passphrase == nil {
-                throw SeedError.usage("nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")
+                throw SeedError.usage(
+                    "nothing to decrypt with", hint: "give --identity, --key-file or --passphrase-file (or set SEED_PASSPHRASE)", code: "no-key")
             }
         } else if recipients.isEmpty && keyFile == nil && passphrase == nil {
             throw SeedError.usage("no recipient", hint: "give --recipient, --key-file or --passphrase-file (or set SEED_PASSPHRASE)")

@@ -36,7 +36,8 @@ enum BlockReader {
             }
             if last == nil {
                 throw SeedError.data(
-                    "the last volume is missing (no drive given holds the end of the stream; volumes after \(upTo))", hint: "give every drive, or --partial")
+                    "the last volume is missing (no drive given holds the end of the stream; volumes after \(upTo))", hint: "give every drive, or --partial",
+                    code: "volume-missing")
             }
         }
         let output = try StreamOutput(path: o.io.output, force: false)
@@ -181,7 +182,7 @@ enum BlockReader {
     /// With `passOver`, a drive without a label or of another session
     /// (not the one most drives given hold) is told to it and left out;
     /// without, it is an error.
-    static func drives(_ targets: [String], passOver: ((String) -> Void)? = nil) throws -> (volumes: [Drive], sets: [UInt32: [Drive]]) {
+    static func drives(_ targets: [String], passOver: ((SeedMessage) -> Void)? = nil) throws -> (volumes: [Drive], sets: [UInt32: [Drive]]) {
         var volumes: [Drive] = []
         var all: [Drive] = []
         // A set's members, by volume: `volumes` holds the first of them.
@@ -189,7 +190,7 @@ enum BlockReader {
         var labelled: [Drive] = []
         for path in targets {
             guard let label = try Target.readLabel(path) else {
-                let m = "\(quoted(path)) is not a seed drive (it has no seed label)"
+                let m: SeedMessage = "\(quoted(path)) is not a seed drive (it has no seed label)"
                 guard let passOver else { throw SeedError.data(m) }
                 passOver(m)
                 continue
@@ -202,12 +203,13 @@ enum BlockReader {
         let best = counts.values.max() ?? 0
         let session = passOver == nil ? labelled.first?.label.session : labelled.first { counts[$0.label.session] == best }?.label.session
         let sessionDrive = labelled.first { $0.label.session == session }
+        if let session { EventLog.session = session }
         for (path, label) in labelled {
             guard label.complete else {
                 throw SeedError.data("\(quoted(path)) holds volume \(label.volume), but its writing never finished", hint: "write the volume again")
             }
             if let session, let first = sessionDrive, label.session != session {
-                let m =
+                let m: SeedMessage =
                     "\(quoted(path)) holds volume \(label.volume) of session \(label.session), not \(session) "
                     + "as \(quoted(first.path)) does (a drive of another seed)"
                 guard let passOver else { throw SeedError.data(m) }

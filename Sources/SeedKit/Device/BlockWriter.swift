@@ -47,6 +47,7 @@ public enum BlockWriter {
         if o.scrub { return try SetTools.scrub(o, diag: diag) }
         if o.rebuild != nil { return try SetTools.rebuild(o, diag: diag) }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-writeblk")
+        runner.reportsVolumes = true
         try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = DriveStage(o: o, diag: diag)
         let status = try runner.run(stage, output: stage)
@@ -65,7 +66,8 @@ public enum BlockWriter {
             throw SeedError.io(
                 "\(quoted(t)) holds volume \(l.volume) of session \(session), whose writing never finished: "
                     + "the journals are whole, the drive is not",
-                hint: "run the same pipeline with --resume-back 2G on its first stage: the stream's tail goes again and the drive is finished")
+                hint: "run the same pipeline with --resume-back 2G on its first stage: the stream's tail goes again and the drive is finished",
+                code: "drive-unfinished")
         }
     }
 }
@@ -254,7 +256,7 @@ final class DriveStage: RecordStage, RecordOutput {
         let short = SeedError.io(
             "\(d.target.name) does not hold volume \(point.volume) up to byte \(point.offset), where the run goes on "
                 + "(the drive lost writes the journal names)",
-            hint: "see RESUMING in seed(7)")
+            hint: "see RESUMING in seed(7)", code: "drive-lost-writes")
         let framer = RecordFramer(fd: FileDescriptor(rawValue: fd), source: d.target.name)
         let prev: Record
         do { prev = try framer.record(at: d.label.drive(point.previousOffset)) } catch { throw short }
@@ -374,6 +376,13 @@ final class DriveStage: RecordStage, RecordOutput {
         try writeLabel(d.label, d.target)
         try d.target.sync()
         if o.verify { try verify(d.target, d.label, from: d.base, chunks: sink.chunkCRCs) }
+        var done: [(String, EventValue)] = [
+            ("drive", .bytes(Array(d.target.path.utf8))), ("volume", .int(Int64(d.begin.volume))), ("stream_bytes", .int(Int64(d.bytes))),
+        ]
+        if d.label.set != nil { done.append(("member", .int(Int64(d.label.member)))) }
+        done.append(("verified", .bool(o.verify)))
+        EventLog.emit("drive-done", done)
+        EventLog.count("drives_done", 1)
         diag.verbose("volume \(d.begin.volume): \(sink.bytes) bytes to \(d.target.name)\(o.verify ? ", read back and verified" : "")")
     }
 

@@ -48,7 +48,7 @@ final class ChunkSink {
     private var writer: WorkerPool<Chunk>!
     private var hasher: WorkerPool<Chunk>!
     /// A checkpoint's sync, beside the writes that follow it; one at a time.
-    private var syncer: WorkerPool<Void>!
+    private var syncer: WorkerPool<UInt64>!
 
     init(target: Target, at offset: UInt64, checkpoint: UInt64, checksums: Bool, chunks: Int = 4) {
         self.target = target
@@ -56,7 +56,10 @@ final class ChunkSink {
         self.checksums = checksums
         nextOffset = offset
         free = (0..<chunks).map { _ in Chunk() }
-        syncer = WorkerPool(threads: 1, bound: 1) { [self] _, _ in try guarded { try target.sync() } }
+        syncer = WorkerPool(threads: 1, bound: 1) { [self] upTo, _ in
+            try guarded { try target.sync() }
+            EventLog.emit("checkpoint", [("drive", .bytes(Array(target.path.utf8))), ("durable_bytes", .int(Int64(upTo)))])
+        }
         writer = WorkerPool(threads: 1, bound: chunks) { [self] c, _ in
             try guarded {
                 // The last chunk is written padded (direct I/O wants whole blocks).
@@ -66,7 +69,7 @@ final class ChunkSink {
                 if sinceSync >= checkpoint {
                     // The one running covers this checkpoint's writes when it
                     // started; the next will catch up.
-                    _ = syncer.submitIfIdle(())
+                    _ = syncer.submitIfIdle(c.offset + UInt64(n))
                     sinceSync = 0
                 }
             }

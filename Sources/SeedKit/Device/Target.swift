@@ -53,7 +53,7 @@ final class Target {
             let uses = BlockDevices.uses(st.st_rdev)
             if !uses.isEmpty {
                 throw SeedError.io(
-                    "\(quoted(path)) is in use (\(uses.joined(separator: "; "))): seed-writeblk never writes to a mounted or busy device")
+                    "\(quoted(path)) is in use (\(uses.joined(separator: "; "))): seed-writeblk never writes to a mounted or busy device", code: "drive-busy")
             }
             size = try DriveSizes.deviceSize(path)
         } else if exists && st.st_size > 0 && !resuming {
@@ -84,7 +84,7 @@ final class Target {
             if let held {
                 let what = isBlock ? "\(quoted(path)) (\(BlockDevices.describe(st.st_rdev, size: size ?? 0)))" : quoted(path)
                 guard o.format else {
-                    throw SeedError.io("\(what) holds \(held)", hint: "give --format to overwrite it")
+                    throw SeedError.io("\(what) holds \(held)", hint: "give --format to overwrite it", code: "drive-not-blank")
                 }
                 try confirm("overwrite \(what), which holds \(held)?", o)
             }
@@ -92,7 +92,7 @@ final class Target {
         if let s = size, s < begin.capacity {
             throw SeedError.io(
                 "\(quoted(path)) holds \(s) bytes, less than the \(begin.capacity) bytes volume \(begin.volume) was planned for",
-                hint: "use a larger drive, or split again with its size")
+                hint: "use a larger drive, or split again with its size", code: "drive-too-small")
         }
         var flags = O_WRONLY | O_CLOEXEC
         if isBlock { flags |= O_EXCL | CSeedSys_O_DIRECT } else { flags |= O_CREAT }
@@ -107,7 +107,7 @@ final class Target {
             let e = errno
             if e == EBUSY {
                 let by = RunLock.openers(of: path).map { " by " + RunLock.describe($0) }.first ?? " (mounted, or open exclusively)"
-                throw SeedError.io("\(quoted(path)) is in use\(by)", hint: "one run at a time; wait for it to end, or stop it")
+                throw SeedError.io("\(quoted(path)) is in use\(by)", hint: "one run at a time; wait for it to end, or stop it", code: "in-use")
             }
             throw SeedError(.cannotCreate, "cannot open \(quoted(path)) for writing: \(errnoMessage(e))")
         }

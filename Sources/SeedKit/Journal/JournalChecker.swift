@@ -67,6 +67,7 @@ enum JournalChecker {
     static func run(_ o: JournalOptions, diag: Diagnostics) throws -> SeedExit {
         // The check goes on to the end if the next stage stops reading.
         let runner = try StageRunner(o.io, label: "seed-journal --check")
+        runner.reportsVolumes = true
         // The check frames its input itself and never stops at a record: a
         // signal ends it at once (status 130), with no report written.
         if runner.isFirstStage { GracefulStop.install(.none) }
@@ -504,7 +505,7 @@ struct VolumeChecker {
             }
             if !named { for r in damagedData.values { report.damaged[r].filesUnknown = true } }
         }
-        if naming { for d in report.damaged { diag.error(describe(v.volume, d)) } }
+        if naming { for d in report.damaged { diag.error(SeedMessage(verbatim: describe(v.volume, d)), volume: v.volume) } }
         diag.verbose("volume \(v.volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
         return report
     }

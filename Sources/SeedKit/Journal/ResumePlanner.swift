@@ -268,7 +268,7 @@ enum FirstStageResume {
         guard let dir = io.resume else { return }
         var st = stat()
         guard fstat(runner.input.rawValue, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw SeedError.usage("--resume needs the input as a file (a staging file), not a pipe", hint: "see RESUMING in seed(7)")
+            throw SeedError.usage("--resume needs the input as a file (a staging file), not a pipe", hint: "see RESUMING in seed(7)", code: "resume-needs-file")
         }
         let source = runner.source
         let input = runner.input

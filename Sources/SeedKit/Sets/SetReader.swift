@@ -79,7 +79,7 @@ final class SetReader {
             throw SeedError.data(
                 "volume \(volume) is a set of \(set.data)+\(set.parity) drives and members \(missing.map(String.init).joined(separator: ", ")) "
                     + "are missing: any \(set.data) of its \(set.members) are needed",
-                hint: "give more of its drives, or --partial to read its data drives given alone")
+                hint: "give more of its drives, or --partial to read its data drives given alone", code: "set-members-missing")
         }
         rebuilt = enough ? (0..<set.data).filter { !have.contains($0) } : []
         let stripe = Int(set.stripe)

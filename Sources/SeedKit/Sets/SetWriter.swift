@@ -62,7 +62,7 @@ final class SetJob {
         let short = { (m: Int) in
             SeedError.io(
                 "\(self.members[m].target.name) (member \(m + 1)) does not hold volume \(volume) up to byte \(lengths[m]) of its stream, where the run goes on "
-                    + "(the drive lost writes the journal names)", hint: "see RESUMING in seed(7)")
+                    + "(the drive lost writes the journal names)", hint: "see RESUMING in seed(7)", code: "drive-lost-writes")
         }
         try withReaders { fds in
             // Each data member holds its last record before the point, whole.

@@ -87,7 +87,7 @@ public final class PathPatterns {
     }
 
     /// A warning's text for patterns that chose nothing, or nil.
-    public var unmatchedMessage: String? {
+    public var unmatchedMessage: SeedMessage? {
         let u = unmatched
         guard !u.isEmpty else { return nil }
         return "\(u.map(quoted).joined(separator: ", ")): not in the snapshot"

@@ -172,6 +172,9 @@ public final class SnapshotCreator {
             try c.snapshot(StreamMetadata(stages: [.init(tool: "seed-snapshot", settings: ["recordSize": "\(o.recordSize)"])]).encoded())
         }
         try writer.flush()
+        EventLog.count("entries", Int64(c.entries))
+        EventLog.count("warnings", Int64(c.warnings))
+        EventLog.count("archive_bytes", Int64(c.sink.archiveBytes))
         if c.stopped {
             output.discard()
             return .resumable
@@ -204,7 +207,7 @@ public final class SnapshotCreator {
         guard kept == info else {
             throw SeedError.usage(
                 "\(quoted(dir)) keeps the run of session \(session), made from \(quoted(kept.root)) with other options",
-                hint: "resume with the tree, --record-size, --exclude and --one-file-system of that run")
+                hint: "resume with the tree, --record-size, --exclude and --one-file-system of that run", code: "resume-other-run")
         }
         // The creator's metadata readers tell whether the entry to go on in
         // can be made again as it was.
@@ -236,6 +239,7 @@ public final class SnapshotCreator {
     /// record, then the archive from the entry `resume` names on.
     func snapshot(_ header: [UInt8], resume: SnapshotResumePlan? = nil, shippedIndex: String? = nil) throws {
         streamHeader = header
+        if EventLog.enabled { EventLog.session = try? StreamMetadata.decode(Data(header), record: "").session }
         indexOutput = try o.indexFile.map { try StreamOutput(path: $0, force: false) }
         if let r = resume {
             try r.point.encoded().withUnsafeBytes { try sink.enqueue(kind: .resume, payload: $0, sequence: r.point.sequence) }
@@ -425,7 +429,7 @@ public final class SnapshotCreator {
         if o.oneFileSystem && UInt64(st.st_dev) != rootDev { return }
         let fd = cString(name) { open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         if fd < 0 {
-            warn("\(quoted(bytes: path)): cannot open directory: \(errnoMessage()); its contents are skipped")
+            warn("\(quoted(bytes: path)): cannot open directory: \(errnoMessage()); its contents are skipped", path: path)
             return
         }
         defer { close(fd) }
@@ -453,7 +457,7 @@ public final class SnapshotCreator {
     func reportUnrepaired() {
         guard let r = repair else { return }
         for p in r.chosen.subtracting(r.seen).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            warn("\(quoted(bytes: p)): gone from the source, so the repair cannot bring it")
+            warn("\(quoted(bytes: p)): gone from the source, so the repair cannot bring it", path: p)
         }
     }
 
@@ -487,10 +491,10 @@ public final class SnapshotCreator {
         return false
     }
 
-    func warn(_ m: String) {
+    func warn(_ m: SeedMessage, path: [UInt8]? = nil) {
         warnings += 1
-        diag.warning(m)
-        try? state?.warning(m, at: sink.archiveBytes)
+        diag.warning(m, path: path)
+        try? state?.warning(m.text, at: sink.archiveBytes)
     }
 
     // MARK: one entry
@@ -526,7 +530,7 @@ public final class SnapshotCreator {
             defer { close(handle) }
             var st = stat()
             guard fstat(handle, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-                warn("\(quoted(bytes: path)): was replaced while read; skipped")
+                warn("\(quoted(bytes: path)): was replaced while read; skipped", path: path)
                 return
             }
             if st.st_size >= 1 << 20 { posix_fadvise(handle, 0, 0, POSIX_FADV_SEQUENTIAL) }
@@ -535,7 +539,7 @@ public final class SnapshotCreator {
             entry.setSourcePath(name)
             let mayHaveHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
             if let problem = (mayHaveHoles ? disk : denseDisk).read(into: entry, fd: handle, stat: &st) {
-                warn("\(quoted(bytes: path)): cannot read metadata: \(problem); skipped")
+                warn("\(quoted(bytes: path)): cannot read metadata: \(problem); skipped", path: path)
                 return
             }
             entry.dropVolatileTimes()
@@ -567,7 +571,7 @@ public final class SnapshotCreator {
                 || after.st_ctim.tv_sec != st.st_ctim.tv_sec || after.st_ctim.tv_nsec != st.st_ctim.tv_nsec
             if let err = outcome.readError {
                 ie.incomplete = true
-                warn("\(quoted(bytes: path)): read error: \(err); kept up to there, the rest is zeros")
+                warn("\(quoted(bytes: path)): read error: \(err); kept up to there, the rest is zeros", path: path)
                 try record(&ie, at: pos, digest: outcome.digestTicket)
                 return
             }
@@ -579,7 +583,7 @@ public final class SnapshotCreator {
             }
             if changed {
                 ie.changed = true
-                warn("\(quoted(bytes: path)): file changed as we read it; kept as read and flagged in the index")
+                warn("\(quoted(bytes: path)): file changed as we read it; kept as read and flagged in the index", path: path)
             }
             try record(&ie, at: pos, digest: outcome.digestTicket)
             return
@@ -753,7 +757,7 @@ public final class SnapshotCreator {
                 let n = pread(fd, space.baseAddress!, want, off_t(pos))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    out.readError = errnoMessage()
+                    out.readError = errnoMessage().description
                     out.shortRead = true
                     continue
                 }

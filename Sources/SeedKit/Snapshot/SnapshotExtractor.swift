@@ -217,6 +217,7 @@ public final class SnapshotExtractor {
         var root: RootMetadata?
         // Where the entry being written starts, and its hash lane, until it is whole.
         var started: UInt64?
+        var entryPath: [UInt8] = []
         var openLane: Int?
         // A feed that can go on past a damaged record (random access) gets
         // a fresh archive reader where it goes on.
@@ -234,6 +235,7 @@ public final class SnapshotExtractor {
                         continue
                     }
                     started = headerPos
+                    entryPath = path
                     if RootMetadata.isRoot(path) {
                         root = RootMetadata(e)
                     } else if overDirectories {
@@ -243,7 +245,7 @@ public final class SnapshotExtractor {
                         if e.fileType == 0o040000 { try directoryTimes.keep(SnapshotExtractor.indexPath(e), e.modificationTime) }
                     }
                     if increment { try TreeChanges.clearForEntry(SnapshotExtractor.indexPath(e), isDirectory: e.fileType == 0o040000) }
-                    if let w = try aw.begin(e, "entry \(name())") { warn("entry \(name()): \(w)") }
+                    if let w = try aw.begin(e, "entry \(name())") { warn("entry \(name()): \(w)", path: path) }
                     let isFile = e.fileType == 0o100000 /* AE_IFREG */ && e.hardlink == nil
                     var logged = ArchiveLog.Entry(
                         offset: headerPos, type: SnapshotExtractor.typeName(e), size: isFile ? UInt64(max(e.size, 0)) : 0,
@@ -285,7 +287,7 @@ public final class SnapshotExtractor {
                         bytes += UInt64(size)
                         progress.update(bytes: bytes)
                     }
-                    if let f = try aw.finish("entry \(name())") { warn("entry \(name()): \(f)") }
+                    if let f = try aw.finish("entry \(name())") { warn("entry \(name()): \(f)", path: path) }
                     written = true
                     if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
                     waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
@@ -297,7 +299,11 @@ public final class SnapshotExtractor {
             } catch {
                 // The entry being written is gone (removed above); the feed
                 // names what it loses and says whether it goes on.
-                guard try feed.goOn(after: error, entryStarted: started) else { throw error }
+                guard try feed.goOn(after: error, entryStarted: started) else {
+                    // An error while an entry was written concerns it (for events).
+                    if started != nil, let e = error as? SeedError, e.path == nil { throw e.concerning(path: entryPath) }
+                    throw error
+                }
                 // The lane's hash of the lost file ends here, unused.
                 if let lane = openLane { _ = lanes.digest(lanes.finish(lane: lane), wait: true) }
                 aw.abandon()
@@ -305,7 +311,7 @@ public final class SnapshotExtractor {
             }
         }
         // Directory times and modes are set at the end.
-        for w in try aw.end("cannot finish extraction") { warn(w) }
+        for w in try aw.end("cannot finish extraction") { warn(SeedMessage(verbatim: w)) }
         (rootMetadata, rootOwner) = (root, restore.contains(.owner))
         if !increment { try finishDirectories() }
         try logEntries(all: true)
@@ -319,7 +325,7 @@ public final class SnapshotExtractor {
     /// bundle or an increment wrote into (libarchive leaves an existing
     /// directory's times alone): after everything else went into them.
     func finishDirectories() throws {
-        try directoryTimes.apply { warn($0) }
+        try directoryTimes.apply { warn(SeedMessage(verbatim: $0)) }
         if let root = rootMetadata { try root.apply(owner: rootOwner) }
     }
 
@@ -331,13 +337,14 @@ public final class SnapshotExtractor {
         try log.rewind()
         try lines { ie in
             if let only, !only.matches(ie.pathBytes) { return }
-            if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read") }
-            if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros") }
+            if ie.changed == true { warn("\(ie.displayPath): changed while the snapshot was made; restored as it was read", path: ie.pathBytes) }
+            if ie.incomplete == true { warn("\(ie.displayPath): could not be read in full when the snapshot was made; the rest is zeros", path: ie.pathBytes) }
             try log.check(ie)
             checked += 1
         }
         try log.checkEnd()
         diag.verbose("\(checked) entries checked against the index")
+        EventLog.count("entries_checked", Int64(checked))
         return checked
     }
 
@@ -347,9 +354,9 @@ public final class SnapshotExtractor {
         return warnings > 0 ? .warnings : .success
     }
 
-    func warn(_ m: String) {
+    func warn(_ m: SeedMessage, path: [UInt8]? = nil) {
         warnings += 1
-        diag.warning(m)
+        diag.warning(m, path: path)
     }
 
     /// An archive entry's path as the index names it: pax writers end a
@@ -564,7 +571,9 @@ final class ArchiveLog {
                 // Not left behind to pass for the file the index describes.
                 let removed = TreeFiles.removeRegularFile(a.path)
                 throw SeedError.data(
-                    "\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))\(removed ? "; removed" : "")")
+                    "\(name): content does not match the index (SHA-256 \(a.digest ?? "none"), expected \(want))\(removed ? "; removed" : "")",
+                    code: "content-mismatch"
+                ).concerning(path: a.path)
             }
         }
     }

@@ -71,6 +71,7 @@ final class SnapshotSource {
             case .streamHeader:
                 if metadata != nil { throw SeedError.data("\(loc): a second stream header") }
                 metadata = try StreamMetadata.decode(try decode(r, loc), record: loc)
+                EventLog.session = metadata?.session
             case .end:
                 totals = try StreamTotals.decode(try decode(r, loc), record: loc)
             case .data:

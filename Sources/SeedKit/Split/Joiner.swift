@@ -81,7 +81,7 @@ final class JoinStage: RecordStage {
             let seen = (joinedVolumes + held.keys).sorted().map(String.init).joined(separator: ", ")
             throw SeedError.data(
                 "\(run.source): volume \(nextVolume)\(of) is missing (volumes read: \(seen.isEmpty ? "none" : seen))",
-                hint: total == nil ? "the last volume, which holds the end record, was not read either" : nil)
+                hint: total == nil ? "the last volume, which holds the end record, was not read either" : nil, code: "volume-missing")
         }
         // A volume of this session numbered past the last is no part of the
         // stream: said, never dropped in silence.

@@ -36,7 +36,7 @@ public struct SplitOptions {
             throw SeedError.usage("--parity needs the set's data drives, in --drives or --drives-from")
         }
         let set = SetGeometry(data: drives.listed.count, parity: parity)
-        do { try set.check("--parity") } catch let e as SeedError { throw SeedError.usage(e.message) }
+        do { try set.check("--parity") } catch let e as SeedError { throw SeedError(.usage, SeedMessage(verbatim: e.message), code: e.code) }
         self.set = set
         drives = DriveSizes(thereafter: drives.listed.min())
     }
@@ -75,6 +75,7 @@ public enum Splitter {
             }
         }
         let runner = try StageRunner(o.io, threads: 1, label: "seed-split")
+        runner.reportsVolumes = true
         try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = SplitStage(o, source: runner.source, diag: diag)
         let status = try runner.run(stage)
@@ -214,7 +215,7 @@ final class SplitStage: RecordStage {
                 let which = i < o.drives.listed.count ? "drive \(i + 1) (\(size) bytes)" : "a volume size of \(size) bytes"
                 throw SeedError.usage(
                     "\(which) is too small: a volume needs \(need) bytes for its overhead and one \(recordSize)-byte record",
-                    hint: "see OVERHEAD in seed-split(1)")
+                    hint: "see OVERHEAD in seed-split(1)", code: "volume-too-small")
             }
         }
         try openVolume(run)

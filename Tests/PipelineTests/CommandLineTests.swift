@@ -141,7 +141,9 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
 
 @Suite struct ManPageTests {
     static let pages =
-        tools.map { "man1/\($0).1" } + ["fuzz", "window", "plan"].map { "man1/seed-\($0).1" } + ["man5/seed-stream.5", "man5/seed-journal.5", "man7/seed.7"]
+        tools.map { "man1/\($0).1" } + ["fuzz", "window", "plan", "report"].map { "man1/seed-\($0).1" } + [
+            "man5/seed-stream.5", "man5/seed-journal.5", "man7/seed.7",
+        ]
 
     @Test(arguments: pages) func pageLintsCleanWithGroff(page: String) throws {
         let r = try Scratch().sh("groff -mandoc -t -ww -z '\(manDir)/\(page)'")

@@ -24,7 +24,11 @@ import Testing
         for (page, section) in [("seed-stream", 5), ("seed-journal", 5), ("seed", 7)] {
             #expect(try s.sh("man -M '\(usr)/share/man' -w \(section) \(page)").stdout == "\(usr)/share/man/man\(section)/\(page).\(section)\n")
         }
-        for script in ["seed-window", "seed-plan"] {
+        for example in ["Makefile", "seed-share", "systemd/seed-window@.service", "systemd/seed-window@.timer"] {
+            #expect(try s.sh("test -s '\(usr)/share/seed/examples/\(example)'").status == 0, "\(example)")
+        }
+        #expect(try s.sh("test -x '\(usr)/share/seed/examples/seed-share'").status == 0)
+        for script in ["seed-window", "seed-plan", "seed-report"] {
             #expect(try s.sh("test -x '\(usr)/bin/\(script)'").status == 0, "\(script)")
             #expect(try s.sh("man -M '\(usr)/share/man' -w \(script)").stdout == "\(usr)/share/man/man1/\(script).1\n", "\(script)")
         }
@@ -45,7 +49,8 @@ import Testing
         }
         for file in [
             "usr/share/man/man5/seed-stream.5.gz", "usr/share/man/man7/seed.7.gz", "usr/bin/seed-window", "usr/bin/seed-plan",
-            "usr/share/man/man1/seed-window.1.gz", "usr/share/man/man1/seed-plan.1.gz",
+            "usr/share/man/man1/seed-window.1.gz", "usr/share/man/man1/seed-plan.1.gz", "usr/bin/seed-report",
+            "usr/share/man/man1/seed-report.1.gz", "usr/share/seed/examples/Makefile", "usr/share/seed/examples/systemd/seed-window@.timer",
         ] {
             #expect(contents.contains("./\(file)\n"), "\(file)")
         }

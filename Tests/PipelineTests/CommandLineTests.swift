@@ -111,6 +111,25 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(forced.status == 0)
     }
 
+    /// A stream's session: on stderr first with -tv, and from
+    /// seed-writeblk --session-of for a file that has no label.
+    @Test func aStreamsSessionIsSaidByAVerboseListingAndBySessionOf() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && echo hi > src/f && seed-snapshot --index-file idx.seed src | seed-compress -o snap.seed
+            seed-snapshot -tv snap.seed 2>&1 >/dev/null
+            seed-writeblk --session-of snap.seed idx.seed src/f
+            """)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 4, "\(r.stdout)\(r.stderr)")
+        let session = lines[0].replacingOccurrences(of: "seed-snapshot: session ", with: "").components(separatedBy: ",")[0]
+        #expect(session.count == 36, "\(lines[0])")
+        #expect(lines[1] == "snap.seed\t\(session)\ta stream (seed-snapshot, seed-compress)")
+        #expect(lines[2] == "idx.seed\t\(session)\ta stream (seed-snapshot)")
+        #expect(lines[3] == "src/f\t-\tno seed label")
+    }
+
     /// -o names a FIFO or a device: it is written to, never replaced by a
     /// file of its name (as a regular file's partial output is).
     @Test func anOutputThatIsAFIFOIsWrittenToNotReplaced() throws {

@@ -156,6 +156,30 @@ enum BlockReader {
 
     typealias Drive = (path: String, label: VolumeLabel)
 
+    /// For --session-of on a file without a label: the session and what
+    /// the stream's first record says (a staging file, a volume), or nil
+    /// when it does not start with a seed record.
+    static func streamSession(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let reader = RecordReader(fd: FileDescriptor(rawValue: fd), source: quoted(path), bufferSize: 1 << 20)
+        guard let r = try? reader.next() else { return nil }
+        switch r.header.kind {
+        case .streamHeader:
+            guard let m = try? StreamMetadata.decode(r.payload, record: "") else { return nil }
+            return "\(m.session)\ta stream (\(m.stages.map(\.tool).joined(separator: ", ")))"
+        case .volumeBegin:
+            guard let b = try? VolumeBegin.decode(r.payload, record: "") else { return nil }
+            return "\(b.session)\ta stream of volumes, from volume \(b.volume)"
+        case .resume:
+            guard let p = try? ResumePoint.decode(r.payload, record: "") else { return nil }
+            return "\(p.session)\ta resumed stream, from volume \(p.volume)"
+        default:
+            return nil
+        }
+    }
+
     /// --session-of: a line for each target, from its label alone:
     /// the target, its session (`-` without a label), and what it holds.
     /// A bay's drives are told apart before anything is read from them.
@@ -163,7 +187,7 @@ enum BlockReader {
         var text = ""
         for path in targets {
             guard let l = try Target.readLabel(path) else {
-                text += "\(path)\t-\tno seed label\n"
+                text += "\(path)\t" + (streamSession(path) ?? "-\tno seed label") + "\n"
                 continue
             }
             let member = l.set.map { " member \(l.member + 1) of \($0.data)+\($0.parity)" } ?? ""

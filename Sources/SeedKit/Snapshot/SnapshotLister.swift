@@ -17,7 +17,14 @@ public final class SnapshotLister {
         let src = try SnapshotSource(input: input)
         let lister = SnapshotLister(long: long, only: PathPatterns(only))
         var listed: UInt64 = 0
+        var said = false
         while let item = try src.next(decodeData: false) {
+            // -tv: the stream's session first, on stderr with the other news.
+            if !said, let m = src.metadata {
+                said = true
+                let of = m.incrementOf.map { ", an increment on session \($0)" } ?? m.repairOf.map { ", a repair of session \($0)" } ?? ""
+                diag.verbose("session \(m.session), created \(m.created)\(of)")
+            }
             if item.kind == .changes && long {
                 try ChangeLine.decode(item.payload, location: item.location) { try lister.list($0) }
                 continue

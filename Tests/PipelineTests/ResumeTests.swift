@@ -245,6 +245,44 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out"))
     }
 
+    /// A graceful stop (status 75, every stage synced) goes on from the last
+    /// record its journals name: that record alone is sent again.
+    @Test func aRunStoppedGracefullyGoesOnWhereItStopped() throws {
+        let s = try Scratch()
+        try staged(s)
+        let stopped = try s.sh(stopAt(20_000_000) + "\nls J/*.stopped | wc -l; tail -1 J/*.v001.jrn | jq -r '.offset + .length'")
+        let lines = stopped.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 3 && lines[0] == "75 75 75 75 75" && lines[1] == "1", "\(stopped.stdout)\(stopped.stderr)")
+        let journaled = try #require(UInt64(lines[2]))
+        let resumed = try s.sh(ship(volume: "64M") + "\nls J/*.stopped 2> /dev/null | wc -l")
+        #expect(resumed.stdout == "0 0 0 0 0\n0\n", "\(resumed.stderr)")
+        let line = try s.sh("grep -h '\"kind\":\"resume\"' J/*.jrn").stdout
+        let offset = try #require(line.split(separator: ",").first { $0.hasPrefix("\"offset\":") }.flatMap { UInt64($0.dropFirst(9)) }, "\(line)")
+        // One record of 256 KiB (compressed at most a little larger, sealed) back, not 64 MiB.
+        #expect(offset < journaled && journaled - offset <= 300_000, "resumed at \(offset), the journal ended at \(journaled)")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// A run killed leaves no stop mark: the next goes a checkpoint interval back.
+    @Test func aRunKilledGoesOnACheckpointIntervalBack() throws {
+        let s = try Scratch()
+        try staged(s)
+        let killed = try s.sh(
+            """
+            ( \(ship("-l 19", volume: "64M")) ) > statuses 2> err &
+            for i in $(seq 400); do [ "$(stat -c %s d1 2>/dev/null || echo 0)" -ge 20000000 ] && break; sleep 0.05; done
+            kill -KILL $(cat compress.pid) $(cat split.pid) $(cat writeblk.pid); wait
+            ls J/*.stopped 2> /dev/null | wc -l
+            """)
+        #expect(killed.stdout == "0\n", "\(killed.stdout)")
+        #expect(try s.sh(ship(volume: "64M")).stdout.hasSuffix(" 0\n"))
+        // 64 MiB back from about 20 MiB is the start: the run began again.
+        #expect(try s.sh("grep -h -c '\"kind\":\"resume\"' J/*.jrn").stdout == "0\n")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
     /// Every key segment has a key of its own: no data key seals records
     /// in both the interrupted and the resumed run, and on the drive each
     /// (key, nonce) seals one record.

@@ -218,6 +218,7 @@ struct JournalState {
             // A run from the start: journals of later volumes, from a run of
             // the session that went further, would mislead a resume.
             for (n, later) in try ResumePlanner.journals(o.directory, session: session) where n > volume { unlink(later) }
+            StopMark.clear(o.directory, session: session)
         }
         self.session = session
         self.volume = volume
@@ -234,9 +235,12 @@ struct JournalState {
         volumes.append((volume, path, dataRecord, nil))
     }
 
-    /// A run stopped: what is journaled goes to the disk, the volume stays open.
+    /// A run stopped: what is journaled goes to the disk, the volume stays
+    /// open, and the stop mark says where the journals ended, so that the
+    /// next run goes on from there rather than a checkpoint interval back.
     mutating func pause() throws {
         try journal?.flush(sync: true)
+        if !session.isEmpty { try StopMark.write(o.directory, session: session, volume: volume, bytes: offset) }
     }
 
     /// Goes on with the journal of the volume a resumed run continues:
@@ -296,6 +300,7 @@ struct JournalState {
         }
         Glibc.close(fd)
         for (n, later) in all where n > point.volume { unlink(later) }
+        StopMark.clear(o.directory, session: point.session)
         journal = try JournalWriter(append: path)
         session = point.session
         volume = point.volume

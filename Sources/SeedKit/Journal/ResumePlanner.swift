@@ -189,7 +189,14 @@ enum ResumePlanner {
                 if loaded.isEmpty { continue }
                 throw SeedError.data("journal \(quoted(path)) has no volume line")
             }
-            if loaded.isEmpty && given == nil { interval = max(try JournalScan.volumeLine(path).checkpoint ?? 1 << 30, leastBack) }
+            if loaded.isEmpty && given == nil {
+                // A graceful stop synced every stage: nothing lags the journal.
+                if let m = StopMark.read(directory, session: session), m.volume == n, m.bytes == bytes {
+                    interval = 0
+                } else {
+                    interval = max(try JournalScan.volumeLine(path).checkpoint ?? 1 << 30, leastBack)
+                }
+            }
             loaded.insert((n, path, bytes), at: 0)
             // Each volume's bytes are bounded (seed-journal(5)); their sum is not.
             span = span.addingReportingOverflow(bytes).overflow ? .max : span + bytes

@@ -11,7 +11,7 @@ public struct CommonOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say more about what is done (repeatable).")
     public var verbose: Int
 
-    @Flag(inversion: .prefixedNo, help: "Show progress on stderr (default: only when stderr is a terminal).")
+    @Flag(inversion: .prefixedNo, help: "Show progress on stderr (default: only when stderr is a terminal and stdout is not a pipe).")
     public var progress: Bool?
 
     @Option(
@@ -29,10 +29,12 @@ public struct CommonOptions: ParsableArguments {
     }
 
     /// Progress is shown when asked, or by default when stderr is a terminal
-    /// that is not TERM=dumb, and never with -q.
+    /// that is not TERM=dumb and this is the last stage of its pipeline (its
+    /// standard output is not a pipe): one line on the terminal, not six.
+    /// Never with -q.
     public var showsProgress: Bool {
         if quiet { return false }
         if let p = progress { return p }
-        return Terminal.isInteractive(2)
+        return Terminal.isInteractive(2) && !Terminal.isPipe(1)
     }
 }

@@ -13,6 +13,10 @@ public final class ProgressMeter: @unchecked Sendable {
     package var last = 0.0
     package var drawn = false
 
+    /// More to say on each line, asked for only when one is drawn.
+    /// Given the bytes done and the seconds taken so far.
+    public var note: ((UInt64, Double) -> String)?
+
     public init(enabled: Bool, label: String) {
         self.enabled = enabled
         self.label = label
@@ -44,9 +48,18 @@ public final class ProgressMeter: @unchecked Sendable {
 
     private func draw(bytes: UInt64, extra: String, end: String) {
         let secs = max(monotonicSeconds() - start, 0.001)
-        let line = "\(label): \(formatBytes(bytes)) \(formatBytes(UInt64(Double(bytes) / secs)))/s\(extra.isEmpty ? "" : " " + extra)\u{1b}[K\(end)"
+        let more = extra.isEmpty ? (note?(bytes, secs) ?? "") : extra
+        let line = "\(label): \(formatBytes(bytes)) \(formatBytes(UInt64(Double(bytes) / secs)))/s\(more.isEmpty ? "" : " " + more)\u{1b}[K\(end)"
         FileHandleWriter.stderr(line)
     }
+}
+
+/// Seconds as h:mm:ss, for an estimate of time left.
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    let (h, m, r) = (s / 3600, s / 60 % 60, s % 60)
+    return "\(h):\(m < 10 ? "0" : "")\(m):\(r < 10 ? "0" : "")\(r)"
 }
 
 public func monotonicSeconds() -> Double {

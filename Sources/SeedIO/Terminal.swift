@@ -13,6 +13,12 @@ public enum Terminal {
         return true
     }
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+    /// Whether `fd` is a pipe or socket: a stage with another after it.
+    public static func isPipe(_ fd: Int32) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) == S_IFIFO || (st.st_mode & S_IFMT) == S_IFSOCK
+    }
 
     /// Asks a person on the controlling terminal (never standard input,
     /// which carries data) and returns the answer, trimmed; nil when there

@@ -179,6 +179,7 @@ package final class StageRunner {
     package func run(_ stage: RecordStage, output given: RecordOutput?, feed: () throws -> Void) throws -> SeedExit {
         let output = try given ?? StreamRecordOutput(StreamOutput(path: outputPath, force: false, input: input))
         let progress = ProgressMeter(enabled: showProgress, label: label)
+        progress.note = progressNote
         let source = self.source
         let totals = OutputTotals()
         let reportsVolumes = self.reportsVolumes
@@ -229,6 +230,10 @@ package final class StageRunner {
         }
         return stopped ?? .success
     }
+
+    /// What the stage adds to its progress line (the last stage: where the
+    /// whole seed stands).
+    package var progressNote: ((UInt64, Double) -> String)?
 
     /// Whether volume-begin and volume-end events are this stage's to
     /// give (the stages that make, write and check volumes).

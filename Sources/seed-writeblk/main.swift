@@ -43,6 +43,8 @@ struct SeedWriteblk: SeedCommand {
     var nextDrive: String?
     @Option(help: ArgumentHelp("Sync the drive every SIZE bytes written.", valueName: "SIZE"))
     var checkpoint: String = "1G"
+    @Option(help: ArgumentHelp("Show progress in the whole seed from FILE, what seed-split --plan printed.", valueName: "FILE"))
+    var plan: String?
     @Option(name: .shortAndLong, help: ArgumentHelp("Read the stream from FILE instead of standard input.", valueName: "FILE"))
     var input: String?
     @OptionGroup var first: FirstStageOptions
@@ -73,6 +75,7 @@ struct SeedWriteblk: SeedCommand {
         o.nextDrive = nextDrive
         (o.rebuild, o.member, o.scrub, o.journalDir) = (rebuild, member, scrub, journalDir)
         o.checkpoint = try ByteSize.parse(checkpoint)
+        if let p = plan { o.plan = try PlanTable.read(p) }
         o.io = StreamIO(input: input, output: out.output, progress: common.showsProgress)
         try first.refuse("-d", when: decode)
         try first.refuse("--scrub", when: scrub)

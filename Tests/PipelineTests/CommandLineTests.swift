@@ -111,6 +111,34 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(forced.status == 0)
     }
 
+    /// On a terminal, by default only the last stage of a pipeline draws
+    /// progress; given the plan, the drive writer's line says where the
+    /// whole seed stands: the volume of how many, the seed's bytes, an ETA.
+    @Test func onATerminalOnlyTheLastStageShowsWhereTheWholeSeedStands() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && for i in 1 2 3 4 5 6; do head -c 3000000 /dev/urandom > src/r$i; done && seed-snapshot -q src -o snap.seed")
+        let r = try s.sh(
+            """
+            seed-split --plan --volume-size 8M < snap.seed > plan && grep -c '^ *[0-9]' plan
+            script -qec "seed-split --volume-size 8M < snap.seed | seed-journal --journal-dir J | seed-writeblk --plan plan --checkpoint 1M d1 d2 d3 d4 d5 d6" /dev/null \
+              | tr '\\r' '\\n' > seen; echo $?
+            """)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 2 && lines[1] == "0", "\(r.stdout)\(r.stderr)")
+        let seen = try String(contentsOfFile: s.path("seen"), encoding: .utf8)
+        #expect(!seen.contains("seed-split: ") && !seen.contains("seed-journal: "), "\(seen)")
+        let progress = seen.split(separator: "\n").filter { $0.contains(" of \(lines[0]) on 'd") }
+        #expect(!progress.isEmpty, "\(seen)")
+        #expect(progress.allSatisfy { $0.contains("; the seed: ") && $0.contains("%") && $0.contains("ETA ") }, "\(progress)")
+    }
+
+    @Test func aPlanThatIsNoneIsRefused() throws {
+        let s = try Scratch()
+        let r = try s.sh("echo hello > plan && seed-writeblk --plan plan d1 < /dev/null")
+        #expect(r.status == 64)
+        #expect(r.stderrLines.first == "seed-writeblk: error: 'plan' holds no plan: save what seed-split --plan prints", "\(r.stderr)")
+    }
+
     /// A stream's session: on stderr first with -tv, and from
     /// seed-writeblk --session-of for a file that has no label.
     @Test func aStreamsSessionIsSaidByAVerboseListingAndBySessionOf() throws {

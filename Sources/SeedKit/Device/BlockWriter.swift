@@ -30,6 +30,8 @@ public struct WriteOptions {
     /// With `scrub`: the journals every record is held to as well.
     public var journalDir: String?
     public var checkpoint: UInt64 = 1 << 30
+    /// --plan: each volume's bytes on its drive, as seed-split --plan says.
+    public var plan: [UInt32: UInt64]?
     public var io = StreamIO()
     /// The reads `-d` makes (pread(2) when nil): a test's stands in for a
     /// drive with sectors that cannot be read.
@@ -50,6 +52,7 @@ public enum BlockWriter {
         runner.reportsVolumes = true
         try FirstStageResume.install(on: runner, o.io, diag: diag)
         let stage = DriveStage(o: o, diag: diag)
+        runner.progressNote = { [unowned stage] bytes, seconds in stage.position(rate: Double(bytes) / seconds) }
         let status = try runner.run(stage, output: stage)
         if let session = runner.completeSession { try holdsNoUnfinishedVolume(o.targets, of: session) }
         return status
@@ -348,6 +351,39 @@ final class DriveStage: RecordStage, RecordOutput {
             drive = nil
             try complete(d, sink)
         }
+    }
+
+    /// Where the whole seed stands, for the progress line: the volume,
+    /// its drive and its bytes; with --plan, of how many volumes, the
+    /// seed's bytes, and the time left at `rate` bytes a second.
+    func position(rate: Double) -> String {
+        let begin: VolumeBegin
+        let bytes: UInt64
+        let drives: String
+        if let job = setJob {
+            begin = job.begin
+            bytes = job.members.prefix(Int(job.set.data)).reduce(0) { $0 + $1.bytes }
+            drives = "a set of \(job.members.count) drives"
+        } else if let d = drive {
+            (begin, bytes, drives) = (d.begin, d.bytes, d.target.name)
+        } else {
+            return ""
+        }
+        func eta(_ left: UInt64) -> String { rate > 0 ? ", ETA \(formatDuration(Double(left) / rate))" : "" }
+        guard let plan = o.plan, let last = plan.keys.max() else {
+            let left = begin.capacity > bytes ? begin.capacity - bytes : 0
+            return "volume \(begin.volume) on \(drives): \(formatBytes(bytes)) of at most \(formatBytes(begin.capacity))\(eta(left)) for the volume"
+        }
+        var total: UInt64 = 0
+        var before: UInt64 = 0
+        for (v, n) in plan {
+            total = total.addingReportingOverflow(n).partialValue
+            if v < begin.volume { before = before.addingReportingOverflow(n).partialValue }
+        }
+        let done: UInt64 = min(before.addingReportingOverflow(bytes).partialValue, total)
+        let percent = total > 0 ? Int(Double(done) / Double(total) * 100) : 100
+        let seed = "the seed: \(formatBytes(done)) of \(formatBytes(total)) (\(percent)%)\(eta(total - done))"
+        return "volume \(begin.volume) of \(last) on \(drives): \(formatBytes(bytes)); " + seed
     }
 
     func flush() throws {}

@@ -100,7 +100,7 @@ struct SeedSnapshot: SeedCommand {
         try first.refuse("-t, -d, -x or --compare", when: list || decode || extract != nil || compare != nil)
         if let tree = compare {
             if !drives.isEmpty || !only.isEmpty { throw SeedError.usage("--compare reads the index of a stream: leave out --from and --only") }
-            return try TreeComparer.run(tree: tree, input: path, diag: diag)
+            return try TreeComparer.run(tree: tree, input: path, diag: diag, progress: common.showsProgress)
         }
         if list && !drives.isEmpty { return try RandomAccess.list(long: common.verbose > 0, only: only, randomAccess, diag: diag) }
         if list { return try SnapshotLister.run(input: path, long: common.verbose > 0, only: only, diag: diag) }

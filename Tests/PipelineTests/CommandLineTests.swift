@@ -132,6 +132,21 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(progress.allSatisfy { $0.contains("; the seed: ") && $0.contains("%") && $0.contains("ETA ") }, "\(progress)")
     }
 
+    /// The long operations show progress when asked: a plan, a walk to
+    /// estimate from, a comparison.
+    @Test func planEstimateAndCompareShowProgressWhenAsked() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src && for i in $(seq 1 3000); do echo $i > src/f$i; done && seed-snapshot -q src -o snap.seed
+            seed-split --plan --progress --volume-size 8M < snap.seed 2> plan.err > /dev/null
+            seed-split --plan --progress --estimate-from src --volume-size 8M 2> estimate.err > /dev/null
+            seed-snapshot --progress --compare src snap.seed 2> compare.err
+            cat plan.err estimate.err compare.err | tr '\\r' '\\n' | sed 's/:.*//' | sort -u
+            """)
+        #expect(r.stdout == "seed-snapshot --compare\nseed-split --estimate-from\nseed-split --plan\n", "\(r.stdout)\(r.stderr)")
+    }
+
     @Test func aPlanThatIsNoneIsRefused() throws {
         let s = try Scratch()
         let r = try s.sh("echo hello > plan && seed-writeblk --plan plan d1 < /dev/null")

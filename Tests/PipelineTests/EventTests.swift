@@ -157,4 +157,32 @@ import Testing
         // One session throughout.
         #expect(try s.sh("jq -r '.session // empty' ev.jsonl | sort -u | wc -l").stdout == "1\n")
     }
+
+    /// A killed run writes no done event: its story ends at its last event,
+    /// and the resumed run's follows in order.
+    @Test func aKilledAndResumedRunsEventsTellTheStoryInOrder() throws {
+        let s = try Scratch()
+        try tree(s)
+        let r = try s.sh(
+            """
+            for i in $(seq 1 6); do seq $((i * 100000)) $((i * 100000 + 300000)) > src/a/t$i; done
+            seed-snapshot -q --record-size 256K src -o snap.seed
+            ship() { seed-compress --log-json ev.jsonl --resume J "$@" snap.seed | seed-split --log-json ev.jsonl --volume-size 8M \\
+              | seed-journal --log-json ev.jsonl --journal-dir J | seed-writeblk --log-json ev.jsonl d1 d2 d3; echo ${PIPESTATUS[*]}; }
+            set -m
+            ( ship -19 ) > statuses &
+            for i in $(seq 600); do [ "$(stat -c %s d1 2>/dev/null || echo 0)" -ge 2000000 ] && break; sleep 0.02; done
+            kill -KILL -- -$!; wait
+            ship
+            """)
+        #expect(r.stdout.hasSuffix("0 0 0 0\n"), "\(r.stdout)\(r.stderr)")
+        #expect(try faults(s, "ev.jsonl") == "")
+        let story = try s.sh(
+            #"jq -r 'select(.tool == "seed-writeblk" and (.event == "start" or .event == "done" or .event == "stop")) | .event + " " + (.status // "" | tostring)' ev.jsonl"#
+        ).stdout
+        #expect(story == "start \nstart \ndone 0\n", "\(story)")
+        // The killed run's last event comes before the resumed run's first.
+        let order = try s.sh(#"jq -r 'select(.tool == "seed-writeblk") | .pid' ev.jsonl | uniq | wc -l"#).stdout
+        #expect(order == "2\n", "\(order)")
+    }
 }

@@ -401,6 +401,37 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out"))
     }
 
+    /// A finished seed given drives none of which holds it is refused:
+    /// the run was meant for them, and nothing went onto them.
+    @Test func aFinishedSeedGivenOtherDrivesIsRefused() throws {
+        let s = try Scratch()
+        try staged(s, mb: 4)
+        #expect(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        let r = try s.sh(
+            """
+            seed-compress --resume J < snap.seed | seed-split --volume-size 16M | seed-encrypt --key-file kf | seed-journal --journal-dir J \
+              | seed-writeblk e1 e2; echo ${PIPESTATUS[*]}; ls e1 e2 2> /dev/null | wc -l
+            """)
+        #expect(r.stdout == "0 0 0 0 64\n0\n", "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("seed-writeblk: error: session ") && r.stderr.contains("is complete, but none of the drives given holds it"), "\(r.stderr)")
+    }
+
+    /// seed-snapshot --resume of a finished seed from another tree is refused.
+    @Test func aFinishedSnapshotGivenAnotherTreeIsRefused() throws {
+        let s = try Scratch()
+        try staged(s, mb: 2)
+        let run = { (tree: String) in
+            """
+            seed-snapshot --resume J \(tree) | seed-split --volume-size 16M | seed-encrypt --key-file kf | seed-journal --journal-dir J \
+              | seed-writeblk d1 d2; echo ${PIPESTATUS[*]}
+            """
+        }
+        #expect(try s.sh(run("src")).stdout == "0 0 0 0 0\n")
+        let other = try s.sh("mkdir other && echo x > other/f\n" + run("other"))
+        #expect(other.stdout.hasPrefix("64 "), "\(other.stdout)")
+        #expect(other.stderr.contains("seed-snapshot: error: 'J' keeps the run of session "), "\(other.stderr)")
+    }
+
     /// The same for seed-snapshot --resume as the first stage.
     @Test func aFinishedSnapshotRunAgainWithResumeSendsNothing() throws {
         let s = try Scratch()

@@ -63,9 +63,19 @@ public enum BlockWriter {
     /// written and labelled it, so a writer killed in between leaves
     /// whole journals and a drive still "writing". That is said, never
     /// passed off as complete (seed-journal(5), RESUMING).
+    /// Nor is a complete session given drives none of which holds it:
+    /// the run was meant for other drives, and nothing was written there.
     static func holdsNoUnfinishedVolume(_ targets: [String], of session: String) throws {
-        for t in targets {
-            guard let l = try? Target.readLabel(t), l.session == session, !l.complete else { continue }
+        let labels = targets.map { (t: $0, label: try? Target.readLabel($0)) }
+        if !targets.isEmpty && !labels.contains(where: { $0.label?.session == session }) {
+            let names = targets.map { quoted($0) }.joined(separator: ", ")
+            throw SeedError.usage(
+                "session \(session) is complete, but none of the drives given holds it: nothing was written to \(names)",
+                hint: "seed-writeblk --session-of names what each drive holds; a new copy of a seed needs journals of its own",
+                code: "complete-other-drives")
+        }
+        for (t, label) in labels {
+            guard let l = label, l.session == session, !l.complete else { continue }
             throw SeedError.io(
                 "\(quoted(t)) holds volume \(l.volume) of session \(session), whose writing never finished: "
                     + "the journals are whole, the drive is not",

@@ -160,6 +160,8 @@ public final class SnapshotCreator {
             // A seed sent whole already is not sent again: a stop record
             // saying so goes down the pipeline alone, and every stage exits 0.
             if o.resumeBack == nil, let s = try SnapshotState.session(in: dir), try ResumePlanner.isComplete(dir, session: s) {
+                // Complete, and for the tree and options it was made from alone.
+                try checkSameRun(o, in: dir, session: s)
                 diag.info(ResumePlanner.completeMessage(s, dir))
                 try writer.write(kind: .stop, bytes: StopRecord.Complete(session: s).encoded())
                 try writer.flush()
@@ -183,13 +185,34 @@ public final class SnapshotCreator {
         return c.warnings > 0 ? .warnings : .success
     }
 
+    /// The tree's path as the kept state records it: resolved.
+    static func rootPath(_ o: SnapshotOptions) -> String {
+        realpath(o.root, nil).map { p in
+            defer { free(p) }; return String(cString: p)
+        } ?? o.root
+    }
+
+    /// The state DIR keeps of `session`, which must be of the tree and
+    /// options `o` gives: a run is never resumed, nor called complete, for
+    /// another tree.
+    @discardableResult
+    static func checkSameRun(_ o: SnapshotOptions, in dir: String, session: String) throws -> SnapshotState.Info {
+        let root = rootPath(o)
+        let (kept, _) = try SnapshotState.read(dir, session, warningsBefore: 0)
+        let info = SnapshotState.Info(
+            session: session, root: root, recordSize: o.recordSize, excludes: o.excludes, oneFileSystem: o.oneFileSystem, header: kept.header)
+        guard kept == info else {
+            throw SeedError.usage(
+                "\(quoted(dir)) keeps the run of session \(session), made from \(quoted(kept.root)) with other options",
+                hint: "resume with the tree, --record-size, --exclude and --one-file-system of that run", code: "resume-other-run")
+        }
+        return kept
+    }
+
     /// seed-snapshot --resume DIR: goes on with the run whose state DIR
     /// keeps, or starts one that keeps its state there.
     static func resuming(_ o: SnapshotOptions, in dir: String, writer: RecordWriter, diag: Diagnostics) throws -> SnapshotCreator {
-        let root =
-            realpath(o.root, nil).map { p in
-                defer { free(p) }; return String(cString: p)
-            } ?? o.root
+        let root = rootPath(o)
         var info = SnapshotState.Info(
             session: "", root: root, recordSize: o.recordSize, excludes: o.excludes, oneFileSystem: o.oneFileSystem, header: "")
         guard let session = try SnapshotState.session(in: dir) else {
@@ -202,13 +225,8 @@ public final class SnapshotCreator {
             try c.snapshot(header.encoded())
             return c
         }
-        let (kept, _) = try SnapshotState.read(dir, session, warningsBefore: 0)
+        let kept = try checkSameRun(o, in: dir, session: session)
         (info.session, info.header) = (session, kept.header)
-        guard kept == info else {
-            throw SeedError.usage(
-                "\(quoted(dir)) keeps the run of session \(session), made from \(quoted(kept.root)) with other options",
-                hint: "resume with the tree, --record-size, --exclude and --one-file-system of that run", code: "resume-other-run")
-        }
         // The creator's metadata readers tell whether the entry to go on in
         // can be made again as it was.
         let probe = try SnapshotCreator(o, writer: writer, diag: diag)

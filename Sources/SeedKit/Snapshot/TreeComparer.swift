@@ -16,7 +16,9 @@ import SeedIO
 /// attributes, owner (when run as root) and, for files stored dense,
 /// content (SHA-256). Differences go to standard output, one line each.
 public enum TreeComparer {
-    public static func run(tree: String, input: String?, diag: Diagnostics) throws -> SeedExit {
+    public static func run(tree: String, input: String?, diag: Diagnostics, progress: Bool = false) throws -> SeedExit {
+        let meter = ProgressMeter(enabled: progress, label: "seed-snapshot --compare")
+        var held: UInt64 = 0
         let src = try SnapshotSource(input: input)
         let rootFD = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if rootFD < 0 { throw SeedError(.noInput, "cannot open \(quoted(tree)): \(errnoMessage())") }
@@ -30,6 +32,8 @@ public enum TreeComparer {
             guard item.kind == .index else { continue }
             try IndexLines.decode(item.payload, location: item.location) { e in
                 compared += 1
+                if e.type == .file { held += e.size }
+                meter.update(bytes: held, extra: "of files in \(compared) entries held to the index")
                 let problems = try compare(e, in: rootFD, buffer: buffer, owners: owners)
                 guard !problems.isEmpty else { return }
                 differing += 1
@@ -38,6 +42,7 @@ public enum TreeComparer {
             }
         }
         try out.flush()
+        meter.finish(bytes: held, extra: "of files in \(compared) entries held to the index")
         if let t = src.totals, t.entries != compared {
             throw SeedError.data("\(src.source): end record promises \(t.entries) entries, the index lists \(compared)")
         }

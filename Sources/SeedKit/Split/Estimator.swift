@@ -69,13 +69,16 @@ struct Estimator {
         return allocated < size ? allocated : size
     }
 
-    static func estimate(tree: String, level: Int, diag: Diagnostics) throws -> Estimator {
+    static func estimate(tree: String, level: Int, diag: Diagnostics, progress: Bool = false) throws -> Estimator {
+        let meter = ProgressMeter(enabled: progress, label: "seed-split --estimate-from")
+        defer { meter.finish() }
         var st = stat()
         guard lstat(tree, &st) == 0 else { throw SeedError(.noInput, "cannot read \(quoted(tree)): \(errnoMessage())") }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw SeedError.usage("\(quoted(tree)) is not a directory") }
         var e = Estimator()
         try TreeFiles.walk(tree, diag: diag) { path, name, s in
             e.entries += 1
+            if e.entries & 1023 == 0 { meter.update(bytes: e.contentBytes, extra: "of content in \(e.entries) entries walked") }
             // A pax entry: a ustar header, an extended header (names, times,
             // xattrs) and the content padded to 512 bytes.
             e.archiveBytes += 1536 + UInt64(name.count)

@@ -49,7 +49,7 @@ public enum Splitter {
     public static func run(_ o: SplitOptions, diag: Diagnostics) throws -> SeedExit {
         if o.join { return try JoinStage.run(o, diag: diag) }
         if let dir = o.estimateFrom {
-            let estimate = try Estimator.estimate(tree: dir, level: o.estimateLevel, diag: diag)
+            let estimate = try Estimator.estimate(tree: dir, level: o.estimateLevel, diag: diag, progress: o.io.progress)
             // The stages the stream will have, for the size of volume begin records.
             let stages: [StreamMetadata.Stage] = [
                 .init(tool: "seed-snapshot", settings: ["recordSize": "\(4 << 20)"]),
@@ -103,8 +103,10 @@ public enum Splitter {
             ).encoded().count)
         var records = 0
         var streamBytes: UInt64 = 0
+        let meter = ProgressMeter(enabled: o.io.progress && note == nil, label: "seed-split --plan")
         planner.start(1, size: drives.capacity(of: 1)!, beginPayload: beginGuess)
         try feed { kind, len in
+            meter.update(bytes: streamBytes, extra: "read, volume \(planner.volume) so far")
             if !planner.fits(len, kind: kind) {
                 if planner.placed == 0 {
                     throw SeedError.data("record \(records) (\(len) bytes) does not fit on a drive of \(planner.capacity) bytes")
@@ -119,6 +121,7 @@ public enum Splitter {
             streamBytes += UInt64(RecordHeader.size) + len
         }
         rows.append((planner.volume, planner.capacity, planner.driveBytes, planner.placed))
+        meter.finish(bytes: streamBytes, extra: "read")
         var out = ""
         if let note { out += note + "\n" }
         var speed = o.driveSpeed

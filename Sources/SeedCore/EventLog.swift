@@ -34,7 +34,7 @@ public enum EventLog {
         } else {
             f = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             if f < 0 {
-                throw SeedError(.cannotCreate, "cannot open the event log \(quoted(path)): \(String(cString: strerror(errno)))")
+                throw SeedError(.cannotCreate, "cannot open the event log \(quoted(path)): \(errnoMessage())")
             }
         }
         lock.lock()

@@ -20,9 +20,9 @@ public final class Diagnostics: @unchecked Sendable {
     }
 
     /// Damage found and reported on the way, the run going on to say all of it.
-    public func error(_ m: SeedMessage, path: [UInt8]? = nil, volume: UInt32? = nil) {
+    public func error(_ m: SeedMessage, path: [UInt8]? = nil, volume: UInt32? = nil, record: UInt64? = nil, code: String? = nil) {
         emit("\(tool): error: \(m.text)\n")
-        EventLog.emit("error", Diagnostics.fields(code: m.code("data"), message: m.text, path: path, volume: volume, record: nil))
+        EventLog.emit("error", Diagnostics.fields(code: code ?? m.code("data"), message: m.text, path: path, volume: volume, record: record))
     }
     /// The error a run ends with.
     public func error(_ e: SeedError) {

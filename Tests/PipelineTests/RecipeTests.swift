@@ -162,4 +162,41 @@ let examplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             """)
         #expect(page.stdout == journals.stdout + "True\nTrue\n1\n", "\(page.stdout) against \(journals.stdout)")
     }
+
+    /// A damaged record on a drive: the check names it with its files, once
+    /// each, and the page shows the damage and the files it hits.
+    @Test func seedReportShowsDamageWithTheFilesItHits() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir src J && for i in $(seq 1 20); do head -c 1000000 /dev/urandom > src/f$i; done
+            seed-snapshot -q --record-size 256K --index-file idx.seed src | seed-compress -q -o files.seed
+            seed-split -q --volume-size 12M < files.seed | seed-journal -q --journal-dir J --index idx.seed --log-json J/events.jsonl \\
+              | seed-writeblk -q --log-json J/events.jsonl d1 d2
+            for j in J/*.jrn; do jq -r 'select(.type == "file") | .path' $j | sort | uniq -d; done | wc -l
+            printf '\\377' | dd of=d1 bs=1 seek=3000000 conv=notrunc 2> /dev/null
+            seed-writeblk -d d1 d2 | seed-journal --check J --report check.json --log-json J/events.jsonl > /dev/null 2>&1; echo $?
+            \(scriptsDir)/seed-report --check check.json J > report.html; echo $?
+            jq -r '.volumes[].damaged[].files[]' check.json | sort -u | paste -sd, -
+            jq -r 'select(.event == "error" and .code == "record-damaged") | .record' J/events.jsonl
+            jq -r '.volumes[].damaged[].seq' check.json
+            """)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 6, "\(r.stdout)\(r.stderr)")
+        #expect(lines[0] == "0", "a file named twice in the journals")
+        #expect(lines[1] == "65" && lines[2] == "0", "\(r.stdout)")
+        #expect(!lines[3].isEmpty && lines[4] == lines[5], "\(r.stdout)")
+        let page = try s.sh(
+            """
+            python3 - <<'EOF'
+            import xml.etree.ElementTree as E
+            ns = {'h': 'http://www.w3.org/1999/xhtml'}
+            r = E.parse('report.html').getroot()
+            for tr in r.findall('.//h:table[@id="trouble"]/h:tr', ns):
+                cells = [''.join(td.itertext()) for td in tr.findall('h:td', ns)]
+                if len(cells) > 2 and cells[2] == 'damage': print(','.join(sorted(set(cells[4].split(', ')))))
+            EOF
+            """)
+        #expect(page.stdout == lines[3] + "\n", "\(page.stdout)\(page.stderr)")
+    }
 }

@@ -505,7 +505,9 @@ struct VolumeChecker {
             }
             if !named { for r in damagedData.values { report.damaged[r].filesUnknown = true } }
         }
-        if naming { for d in report.damaged { diag.error(SeedMessage(verbatim: describe(v.volume, d)), volume: v.volume) } }
+        if naming {
+            for d in report.damaged { diag.error(SeedMessage(verbatim: describe(v.volume, d)), volume: v.volume, record: d.seq, code: "record-damaged") }
+        }
         diag.verbose("volume \(v.volume): \(report.records) records, \(report.good) good, \(report.damaged.count) missing or damaged")
         return report
     }

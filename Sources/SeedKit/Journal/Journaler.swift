@@ -372,11 +372,15 @@ struct JournalState {
 
     mutating func finish() throws {
         try close()
+        // The stream's own index, when it passed in the clear, names the
+        // files; --index is for a stream whose index is encrypted, and
+        // read besides it would name every file twice.
+        let sawIndex = indexSpool != nil
         if let spool = indexSpool {
             try spool.forEachChunk { try addIndex($0, "the index") }
             indexSpool = nil
         }
-        if let index = o.index {
+        if let index = o.index, !sawIndex {
             let src = try SnapshotSource(input: index)
             while let item = try src.next(decodeData: false) {
                 if let m = src.metadata, !session.isEmpty, m.session != session {

@@ -296,8 +296,9 @@ package final class StageRunner {
                     try stage.record(r, at: locate(r), self)
                 }
             default:
+                // For events alone: a damaged volume begin is the stage's to judge.
                 if r.header.kind == .volumeBegin && EventLog.enabled && EventLog.session == nil {
-                    EventLog.session = try VolumeBegin.decode(r.payload, record: locate(r)).session
+                    EventLog.session = try? VolumeBegin.decode(r.payload, record: locate(r)).session
                 }
                 if let payload = try resumedVolumes.payload(for: r, at: locate(r)) {
                     try replaced(r, payload: payload, stage)

@@ -33,12 +33,13 @@ public final class ProgressMeter: @unchecked Sendable {
     /// The closing line for a count kept with `advance(by:)`.
     public func finish() { finish(bytes: total) }
 
-    public func update(bytes: UInt64, extra: String = "") {
+    /// `extra` is made only when a line is drawn: callers pass it per entry.
+    public func update(bytes: UInt64, extra: @autoclosure () -> String = "") {
         guard enabled else { return }
         let now = monotonicSeconds()
         if now - last < 0.25 { return }
         last = now
-        draw(bytes: bytes, extra: extra, end: "\r")
+        draw(bytes: bytes, extra: extra(), end: "\r")
     }
 
     public func finish(bytes: UInt64, extra: String = "") {

@@ -34,7 +34,7 @@ struct SeedCompress: SeedCommand {
     /// zstd's and gzip's habits: `-N` for a level (not where it is the
     /// value of an option), and `--fast=N` for level -N.
     static func arguments(_ given: [String]) -> [String] {
-        let takesValue: Set = ["-l", "--level", "-o", "--output", "-T", "--threads", "--resume", "--resume-back", "--until", "--max-duration"]
+        let takesValue: Set = ["-l", "--level", "-o", "--output", "-T", "--threads", "--resume", "--resume-back", "--until", "--max-duration", "--log-json"]
         var out: [String] = []
         var options = true
         for (i, a) in given.enumerated() {

@@ -164,6 +164,8 @@ enum BlockReader {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let reader = RecordReader(fd: FileDescriptor(rawValue: fd), source: quoted(path), bufferSize: 1 << 20)
+        // Only a control record is read whole: a data record's payload is passed over.
+        reader.skipPayload = StageRunner.bulk
         guard let r = try? reader.next() else { return nil }
         switch r.header.kind {
         case .streamHeader:

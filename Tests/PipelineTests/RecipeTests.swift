@@ -52,6 +52,12 @@ let examplesDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         let third = try s.sh("\(make) -j3 2>&1; echo $?")
         #expect(third.stdout == "0\n", "\(third.stdout)")
         #expect(try s.sh("sha256sum d1 d2 d3 d4 state/*.J/*.jrn").stdout == sums)
+        // A drive the writer never reached under whole journals (as when it
+        // is killed just then): the tree's tail goes again onto it.
+        let lost = try s.sh("rm d2 state/t2.seeded && \(make) -j3; echo $?")
+        #expect(lost.stdout.hasSuffix("0\n"), "\(lost.stdout)\(lost.stderr)")
+        #expect(lost.stderr.contains("t2: a drive was left unfinished: its tail goes again"), "\(lost.stderr)")
+        #expect(s.exists("state/t2.seeded"))
         // The arrival check is clean, and every tree comes back whole.
         let check = try s.sh("\(make) check; echo $?; jq -r .ok state/t1.check.json state/t2.check.json state/t3.check.json")
         #expect(check.stdout == "0\ntrue\ntrue\ntrue\n", "\(check.stdout)\(check.stderr)")

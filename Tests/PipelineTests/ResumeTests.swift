@@ -401,19 +401,56 @@ let scriptsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
         expectSameTree(s.path("src"), s.path("out"))
     }
 
-    /// A finished seed given drives none of which holds it is refused:
+    /// A finished seed given drives that hold another seed is refused:
     /// the run was meant for them, and nothing went onto them.
-    @Test func aFinishedSeedGivenOtherDrivesIsRefused() throws {
+    @Test func aFinishedSeedGivenOtherSeedsDrivesIsRefused() throws {
         let s = try Scratch()
         try staged(s, mb: 4)
         #expect(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        try s.sh("seed-snapshot src/a | seed-split --volume-size 16M | seed-writeblk e1 e2")
+        let before = try s.sh("sha256sum e1").stdout
         let r = try s.sh(
             """
             seed-compress --resume J < snap.seed | seed-split --volume-size 16M | seed-encrypt --key-file kf | seed-journal --journal-dir J \
-              | seed-writeblk e1 e2; echo ${PIPESTATUS[*]}; ls e1 e2 2> /dev/null | wc -l
+              | seed-writeblk e1 e2; echo ${PIPESTATUS[*]}; ls e2 2> /dev/null | wc -l
             """)
         #expect(r.stdout == "0 0 0 0 64\n0\n", "\(r.stdout)\(r.stderr)")
-        #expect(r.stderr.contains("seed-writeblk: error: session ") && r.stderr.contains("is complete, but none of the drives given holds it"), "\(r.stderr)")
+        #expect(r.stderr.contains("is complete, but none of the drives given holds its last volume"), "\(r.stderr)")
+        #expect(try s.sh("sha256sum e1").stdout == before)
+    }
+
+    /// A writer killed after the journal saw the end but before it reached
+    /// the last volume's drive leaves whole journals and that drive blank:
+    /// the next run says so, never "complete", and with --resume-back it
+    /// goes on from the volume before and writes it.
+    @Test func wholeJournalsWithTheLastDriveNeverReachedAreNotCalledComplete() throws {
+        let s = try Scratch()
+        try staged(s)
+        try #require(try s.sh(ship()).stdout == "0 0 0 0 0\n")
+        try #require(try s.sh("seed-writeblk --session-of d3").stdout.contains("the last"))
+        try s.sh("rm d3")
+        let again = try s.sh(ship())
+        #expect(again.stdout == "0 0 0 0 74\n", "\(again.stdout) \(again.stderr)")
+        #expect(again.stderr.contains("no drive given holds its last volume, and 'd3' holds no seed volume"), "\(again.stderr)")
+        let d1 = try s.sh("sha256sum d1").stdout
+        let resumed = try s.sh(ship("--resume-back 20M"))
+        #expect(resumed.stdout == "0 0 0 0 0\n", "\(resumed.stderr)")
+        #expect(try s.sh("sha256sum d1").stdout == d1)
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
+    /// The same when the writer never wrote at all: every drive blank.
+    @Test func wholeJournalsWithNoDriveWrittenResumeFromTheBeginning() throws {
+        let s = try Scratch()
+        try staged(s, mb: 4)
+        try s.sh("seed-compress --resume J < snap.seed | seed-split --volume-size 16M | seed-encrypt --key-file kf | seed-journal --journal-dir J > /dev/null")
+        let again = try s.sh(ship())
+        #expect(again.stdout == "0 0 0 0 74\n", "\(again.stdout) \(again.stderr)")
+        #expect(again.stderr.contains("'d1' holds no seed volume"), "\(again.stderr)")
+        #expect(try s.sh(ship("--resume-back 2G")).stdout == "0 0 0 0 0\n")
+        #expect(try s.sh(restore).stdout == "0 0 0 0 0 0\n")
+        expectSameTree(s.path("src"), s.path("out"))
     }
 
     /// seed-snapshot --resume of a finished seed from another tree is refused.

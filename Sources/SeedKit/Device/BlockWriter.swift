@@ -60,28 +60,38 @@ public enum BlockWriter {
 
     /// A session whose journals are whole may still have a drive that was
     /// not: seed-journal writes a volume's end before seed-writeblk has
-    /// written and labelled it, so a writer killed in between leaves
-    /// whole journals and a drive still "writing". That is said, never
-    /// passed off as complete (seed-journal(5), RESUMING).
-    /// Nor is a complete session given drives none of which holds it:
-    /// the run was meant for other drives, and nothing was written there.
+    /// written and labelled it, so a writer killed in between leaves whole
+    /// journals and a drive still "writing", or one it never reached
+    /// (blank: the volumes after the last one written are then only as
+    /// long as the pipe held). That is said, never passed off as complete
+    /// (seed-journal(5), RESUMING): a complete session is one whose last
+    /// volume a drive given holds, complete. Nor is a complete session
+    /// given drives of other seeds: nothing is written there.
     static func holdsNoUnfinishedVolume(_ targets: [String], of session: String) throws {
         let labels = targets.map { (t: $0, label: try? Target.readLabel($0)) }
-        if !targets.isEmpty && !labels.contains(where: { $0.label?.session == session }) {
-            let names = targets.map { quoted($0) }.joined(separator: ", ")
-            throw SeedError.usage(
-                "session \(session) is complete, but none of the drives given holds it: nothing was written to \(names)",
-                hint: "seed-writeblk --session-of names what each drive holds; a new copy of a seed needs journals of its own",
-                code: "complete-other-drives")
-        }
+        let resend = "run the same pipeline with --resume-back 2G on its first stage: the stream's tail goes again and the drive is finished"
         for (t, label) in labels {
             guard let l = label, l.session == session, !l.complete else { continue }
             throw SeedError.io(
                 "\(quoted(t)) holds volume \(l.volume) of session \(session), whose writing never finished: "
                     + "the journals are whole, the drive is not",
-                hint: "run the same pipeline with --resume-back 2G on its first stage: the stream's tail goes again and the drive is finished",
+                hint: resend, code: "drive-unfinished")
+        }
+        if targets.isEmpty || labels.contains(where: { $0.label.map { $0.session == session && $0.lastVolume } ?? false }) { return }
+        // Where the killed writer went next: the first drive that holds no
+        // volume of the session (it would have refused one of another seed).
+        if let blank = labels.first(where: { $0.label?.session != session }), blank.label == nil {
+            throw SeedError.io(
+                "session \(session) is complete in its journals, but no drive given holds its last volume, "
+                    + "and \(quoted(blank.t)) holds no seed volume: if the writer was killed before it wrote there, the journals are whole and the drives are not",
+                hint: resend + " (name the drive of the volume before it too); a new copy of a seed needs journals of its own",
                 code: "drive-unfinished")
         }
+        let names = targets.map { quoted($0) }.joined(separator: ", ")
+        throw SeedError.usage(
+            "session \(session) is complete, but none of the drives given holds its last volume: nothing was written to \(names)",
+            hint: "seed-writeblk --session-of names what each drive holds; a new copy of a seed needs journals of its own",
+            code: "complete-other-drives")
     }
 }
 

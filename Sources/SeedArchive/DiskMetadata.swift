@@ -12,11 +12,16 @@ public final class DiskMetadataReader {
     private let raw: OpaquePointer
 
     /// `findHoles` false saves the lseek calls that look for holes, for
-    /// files that cannot have any.
-    public init(findHoles: Bool) {
+    /// files that cannot have any; `extendedAttributes` false the calls
+    /// that look for ACLs and extended attributes, for files whose list of
+    /// extended attributes is empty (where every kind of ACL is one).
+    public init(findHoles: Bool, extendedAttributes: Bool = true) {
         raw = archive_read_disk_new()
         archive_read_disk_set_standard_lookup(raw)
-        if !findHoles { archive_read_disk_set_behavior(raw, ARCHIVE_READDISK_NO_SPARSE) }
+        var behavior: Int32 = 0
+        if !findHoles { behavior |= ARCHIVE_READDISK_NO_SPARSE }
+        if !extendedAttributes { behavior |= ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL }
+        if behavior != 0 { archive_read_disk_set_behavior(raw, behavior) }
     }
 
     deinit { archive_read_free(raw) }

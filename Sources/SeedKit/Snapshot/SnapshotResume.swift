@@ -135,8 +135,7 @@ extension SnapshotCreator {
             let fd = cString(full) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
             guard fd >= 0 else { return false }
             defer { close(fd) }
-            let mayHaveHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
-            if (mayHaveHoles ? disk : denseDisk).read(into: entry, fd: fd, stat: &st) != nil { return false }
+            if metadataReader(fd, st).read(into: entry, fd: fd, stat: &st) != nil { return false }
         } else if disk.read(into: entry, fd: -1, stat: &st) != nil {
             return false
         }

@@ -97,6 +97,28 @@ import Testing
         #expect(!s.exists("out/h"))
     }
 
+    /// A file whose bytes are not those the index's digest names is named
+    /// and removed, whether it is hashed where it is read (a small file)
+    /// or on a hash lane (a large one); a byte of its data changed with
+    /// every record's checksum made good again.
+    @Test(arguments: [("small", 100), ("large", 300_000)])
+    func aFileWhoseBytesAreNotTheIndexsIsNamedAndRemoved(name: String, size: Int) throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && head -c \(size) /dev/zero | tr '\\0' 'q' > src/\(name) && echo other > src/other")
+        try s.sh("seed-snapshot src > s.seed")
+        var records = try StreamSurgery.records(s.path("s.seed"))
+        let data = try #require(records.firstIndex { $0.header.kind == .data })
+        let run = Array(repeating: UInt8(ascii: "q"), count: 64)
+        let at = try #require(records[data].payload.firstRange(of: run)).lowerBound
+        records[data].payload[at + 10] = UInt8(ascii: "Q")
+        try StreamSurgery.write(records, to: s.path("bad.seed"))
+        let r = try s.sh("seed-snapshot -x out < bad.seed")
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("'\(name)': content does not match the index"), "\(r.stderr)")
+        #expect(!s.exists("out/\(name)"))
+        #expect(try s.sh("seed-snapshot -x out2 < s.seed && cmp src/\(name) out2/\(name) && echo same").stdout == "same\n")
+    }
+
     @Test func aFileIsOpenedOnceAndNoUmaskOrFcntlIsCalledPerEntry() throws {
         let s = try Scratch()
         try s.sh("mkdir -p src empty && for d in 1 2 3 4; do mkdir src/$d; for f in $(seq 1 100); do echo $f > src/$d/$f; done; done")

@@ -1,4 +1,5 @@
 import CSeedSys
+import Crypto
 import Foundation
 import SeedArchive
 import SeedCore
@@ -187,13 +188,14 @@ public final class SnapshotExtractor {
         let fences = (0..<6).map { _ in HashLanes.Fence() }
         let ringed = feed.useRing(depth: fences.count) { i in lanes.wait(for: fences[i]) }
         let spill = ByteBuffer(capacity: 1 << 16)
+        var inlineHash = SHA256()
         var spillTicket = HashLanes.Ticket.none
         // Entries wait here, in order, for their file's digest.
         var waiting = DigestQueue<ArchiveLog.Entry>()
         func logEntries(all: Bool) throws {
             try waiting.drain(lanes, all: all) { e, digest in
                 var e = e
-                e.digest = digest
+                if let digest { e.digest = digest }
                 try log.append(e)
             }
         }
@@ -253,8 +255,12 @@ public final class SnapshotExtractor {
                     // Only the bytes the archive holds are hashed: a sparse entry's
                     // digest covers its data regions, never its holes, so the work
                     // is bounded by the stream whatever size a header declares.
-                    let lane = isFile ? lanes.begin() : 0
-                    if isFile { openLane = lane }
+                    // A small file is hashed here: handing it to a lane costs
+                    // more than hashing it.
+                    let inline = isFile && e.size <= Int64(SnapshotCreator.hashedInline) && !e.isSparse
+                    let lane = isFile && !inline ? lanes.begin() : 0
+                    if isFile && !inline { openLane = lane }
+                    if inline { inlineHash = SHA256() }
                     var pos: Int64 = 0
                     // A file whose data cannot be read whole, or that cannot be
                     // given the size its header declares (past `ulimit -f` or
@@ -271,7 +277,9 @@ public final class SnapshotExtractor {
                         let size = block.count
                         if off != pos { logged.sparse = true }
                         if size > 0, let buf = block.baseAddress {
-                            if ringed, let k = feed.ringBuffer(holding: buf, count: size) {
+                            if inline {
+                                inlineHash.update(bufferPointer: UnsafeRawBufferPointer(start: buf, count: size))
+                            } else if ringed, let k = feed.ringBuffer(holding: buf, count: size) {
                                 fences[k].add(lanes.update(lane: lane, buf, size))
                             } else {
                                 // libarchive's own buffer (a block it had to join
@@ -290,7 +298,8 @@ public final class SnapshotExtractor {
                     if let f = try aw.finish("entry \(name())") { warn("entry \(name()): \(f)", path: path) }
                     written = true
                     if isFile && (e.isSparse || e.size != pos) { logged.sparse = true }
-                    waiting.append(logged, isFile ? lanes.finish(lane: lane) : .none)
+                    if inline { logged.digest = inlineHash.finalize().withUnsafeBytes { Hex.encode($0) } }
+                    waiting.append(logged, isFile && !inline ? lanes.finish(lane: lane) : .none)
                     openLane = nil
                     try logEntries(all: false)
                     started = nil

@@ -63,7 +63,8 @@ public final class AtomicOutput {
 
     public init(path: String) throws {
         self.path = path
-        tmp = path + ".seed-partial.\(getpid())"
+        tmp = path + AtomicOutput.partial + "\(getpid())"
+        AtomicOutput.removeStalePartials(of: path)
         // Known to the signal handler before it exists, so never left behind.
         AtomicOutput.register(tmp)
         let r = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -72,7 +73,46 @@ public final class AtomicOutput {
             AtomicOutput.unregister(tmp)
             throw SeedError(.cannotCreate, "cannot create \(quoted(path)): \(errnoMessage(e))")
         }
+        // Held while it is written: a partial file whose lock can be taken
+        // has no writer (seed-compress(1), -o).
+        _ = flock(r, LOCK_EX | LOCK_NB)
         fd = FileDescriptor(rawValue: r)
+    }
+
+    package static let partial = ".seed-partial."
+
+    /// Removes the partial files of `path` that runs killed outright
+    /// (SIGKILL, a power cut) left behind, which may be as large as the
+    /// output: those named PATH.seed-partial.PID with no process PID and
+    /// whose writer's lock can be taken, so none a live run is writing, in
+    /// this PID namespace or another.
+    package static func removeStalePartials(of path: String) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let prefix = Array(((slash.map { String(path[path.index(after: $0)...]) } ?? path) + partial).utf8)
+        guard let d = opendir(dir.isEmpty ? "/" : dir) else { return }
+        defer { closedir(d) }
+        let dirFD = dirfd(d)
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            guard name.count > prefix.count, name.count - prefix.count <= 9, name.starts(with: prefix),
+                name[prefix.count...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                let pid = pid_t(String(decoding: name[prefix.count...], as: UTF8.self)),
+                kill(pid, 0) != 0 && errno == ESRCH
+            else { continue }
+            name.withUnsafeBufferPointer { n in
+                n.withMemoryRebound(to: CChar.self) { c in
+                    var z = Array(c)
+                    z.append(0)
+                    let fd = openat(dirFD, z, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                    guard fd >= 0 else { return }
+                    defer { close(fd) }
+                    var st = stat()
+                    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
+                    unlinkat(dirFD, z, 0)
+                }
+            }
+        }
     }
 
     public func commit() throws {

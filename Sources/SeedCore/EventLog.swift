@@ -32,10 +32,17 @@ public enum EventLog {
         if path == "-" {
             f = 2
         } else {
-            f = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            // Not blocking at the open: a FIFO no one reads yet is an
+            // error now, not a run that never starts.
+            f = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0o644)
             if f < 0 {
+                if errno == ENXIO {
+                    throw SeedError(
+                        .cannotCreate, "the event log \(quoted(path)) is a FIFO no one reads", hint: "start its reader first, or give a file")
+                }
                 throw SeedError(.cannotCreate, "cannot open the event log \(quoted(path)): \(errnoMessage())")
             }
+            _ = fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK)
         }
         lock.lock()
         (fd, tool) = (f, name)

@@ -125,6 +125,23 @@ import Testing
         #expect(r.stdout == "74\nio-enospc\n", "\(r.stdout)\(r.stderr)")
     }
 
+    /// A FIFO for the events is written while its reader holds it open;
+    /// one no one reads is refused at the start, never waited for.
+    @Test func anEventFIFONoOneReadsIsRefusedNotWaitedFor() throws {
+        let s = try Scratch()
+        try tree(s)
+        let r = try s.sh(
+            """
+            mkfifo ev
+            timeout 20 seed-snapshot -q --log-json ev src > /dev/null; echo $?
+            exec 3<> ev
+            timeout 20 seed-snapshot -q --log-json ev src > /dev/null; echo $?
+            head -n 2 <&3 | jq -r .event
+            """)
+        #expect(r.stdout == "73\n0\nstart\ndone\n", "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("the event log 'ev' is a FIFO no one reads"), "\(r.stderr)")
+    }
+
     /// A stopped and resumed run's events, in order, for its first stage
     /// and its drive writer.
     @Test func aStoppedAndResumedRunsEventsTellTheStoryInOrder() throws {

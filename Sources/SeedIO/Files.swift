@@ -240,7 +240,13 @@ public struct StreamOutput {
             atomic = nil
             return
         }
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        // Through a symbolic link, as `>` writes: the file it names is
+        // replaced whole, and the link stays.
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK, let real = realpath(path, nil) {
+            absolute = String(cString: real)
+            free(real)
+        }
         atomic = try AtomicOutput(path: absolute)
         fd = atomic!.fd
         name = quoted(path)

@@ -43,6 +43,19 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         }
     }
 
+    /// `-o` through a symbolic link writes the file the link names, whole
+    /// or not at all, as `>` would, and the link stays a link.
+    @Test func anOutputThroughASymbolicLinkReplacesTheFileItNames() throws {
+        let s = try Scratch()
+        let r = try s.sh(
+            """
+            mkdir -p src out && echo hi > src/f && echo old > out/staging.seed && ln -s out/staging.seed link
+            seed-snapshot -q src | seed-compress -q -o link; echo $?
+            [ -L link ] && echo link; seed-compress -d < out/staging.seed | seed-snapshot -t; ls out
+            """)
+        #expect(r.stdout == "0\nlink\n.\nf\nstaging.seed\n", "\(r.stdout)\(r.stderr)")
+    }
+
     @Test func aLevelIsTakenAsZstdTakesIt() throws {
         let s = try Scratch()
         try s.sh("mkdir src && seq 1 200000 > src/n && seed-snapshot src > s.seed")

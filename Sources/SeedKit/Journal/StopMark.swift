@@ -25,9 +25,10 @@ enum StopMark {
     static func write(_ directory: String, session: String, volume: UInt32, bytes: UInt64) throws {
         let out = try AtomicOutput(path: path(directory, session: session))
         let line = Mark(volume: volume, bytes: bytes).encoded() + [0x0a]
-        try line.withUnsafeBytes { b in
+        let written = try line.withUnsafeBytes { b in
             try syscall("cannot write \(quoted(out.path))") { Glibc.write(out.fd.rawValue, b.baseAddress, b.count) }
         }
+        if written != line.count { throw SeedError.io("cannot write \(quoted(out.path)): the disk is full") }
         try out.commit()
     }
 

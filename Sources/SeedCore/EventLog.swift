@@ -106,27 +106,8 @@ public enum EventLog {
         }
     }
 
-    /// A JSON string: quotes, backslash and control characters escaped.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string, as index lines write one.
+    static func json(_ s: String) -> String { JSONText.string(s) }
 
     /// Now, in UTC, as RFC 3339 with milliseconds.
     static func timestamp() -> String {

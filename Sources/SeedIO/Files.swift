@@ -100,17 +100,13 @@ public final class AtomicOutput {
                 let pid = pid_t(String(decoding: name[prefix.count...], as: UTF8.self)),
                 kill(pid, 0) != 0 && errno == ESRCH
             else { continue }
-            name.withUnsafeBufferPointer { n in
-                n.withMemoryRebound(to: CChar.self) { c in
-                    var z = Array(c)
-                    z.append(0)
-                    let fd = openat(dirFD, z, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-                    guard fd >= 0 else { return }
-                    defer { close(fd) }
-                    var st = stat()
-                    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
-                    unlinkat(dirFD, z, 0)
-                }
+            cString(name) { c in
+                let fd = openat(dirFD, c, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                guard fd >= 0 else { return }
+                defer { close(fd) }
+                var st = stat()
+                guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
+                unlinkat(dirFD, c, 0)
             }
         }
     }

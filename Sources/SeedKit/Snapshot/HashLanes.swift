@@ -35,6 +35,10 @@ final class HashLanes {
         func clear() { tickets.removeAll(keepingCapacity: true) }
     }
 
+    /// Files up to this size are hashed on the thread that reads them,
+    /// both ways: a lane's queue, lock and wake-up cost more than the hash.
+    static let hashedInline: UInt64 = 16 << 10
+
     /// 1 MiB of zeros that stand in for holes, never written to.
     static let zeroCount = 1 << 20
     static let zeros: UnsafeRawPointer = {

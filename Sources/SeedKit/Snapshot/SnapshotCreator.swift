@@ -384,7 +384,7 @@ public final class SnapshotCreator {
     func walk(prefix: [UInt8], dirFD: Int32) throws {
         let names: [[UInt8]]
         do { names = try sortedNames() } catch let e as SeedError {
-            warn("\(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix)): \(e.message); its contents are skipped")
+            warn("\(quoted(bytes: prefix.isEmpty ? [0x2e] : prefix)): \(e.message); its contents are skipped", path: prefix.isEmpty ? [0x2e] : prefix)
             return
         }
         for name in names {
@@ -404,7 +404,8 @@ public final class SnapshotCreator {
                 let e = errno
                 warn(
                     e == ENOENT
-                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped")
+                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(errnoMessage(e)); skipped",
+                    path: path)
                 continue
             }
             // A resumed run walks past what it shipped to the entry it goes on with.
@@ -545,7 +546,8 @@ public final class SnapshotCreator {
                 let e = errno
                 warn(
                     e == ENOENT
-                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot open: \(errnoMessage(e)); skipped")
+                        ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot open: \(errnoMessage(e)); skipped",
+                    path: path)
                 return
             }
             defer { close(handle) }
@@ -628,7 +630,8 @@ public final class SnapshotCreator {
         if let msg = disk.read(into: entry, fd: -1, stat: &st) {
             warn(
                 msg.contains("No such file")
-                    ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped")
+                    ? "\(quoted(bytes: path)): vanished before it was read; skipped" : "\(quoted(bytes: path)): cannot read: \(msg); skipped",
+                path: path)
             return
         }
         entry.dropVolatileTimes()
@@ -672,7 +675,9 @@ public final class SnapshotCreator {
             guard line.shipped else { return }
             if repair != nil {
                 repair!.seen.insert(ie.pathBytes)
-                if let why = repair!.differs(ie) { warn("\(ie.displayPath): changed since the seed (\(why)); the repair brings it as it is now") }
+                if let why = repair!.differs(ie) {
+                    warn("\(ie.displayPath): changed since the seed (\(why)); the repair brings it as it is now", path: ie.pathBytes)
+                }
             }
             try index.append(ie)
         }
@@ -732,7 +737,7 @@ public final class SnapshotCreator {
     /// hashing it.
     func copyContent(_ fd: Int32, entry e: ArchiveEntry, size: UInt64, path: [UInt8], copying: Bool) throws -> ContentOutcome {
         var out = ContentOutcome()
-        if size <= SnapshotCreator.hashedInline && e.dataRegions.isEmpty {
+        if size <= HashLanes.hashedInline && e.dataRegions.isEmpty {
             inlineHash = SHA256()
             try copyRegions(fd, entry: e, size: size, path: path, lane: nil, copying: copying, &out)
             out.digest = inlineHash.finalize().withUnsafeBytes { Hex.encode($0) }
@@ -749,8 +754,6 @@ public final class SnapshotCreator {
         return out
     }
 
-    /// Files up to this size are hashed on the reading thread.
-    static let hashedInline: UInt64 = 16 << 10
     private var inlineHash = SHA256()
 
     /// The copying path's buffer, and the hash ticket it waits for.

@@ -257,7 +257,7 @@ public final class SnapshotExtractor {
                     // is bounded by the stream whatever size a header declares.
                     // A small file is hashed here: handing it to a lane costs
                     // more than hashing it.
-                    let inline = isFile && e.size <= Int64(SnapshotCreator.hashedInline) && !e.isSparse
+                    let inline = isFile && e.size <= Int64(HashLanes.hashedInline) && !e.isSparse
                     let lane = isFile && !inline ? lanes.begin() : 0
                     if isFile && !inline { openLane = lane }
                     if inline { inlineHash = SHA256() }

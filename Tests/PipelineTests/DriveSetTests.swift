@@ -425,6 +425,26 @@ import Testing
         expectSameTree(s.path("src"), s.path("out"))
     }
 
+    @Test func aSetWhoseParityMemberEndsStripesBeforeItsDataResumesWithItsParityWhole() throws {
+        let s = try Scratch()
+        try shipKilled(s, at: 70_000_000)
+        // The parity member lagged (or lost writes): it ends tens of
+        // stripes before the data members, in the middle of one.
+        try s.sh("truncate -s 30000000 m4")
+        let r = try resumeShip(s)
+        #expect(r.stdout == "0 0 0 0\n", "\(r.stderr)")
+        let scrub = try s.sh("seed-writeblk --scrub --journal-dir J m1 m2 m3 m4")
+        #expect(scrub.status == 0, "\(scrub.stderr)")
+        // Member 1 comes back from the parity alone.
+        let back = try s.sh(
+            """
+            seed-writeblk -d m2 m3 m4 | seed-journal --check J | seed-encrypt -d -i dc.key | seed-split -d | seed-snapshot -x out
+            echo "${PIPESTATUS[*]}"
+            """)
+        #expect(back.stdout == "2 0 0 0 0\n", "\(back.stderr)")
+        expectSameTree(s.path("src"), s.path("out"))
+    }
+
     @Test func aSetWhoseMemberLostWritesTheJournalNamesIsNotResumedOverThem() throws {
         let s = try Scratch()
         try shipKilled(s, at: 70_000_000)

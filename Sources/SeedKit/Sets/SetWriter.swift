@@ -99,11 +99,17 @@ final class SetJob {
                         FileDescriptor(rawValue: fds[i]), UnsafeMutableRawBufferPointer(start: b.base, count: s), at: at, source: members[i].target.name)
                     if n != s { throw short(i) }
                 }
+                // A parity member that ends before the stripe (its last
+                // writes were lost, or it lagged the data members when the
+                // run was killed) holds no parity for it: code it again.
                 for (p, b) in stored.enumerated() {
                     let n = try StreamFiles.preadFully(
                         FileDescriptor(rawValue: fds[set.data + p]), UnsafeMutableRawBufferPointer(start: b.base, count: s), at: at,
                         source: members[set.data + p].target.name)
-                    if n != s { break checking }
+                    if n != s {
+                        j -= 1
+                        continue checking
+                    }
                 }
                 coder.encode(data: data.map { UnsafeRawPointer($0.base) }, into: coded.map(\.base), length: s)
                 if (0..<set.parity).allSatisfy({ memcmp(coded[$0].base, stored[$0].base, s) == 0 }) { break }

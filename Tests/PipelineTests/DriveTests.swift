@@ -71,6 +71,43 @@ func receiveFromDrives(_ s: Scratch, _ targets: String, checkArgs: String = "") 
         #expect(try s.sh("diff -r src out").status == 0)
     }
 
+    static let canMountRamfs: Bool = {
+        guard let s = try? Scratch(), let r = try? s.sh("mkdir m && mount -t ramfs none m 2>/dev/null && umount m && echo yes") else { return false }
+        return r.stdout == "yes\n"
+    }()
+
+    @Test func aDriveFileIsWrittenPastThePageCache() throws {
+        let s = try Scratch()
+        try setUp(s)
+        // On a tmpfs every file lives in the page cache: nothing to see there.
+        let fs = try s.sh("stat -f -c %T .").stdout
+        try #require(fs != "tmpfs\n", "the scratch directory is on a tmpfs")
+        let r = try shipToDrives(s, "--volume-size 64M", "d1")
+        #expect(r.status == 0, "\(r.stderr)")
+        let size = Int(try s.sh("stat -c %s d1").stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let cached = Int(try s.sh("fincore --bytes --noheadings --output RES d1").stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
+        #expect(size > 10_000_000)
+        #expect(cached < 1 << 20, "\(cached) of \(size) bytes of the drive file are in the page cache")
+        let back = try receiveFromDrives(s, "d1")
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try s.sh("diff -r src out").status == 0)
+    }
+
+    @Test(.enabled(if: canMountRamfs, "needs to mount a ramfs (root)"))
+    func aDriveFileOnAFilesystemWithoutDirectIOIsWrittenBuffered() throws {
+        let s = try Scratch()
+        try setUp(s)
+        // A ramfs refuses O_DIRECT.
+        let m = try s.sh("mkdir r && mount -t ramfs none r && echo mounted")
+        try #require(m.stdout == "mounted\n", "\(m.stderr)")
+        defer { _ = try? s.sh("umount \(s.path("r"))") }
+        let r = try shipToDrives(s, "--volume-size 64M", "r/d1", writeblkArgs: "--verify")
+        #expect(r.status == 0, "\(r.stderr)")
+        let back = try receiveFromDrives(s, "r/d1")
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try s.sh("diff -r src out").status == 0)
+    }
+
     // MARK: damage found by --check
 
     func shippedToFiles(_ s: Scratch) throws -> [String] {

@@ -35,6 +35,28 @@ import Testing
     /// A file whose list of extended attributes is empty costs no ACL or
     /// attribute look-up; one with an ACL or an attribute keeps it, small
     /// or large, and every file's digest is checked on the way back.
+    @Test func aStreamWrittenIntoItsOwnTreeIsLeftOutOfItWithAWarning() throws {
+        let s = try Scratch()
+        try s.sh("mkdir src && echo a > src/a")
+        // -o, twice: the second run also finds the first run's stream, which it replaces.
+        for run in 1...2 {
+            let r = try s.sh("seed-snapshot -o src/s.seed --index-file src/i.seed src")
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stderr.contains("'s.seed.seed-partial."), "\(r.stderr)")
+            #expect(r.stderr.contains("'i.seed.seed-partial."), "\(r.stderr)")
+            #expect(r.stderr.contains("; not dumped\n"), "\(r.stderr)")
+            #expect(r.stderr.contains("warning: 's.seed': ") == (run == 2), "\(r.stderr)")
+            #expect(try s.sh("seed-snapshot -t src/s.seed").stdout == ".\na\n")
+        }
+        let out = try s.sh("seed-snapshot src > src/o.seed")
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("warning: 'o.seed': is the stream this run writes"), "\(out.stderr)")
+        #expect(try s.sh("seed-snapshot -t src/o.seed").stdout == ".\na\ni.seed\ns.seed\n")
+        // Excluded, it is left out without a word.
+        let quiet = try s.sh("rm src/?.seed && seed-snapshot -o src/s.seed --exclude 's.seed*' src")
+        #expect(quiet.status == 0 && quiet.stderr == "", "\(quiet.stderr)")
+    }
+
     @Test func filesWithoutExtendedAttributesAreNotAskedForACLs() throws {
         let s = try Scratch()
         try s.sh("mkdir -p src && for f in $(seq 1 200); do echo $f > src/$f; done")

@@ -115,7 +115,38 @@ public final class SnapshotCreator {
         sink = ArchiveRecordSink(writer: writer, recordSize: o.recordSize, lanes: hasher)
         self.index = try index ?? IndexSpool()
         progress = ProgressMeter(enabled: o.progress, label: "seed-snapshot")
+        ownFiles = [OwnFile(fd: writer.fd.rawValue), o.output.flatMap { $0 == "-" ? nil : OwnFile(path: $0) }].compactMap { $0 }
     }
+
+    /// A regular file this run writes: its stream, its index stream, or
+    /// the file -o replaces when the stream is whole.
+    struct OwnFile: Equatable {
+        let dev: UInt64
+        let ino: UInt64
+
+        init?(fd: Int32) {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { return nil }
+            self.init(st)
+        }
+
+        init?(path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            self.init(st)
+        }
+
+        init?(_ st: stat) {
+            guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            dev = UInt64(st.st_dev)
+            ino = UInt64(st.st_ino)
+        }
+    }
+
+    /// What this run writes, found in the tree it reads (a stream written
+    /// into its own tree): never read into the stream, as tar leaves out
+    /// its own archive.
+    var ownFiles: [OwnFile] = []
 
     deinit {
         hasher.shutdown()
@@ -261,7 +292,9 @@ public final class SnapshotCreator {
     func snapshot(_ header: [UInt8], resume: SnapshotResumePlan? = nil, shippedIndex: String? = nil) throws {
         streamHeader = header
         if EventLog.enabled { EventLog.session = try? StreamMetadata.decode(Data(header), record: "").session }
+        if let i = o.indexFile, i != "-", let f = OwnFile(path: i) { ownFiles.append(f) }
         indexOutput = try o.indexFile.map { try StreamOutput(path: $0, force: false) }
+        if let f = indexOutput.flatMap({ OwnFile(fd: $0.fd.rawValue) }) { ownFiles.append(f) }
         if let r = resume {
             try r.point.encoded().withUnsafeBytes { try sink.enqueue(kind: .resume, payload: $0, sequence: r.point.sequence) }
             sink.resume(at: r.entry.archiveOffset, records: r.point.dataRecord)
@@ -532,6 +565,10 @@ public final class SnapshotCreator {
         }
         if type != S_IFREG {
             try addSpecial(name: name, path: path, st: lst)
+            return
+        }
+        if !ownFiles.isEmpty, let f = OwnFile(lst), ownFiles.contains(f) {
+            warn("\(quoted(bytes: path)): is the stream this run writes (or the file it replaces); not dumped", path: path)
             return
         }
         var attempt = 0

@@ -29,6 +29,16 @@ extension SeedCommand {
     public static func main() {
         let name = configuration.commandName ?? "seed"
         let command: Self
+        if let bad = notUTF8Argument() {
+            // Swift takes the command line as text and would put U+FFFD for
+            // such a byte: a path or pattern given would silently be
+            // another one (-x into a directory of another name).
+            Diagnostics(tool: name).error(
+                SeedError(
+                    .usage, "argument \(bad.index) (\(quoted(bytes: bad.bytes))) is not valid UTF-8, and names on the command line are taken as UTF-8",
+                    hint: "reach it through a UTF-8 name (cd into its directory, or a symbolic link), or match its byte with ? in a pattern"))
+            Glibc.exit(SeedExit.usage.rawValue)
+        }
         do {
             var parsed = try parseAsRoot(arguments(Array(CommandLine.arguments.dropFirst())))
             guard let ours = parsed as? Self else {
@@ -58,6 +68,16 @@ extension SeedCommand {
     }
 
     public func run() throws {}
+
+    /// The first argument (counted from 1) whose bytes are not UTF-8.
+    static func notUTF8Argument() -> (index: Int, bytes: [UInt8])? {
+        for i in 1..<Int(CommandLine.argc) {
+            guard let p = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
+            if String(validating: bytes, as: UTF8.self) == nil { return (i, bytes) }
+        }
+        return nil
+    }
 }
 
 /// -o FILE, for every tool that writes a stream.

@@ -33,6 +33,28 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         #expect(r.stderr == "seed-compress: error: compression level 99 is out of range 1-19 for zstd (or --fast=1 to --fast=131072)\n")
     }
 
+    @Test func anArgumentThatIsNotUTF8IsRefusedNotTakenForAnotherName() throws {
+        let s = try Scratch()
+        try s.sh("mkdir -p $'caf\\xe9' src && echo x > $'caf\\xe9/f' && echo y > src/a && seed-snapshot src > s.seed")
+        for (command, shown) in [
+            ("seed-snapshot $'caf\\xe9'", "argument 1 ('caf\\xe9')"), ("seed-snapshot -x $'out\\xe9' s.seed", "argument 2 ('out\\xe9')"),
+            ("seed-snapshot --exclude $'a\\xe9' src", "argument 2 ('a\\xe9')"), ("seed-compress -o $'z\\xe9' < s.seed", "argument 2 ('z\\xe9')"),
+        ] {
+            let r = try s.sh(command + " > /dev/null")
+            let tool = String(command.prefix { $0 != " " })
+            #expect(r.status == 64, "\(command): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("\(tool): error: \(shown) is not valid UTF-8"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("\(tool): hint: reach it through a UTF-8 name"), "\(command): \(r.stderr)")
+        }
+        // Nothing was made under a name it was not given.
+        #expect(try s.sh("ls | LC_ALL=C grep -c -v -e '^caf' -e '^src$' -e '^s.seed$'").stdout == "0\n")
+        // Its byte is matched with ? in a pattern, and the directory reached through a UTF-8 name.
+        let q = try s.sh("seed-snapshot --exclude 'caf?' . | seed-snapshot -t | grep -c caf")
+        #expect(q.stdout == "0\n", "\(q.stderr)")
+        let cd = try s.sh("cd caf* && seed-snapshot . | seed-snapshot -t")
+        #expect(cd.stdout == ".\nf\n", "\(cd.stderr)")
+    }
+
     @Test func aDirectoryGivenForAStreamIsNamedAsADirectory() throws {
         let s = try Scratch()
         try s.sh("mkdir tree J")

@@ -203,6 +203,27 @@ extension StreamFiles {
     }
 }
 
+extension StreamOutput {
+    /// The file a dangling symbolic link names, through any links after
+    /// it, as `>` would make it.
+    static func danglingTarget(_ link: String) throws -> String {
+        var p = link
+        for _ in 0..<40 {
+            var st = stat()
+            guard lstat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return p }
+            var buf = [UInt8](repeating: 0, count: Int(PATH_MAX))
+            let n = buf.withUnsafeMutableBufferPointer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { readlink(p, $0, b.count) }
+            }
+            guard n > 0, let target = String(validating: buf[0..<n], as: UTF8.self) else {
+                throw SeedError(.cannotCreate, "cannot follow the symbolic link \(quoted(p)): \(n < 0 ? "\(errnoMessage())" : "it names no UTF-8 path")")
+            }
+            p = target.hasPrefix("/") ? target : String(p[..<(p.lastIndex(of: "/") ?? p.startIndex)]) + "/" + target
+        }
+        throw SeedError(.cannotCreate, "cannot follow the symbolic link \(quoted(link)): \(errnoMessage(ELOOP))")
+    }
+}
+
 /// Where a tool writes its stream: a named file that appears only when
 /// complete (`commit`), or standard output (refused on a terminal unless
 /// forced with `-o -`).
@@ -238,10 +259,14 @@ public struct StreamOutput {
         }
         var absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         // Through a symbolic link, as `>` writes: the file it names is
-        // replaced whole, and the link stays.
-        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK, let real = realpath(path, nil) {
-            absolute = String(cString: real)
-            free(real)
+        // replaced whole (or made, when the link dangles), and the link stays.
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+            if let real = realpath(path, nil) {
+                absolute = String(cString: real)
+                free(real)
+            } else {
+                absolute = try StreamOutput.danglingTarget(absolute)
+            }
         }
         atomic = try AtomicOutput(path: absolute)
         fd = atomic!.fd

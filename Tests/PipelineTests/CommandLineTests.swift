@@ -76,6 +76,16 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
             [ -L link ] && echo link; seed-compress -d < out/staging.seed | seed-snapshot -t; ls out
             """)
         #expect(r.stdout == "0\nlink\n.\nf\nstaging.seed\n", "\(r.stdout)\(r.stderr)")
+        // A dangling link (through a second one) makes the file it names.
+        let d = try s.sh(
+            """
+            ln -s next dangling && ln -s out/new.seed next
+            seed-snapshot -q src | seed-compress -q -o dangling; echo $?
+            [ -L dangling ] && [ -L next ] && echo links; seed-compress -d < out/new.seed | seed-snapshot -t
+            ln -s loop1 loop2 && ln -s loop2 loop1; seed-snapshot -q src | seed-compress -q -o loop1; echo $?
+            """)
+        #expect(d.stdout == "0\nlinks\n.\nf\n73\n", "\(d.stdout)\(d.stderr)")
+        #expect(d.stderr.contains("cannot follow the symbolic link"), "\(d.stderr)")
     }
 
     @Test func aLevelIsTakenAsZstdTakesIt() throws {

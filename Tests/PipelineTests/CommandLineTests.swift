@@ -164,12 +164,17 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         try s.sh("mkdir src && for i in 1 2 3 4 5 6; do head -c 3000000 /dev/urandom > src/r$i; done && seed-snapshot -q src -o snap.seed")
         let r = try s.sh(
             """
-            seed-split --plan --volume-size 8M < snap.seed > plan && grep -c '^ *[0-9]' plan
-            script -qec "seed-split --volume-size 8M < snap.seed | seed-journal --journal-dir J | seed-writeblk --plan plan --checkpoint 1M d1 d2 d3 d4 d5 d6" /dev/null \
+            seed-split --plan --volume-size 8M < snap.seed > plan && grep -c '^ *[0-9]' plan && ln -s plan plan.link
+            script -qec "seed-split --volume-size 8M < snap.seed | seed-journal --journal-dir J | seed-writeblk --plan plan.link --checkpoint 1M d1 d2 d3 d4 d5 d6" /dev/null \
               | tr '\\r' '\\n' > seen; echo $?
+            # The plan through a link above; here straight from seed-split, through a pipe.
+            script -qec "bash -c 'seed-split --volume-size 8M < snap.seed | seed-journal --journal-dir J2 | seed-writeblk --plan <(seed-split --plan --volume-size 8M < snap.seed) --checkpoint 1M e1 e2 e3 e4'" /dev/null \
+              | tr '\\r' '\\n' > seen2; echo $?
             """)
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        try #require(lines.count == 2 && lines[1] == "0", "\(r.stdout)\(r.stderr)")
+        try #require(lines.count == 3 && lines[1] == "0" && lines[2] == "0", "\(r.stdout)\(r.stderr)")
+        let piped = try String(contentsOfFile: s.path("seen2"), encoding: .utf8)
+        #expect(piped.contains(" of \(lines[0]) on 'e") && piped.contains("; the seed: "), "\(piped)")
         let seen = try String(contentsOfFile: s.path("seen"), encoding: .utf8)
         #expect(!seen.contains("seed-split: ") && !seen.contains("seed-journal: "), "\(seen)")
         let progress = seen.split(separator: "\n").filter { $0.contains(" of \(lines[0]) on 'd") }
@@ -197,6 +202,13 @@ let manDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
         let r = try s.sh("echo hello > plan && seed-writeblk --plan plan d1 < /dev/null")
         #expect(r.status == 64)
         #expect(r.stderrLines.first == "seed-writeblk: error: 'plan' holds no plan: save what seed-split --plan prints", "\(r.stderr)")
+        // Endless (read only up to its bound) or a directory.
+        let endless = try s.sh("timeout 20 seed-writeblk --plan /dev/zero d1 < /dev/null")
+        #expect(endless.status == 64, "\(endless.stderr)")
+        #expect(endless.stderr.contains("'/dev/zero' holds more than 4194304 bytes"), "\(endless.stderr)")
+        let dir = try s.sh("mkdir p && seed-writeblk --plan p d1 < /dev/null")
+        #expect(dir.status == 64, "\(dir.stderr)")
+        #expect(dir.stderr.contains("plan 'p' is not a file or a pipe"), "\(dir.stderr)")
     }
 
     /// A stream's session: on stderr first with -tv, and from
